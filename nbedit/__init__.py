@@ -1,0 +1,36 @@
+"""nbedit: a Jupyter-native, local, reproducible AI video editor.
+
+import nbedit
+s = nbedit.Session("my-edit")
+a = s.import_media("interview.mp4")
+c1 = s.append(a, track="V1", src_in=2.0, src_out=9.5)
+s.render("out.mp4")
+"""
+
+from . import media
+from .errors import (
+    ClipNotFoundError,
+    EditError,
+    MediaError,
+    NbeditError,
+    ProjectError,
+    RenderError,
+    TimeRangeError,
+)
+from .session import Clip, Media, Session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Session",
+    "Clip",
+    "Media",
+    "media",
+    "NbeditError",
+    "MediaError",
+    "TimeRangeError",
+    "ClipNotFoundError",
+    "EditError",
+    "ProjectError",
+    "RenderError",
+]

@@ -1,0 +1,94 @@
+"""Command line: ``nbedit demo`` and ``nbedit render``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import NbeditError, ProjectError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nbedit", description="Jupyter-native, local, reproducible video editing")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="build and render the demo edit from generated media")
+    demo.add_argument("--out", default="demo-out", help="folder for the project, video, recipe and .otio")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    rend = sub.add_parser("render", help="render a project folder, an .otio file or a recipe notebook")
+    rend.add_argument("source", help="project folder, .otio file or recipe .ipynb")
+    rend.add_argument("-o", "--output", required=True, help="video file to write (.mp4, .mov, .mkv)")
+    rend.add_argument("--crf", type=int, default=18)
+    rend.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(Path(args.out), progress=not args.quiet)
+        return _render(Path(args.source), Path(args.output), crf=args.crf, progress=not args.quiet)
+    except NbeditError as e:
+        print(f"nbedit: {e}", file=sys.stderr)
+        return 1
+
+
+def _demo(out: Path, *, progress: bool) -> int:
+    from . import demo
+
+    paths = demo.run(out, progress=progress)
+    print(f"rendered   {paths['video']}")
+    print(f"recipe     {paths['recipe']}")
+    print(f"timeline   {paths['timeline']}")
+    print(f"project    {paths['project']}")
+    print(f"\nOpen the recipe:  jupyter lab {paths['recipe']}")
+    return 0
+
+
+def _render(source: Path, output: Path, *, crf: int, progress: bool) -> int:
+    session = load(source)
+    path = session.render(output, crf=crf, progress=progress)
+    print(f"rendered {path}")
+    return 0
+
+
+def load(source: Path):
+    """A Session from a project folder, an .otio file (opened in a scratch project) or a recipe notebook."""
+    from .session import PROJECT, Session
+
+    if source.is_dir():
+        if not (source / PROJECT).exists():
+            raise ProjectError(f"{source} is not an nbedit project folder (no {PROJECT})")
+        return Session(source)
+    if not source.exists():
+        raise ProjectError(f"{source} does not exist")
+    if source.suffix == ".otio":
+        return Session.from_otio(source)
+    if source.suffix == ".ipynb":
+        return _run_recipe(source)
+    raise ProjectError(f"cannot render {source.name}: give a project folder, an .otio file or a recipe .ipynb")
+
+
+def _run_recipe(path: Path):
+    """Run a recipe notebook's cells (all but its render cell) here, as Jupyter would, in its folder."""
+    import nbformat
+
+    from .session import Session
+
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "__nbedit_recipe__"}
+    cwd = os.getcwd()
+    os.chdir(path.parent.absolute())
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code" or "render" in cell.metadata.get("tags", []):
+                continue
+            exec(compile(cell.source, str(path), "exec"), namespace)  # noqa: S102 - running the user's recipe
+    finally:
+        os.chdir(cwd)
+    sessions = [v for v in namespace.values() if isinstance(v, Session)]
+    if not sessions:
+        raise ProjectError(f"{path} made no nbedit.Session")
+    return sessions[-1]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,249 @@
+"""History, journal, recipes: every edit becomes one line of plain Python with literal arguments.
+
+The same record serves three readers: ``Session.history`` (people), the append-only journal in the project folder
+(crash recovery replays it) and the recipe script or notebook (anyone rebuilding the edit from its media).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from opentimelineio.opentime import RationalTime
+
+from .errors import ProjectError
+
+# ---- literals -----------------------------------------------------------------------------------------
+
+
+def literal(value: Any) -> Any:
+    """Reduce an argument to a plain literal: handles (Clip, Media) become their id strings."""
+    if hasattr(value, "_nbedit_literal"):
+        return value._nbedit_literal()
+    if isinstance(value, RationalTime):
+        return RationalTime(value.value, value.rate)
+    if isinstance(value, Fraction):
+        return str(value) if value.denominator != 1 else value.numerator
+    if isinstance(value, tuple | list):
+        return tuple(literal(v) for v in value)
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
+        return value.item()  # numpy scalars
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot record argument {value!r} of type {type(value).__name__} as a literal")
+
+
+def source(value: Any) -> str:
+    """Python source for a literal, such that ``eval(source(v)) == v``."""
+    if isinstance(value, RationalTime):
+        return f"RationalTime({value.value!r}, {value.rate!r})"
+    if isinstance(value, tuple):
+        inner = ", ".join(source(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, RationalTime):
+        return {"RationalTime": [value.value, value.rate]}
+    if isinstance(value, tuple):
+        return {"tuple": [to_json(v) for v in value]}
+    return value
+
+
+def from_json(value: Any) -> Any:
+    if isinstance(value, dict) and "RationalTime" in value:
+        return RationalTime(*value["RationalTime"])
+    if isinstance(value, dict) and "tuple" in value:
+        return tuple(from_json(v) for v in value["tuple"])
+    return value
+
+
+# ---- records ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """One operation as it was called: ``s.<op>(*args, **kwargs)``, and the ids it made."""
+
+    op: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    made: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)  # journal-only data (a media probe, so reopening needs no re-hash)
+
+    @property
+    def code(self) -> str:
+        parts = [source(a) for a in self.args] + [f"{k}={source(v)}" for k, v in self.kwargs.items()]
+        line = f"s.{self.op}({', '.join(parts)})"
+        if self.made:
+            line += f"  # -> {', '.join(self.made)}"
+        return line
+
+    def uses_rational_time(self) -> bool:
+        return any(isinstance(v, RationalTime) for v in (*self.args, *self.kwargs.values()))
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"op": self.op, "args": [to_json(a) for a in self.args]}
+        out["kwargs"] = {k: to_json(v) for k, v in self.kwargs.items()}
+        if self.made:
+            out["made"] = list(self.made)
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict) -> Record:
+        return cls(
+            op=d["op"],
+            args=tuple(from_json(a) for a in d.get("args", [])),
+            kwargs={k: from_json(v) for k, v in d.get("kwargs", {}).items()},
+            made=tuple(d.get("made", ())),
+            extra=d.get("extra", {}),
+        )
+
+    def __repr__(self) -> str:
+        return f"<Record {self.code}>"
+
+
+class History(list):
+    """The operations that make the current state, oldest first; shown as the code that redoes them."""
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(r.code for r in self) or "(no operations yet)"
+
+
+# ---- journal ------------------------------------------------------------------------------------------
+
+
+class Journal:
+    """Append-only JSON lines, each flushed and fsynced before the operation returns."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def append(self, entry: dict) -> None:
+        line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
+
+    def read(self) -> list[dict]:
+        """Every complete entry; a torn last line (a crash mid-write) is dropped, anything else is an error."""
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        entries = []
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                if n >= len(lines) - 1:
+                    break  # the last, unfinished line of a crashed write: that operation never returned
+                raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
+        return entries
+
+
+# ---- recipes ------------------------------------------------------------------------------------------
+
+
+def header(name: str, folder: str, history: list[Record]) -> str:
+    imports = "import nbedit"
+    if any(r.uses_rational_time() for r in history):
+        imports += "\nfrom opentimelineio.opentime import RationalTime"
+    return f"{imports}\n\ns = nbedit.Session({folder!r}, name={name!r}, fresh=True)"
+
+
+def recipe(name: str, history: list[Record], *, folder: str | None = None) -> str:
+    """A runnable script that rebuilds the edit: imports, media (checked by sha256), then each operation."""
+    folder = folder or f"{name}.recipe"
+    lines = [
+        f'"""nbedit recipe for {name!r}: rebuilds the edit from its media, operation by operation."""',
+        "",
+        header(name, folder, history),
+        "",
+        *(r.code for r in history),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def notebook(name: str, history: list[Record], *, folder: str | None = None, render_to: str | None = None):
+    """The recipe as an ``nbformat`` notebook: a header, a set-up cell, one cell per operation, a render cell."""
+    import nbformat.v4 as nbf
+
+    folder = folder or f"{name}.recipe"
+    render_to = render_to or f"{name}.mp4"
+    cells = [
+        nbf.new_markdown_cell(
+            f"# Recipe: {name}\n\n"
+            "Run all cells to rebuild this edit from its media, one operation per cell. Each media file is "
+            "checked against the sha256 it had when it was imported, and the last cell renders the result.\n\n"
+            "Edits you make from here on are recorded too: `s.recipe()` prints them all."
+        ),
+        nbf.new_code_cell(header(name, folder, history), metadata={"tags": ["setup"]}),
+    ]
+    cells += [nbf.new_code_cell(r.code, metadata={"tags": ["operation"]}) for r in history]
+    cells.append(nbf.new_code_cell(f"s.render({render_to!r})", metadata={"tags": ["render"]}))
+    nb = nbf.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["nbedit"] = {"recipe": name}
+    return nb
+
+
+# ---- emitting cells from operations made outside a cell -------------------------------------------------
+
+
+class CellEmitter:
+    """Shows operations made outside a cell (from a widget, say) as a new input cell below the running one.
+
+    IPython sends ``set_next_input`` payloads with the reply of the cell being executed and keeps one per reply,
+    so everything emitted during a cell goes out as one new cell when that cell finishes (``post_run_cell``).
+    Code emitted while no cell runs (a widget message) waits in ``pending`` for the next executed cell; a front
+    end may also take it from there itself.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.delivered: list[str] = []
+        self._shell: Any = None
+
+    def emit(self, code: str) -> None:
+        self.pending.append(code)
+        shell = _ipython()
+        if shell is not None and shell is not self._shell:
+            shell.events.register("post_run_cell", self.flush)
+            self._shell = shell
+
+    def flush(self, *_: Any) -> None:
+        if self._shell is None or not self.pending:
+            return
+        text = "\n".join(self.pending)
+        self._shell.payload_manager.write_payload(
+            {"source": "set_next_input", "text": text, "replace": False}, single=True
+        )
+        self.delivered.append(text)
+        self.pending = []
+
+
+def _ipython() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return None
+    return get_ipython()

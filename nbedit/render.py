@@ -1,0 +1,428 @@
+"""Frames and sound of a timeline: compositing, audio mixing, and the render pipeline to a file.
+
+A frame is a pure function of (timeline, frame number, media): nothing here keeps state between frames except
+open decoders and the content-keyed cache, which only make it faster.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import opentimelineio as otio
+
+from . import media
+from .cache import FrameCache
+from .errors import MediaError, RenderError
+from .ops.edit import edit_rate, media_entry, media_info, time_scalar
+from .timeline import Cut, Placed, audio_tracks, frames_of, layout, nb, timeline_end, video_tracks
+
+SAMPLE_RATE = 48000
+CHANNELS = 2
+
+
+# ---- sources ----------------------------------------------------------------------------------------------
+
+
+class Sources:
+    """Open decoders for one thread, backed by a (shareable) content-keyed cache."""
+
+    def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None):
+        self.cache = cache if cache is not None else FrameCache()
+        self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20)
+        self._readers: dict[str, media.VideoReader] = {}
+
+    def reader(self, entry: dict) -> media.VideoReader | None:
+        path = entry["path"]
+        r = self._readers.get(path)
+        if r is None:
+            if not os.path.exists(path):
+                return None  # offline: shown as a slate, never a crash
+            r = media.VideoReader(path, info=media_info(entry))
+            self._readers[path] = r
+        return r
+
+    def video(self, entry: dict, t: float) -> np.ndarray | None:
+        r = self.reader(entry)
+        if r is None:
+            return None
+        i = r.index_at(t)
+        key = (entry["sha256"], i)
+        img = self.cache.get(key)
+        if img is None:
+            img = self.cache.put(key, r.frame(i))
+        return img
+
+    def audio(self, entry: dict) -> np.ndarray | None:
+        key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS)
+        pcm = self.audio_cache.get(key)
+        if pcm is None:
+            if not os.path.exists(entry["path"]):
+                return None
+            info = media_info(entry)
+            pcm = self.audio_cache.put(
+                key, media.read_audio(entry["path"], rate=SAMPLE_RATE, channels=CHANNELS, info=info)
+            )
+        return pcm
+
+    def close(self) -> None:
+        for r in self._readers.values():
+            r.close()
+        self._readers.clear()
+
+
+def offline_slate(width: int, height: int) -> np.ndarray:
+    """Diagonal red stripes: media that cannot be found is shown, not hidden."""
+    y, x = np.mgrid[0:height, 0:width]
+    stripes = ((x + y) // max(8, height // 12)) % 2 == 0
+    img = np.empty((height, width, 3), np.uint8)
+    img[:] = (40, 0, 0)
+    img[stripes] = (200, 30, 30)
+    return img
+
+
+# ---- geometry -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Geometry:
+    crop: tuple[int, int, int, int]  # left, top, right, bottom edges of the source region used
+    width: int  # size it is scaled to
+    height: int
+    x: int  # top-left corner on the canvas
+    y: int
+
+    def covers(self, w: int, h: int) -> bool:
+        return self.x <= 0 and self.y <= 0 and self.x + self.width >= w and self.y + self.height >= h
+
+
+def geometry(src_w: int, src_h: int, canvas_w: int, canvas_h: int, transform: dict) -> Geometry:
+    """Fit the (cropped) source inside the canvas keeping its aspect, then scale and move it."""
+    cl, ct, cr, cb = (int(v) for v in transform.get("crop", (0, 0, 0, 0)))
+    box = (cl, ct, src_w - cr, src_h - cb)
+    w, h = box[2] - box[0], box[3] - box[1]
+    fit = min(canvas_w / w, canvas_h / h) * float(transform.get("scale", 1.0))
+    rw, rh = max(1, round(w * fit)), max(1, round(h * fit))
+    x = round((canvas_w - rw) / 2 + float(transform.get("x", 0)))
+    y = round((canvas_h - rh) / 2 + float(transform.get("y", 0)))
+    return Geometry(box, rw, rh, x, y)
+
+
+def resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    if img.shape[1] == width and img.shape[0] == height:
+        return img
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+    return frame.reformat(width=width, height=height, interpolation="BICUBIC").to_ndarray()
+
+
+def paste(canvas: np.ndarray, img: np.ndarray, g: Geometry, opacity: float) -> np.ndarray:
+    """Put ``img`` (already the right size) over ``canvas`` at g.x, g.y with the given opacity, in place."""
+    H, W = canvas.shape[:2]
+    x0, y0 = max(g.x, 0), max(g.y, 0)
+    x1, y1 = min(g.x + g.width, W), min(g.y + g.height, H)
+    if x1 <= x0 or y1 <= y0 or opacity <= 0:
+        return canvas
+    part = img[y0 - g.y : y1 - g.y, x0 - g.x : x1 - g.x]
+    if opacity >= 1:
+        canvas[y0:y1, x0:x1] = part
+    else:
+        below = canvas[y0:y1, x0:x1].astype(np.float32)
+        mixed = below + (part.astype(np.float32) - below) * np.float32(opacity)
+        canvas[y0:y1, x0:x1] = np.rint(mixed).astype(np.uint8)
+    return canvas
+
+
+def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
+    af = a.astype(np.float32)
+    return np.rint(af + (b.astype(np.float32) - af) * np.float32(w)).astype(np.uint8)
+
+
+# ---- compositing --------------------------------------------------------------------------------------
+
+
+class _Track:
+    def __init__(self, track: otio.schema.Track):
+        placed, cuts = layout(track)
+        self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip)]
+        self.starts = [p.start for p in self.placed]
+        self.cuts = cuts
+
+    def at(self, n: int) -> tuple[Placed | None, Cut | None]:
+        for c in self.cuts:
+            if c.start <= n < c.end:
+                return None, c
+        i = bisect.bisect_right(self.starts, n) - 1
+        if i >= 0 and n < self.placed[i].end:
+            return self.placed[i], None
+        return None, None
+
+
+class Compositor:
+    """Frames of one timeline state: ``frame(n)`` is the picture at edit-rate frame ``n``."""
+
+    def __init__(self, timeline: otio.schema.Timeline, sources: Sources):
+        self.timeline = timeline
+        self.sources = sources
+        fmt = nb(timeline).get("format") or {}
+        self.width = int(fmt.get("width", 0))
+        self.height = int(fmt.get("height", 0))
+        self.rate = edit_rate(timeline) if fmt else Fraction(24)
+        self.length = timeline_end(timeline) if fmt else 0
+        self.tracks = [_Track(t) for t in video_tracks(timeline) if t.enabled]
+
+    def _source(self, p: Placed, n: int) -> tuple[np.ndarray, dict]:
+        """The source picture a clip shows at timeline frame n (n may lie in a crossfade's handle)."""
+        clip = p.item
+        data = clip.metadata["nbedit"]
+        entry = media_entry(self.timeline, data["media"])
+        src = frames_of(clip.source_range.start_time) + (n - p.start) * time_scalar(clip)
+        img = self.sources.video(entry, float(src / self.rate))
+        if img is None:
+            img = offline_slate(int(entry.get("width") or self.width), int(entry.get("height") or self.height))
+        return img, data
+
+    def _layer(self, p: Placed, n: int) -> tuple[Callable[[np.ndarray], np.ndarray], bool]:
+        img, data = self._source(p, n)
+        transform = dict(data.get("transform", {}))
+        g = geometry(img.shape[1], img.shape[0], self.width, self.height, transform)
+        opacity = float(data.get("opacity", 1.0))
+
+        def draw(canvas: np.ndarray) -> np.ndarray:
+            left, top, right, bottom = g.crop
+            return paste(canvas, resize(img[top:bottom, left:right], g.width, g.height), g, opacity)
+
+        return draw, opacity >= 1 and g.covers(self.width, self.height)
+
+    def frame(self, n: int) -> np.ndarray:
+        layers: list[Callable[[np.ndarray], np.ndarray]] = []
+        bottom = 0
+        for track in self.tracks:
+            p, cut = track.at(n)
+            if p is not None:
+                draw, covers = self._layer(p, n)
+            elif cut is not None:
+                draw_a, cover_a = self._layer(cut.before, n)
+                draw_b, cover_b = self._layer(cut.after, n)
+                w = (n - cut.start + 0.5) / (cut.end - cut.start)
+                draw, covers = _crossfade(draw_a, draw_b, w), cover_a and cover_b
+            else:
+                continue
+            if covers:
+                bottom = len(layers)  # nothing below an opaque full-frame layer can show
+            layers.append(draw)
+        canvas = np.zeros((self.height, self.width, 3), np.uint8)
+        for draw in layers[bottom:]:
+            canvas = draw(canvas)
+        return canvas
+
+
+def _crossfade(a: Callable, b: Callable, w: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda canvas: mix(a(canvas.copy()), b(canvas.copy()), w)
+
+
+# ---- audio --------------------------------------------------------------------------------------------
+
+
+class Mixer:
+    """Sound of one timeline state at 48 kHz stereo: ``samples(start, count)`` mixes every audio track."""
+
+    def __init__(self, timeline: otio.schema.Timeline, sources: Sources):
+        self.timeline = timeline
+        self.sources = sources
+        self.rate = edit_rate(timeline) if nb(timeline).get("format") else Fraction(24)
+        self.parts = []  # (first sample, last sample, clip start sample, fade in span, fade out span, placed)
+        for track in audio_tracks(timeline):
+            if not track.enabled:
+                continue
+            placed, cuts = layout(track)
+            for p in placed:
+                if not isinstance(p.item, otio.schema.Clip):
+                    continue
+                fade_in = next(((c.start, c.end) for c in cuts if c.after.index == p.index), None)
+                fade_out = next(((c.start, c.end) for c in cuts if c.before.index == p.index), None)
+                first = fade_in[0] if fade_in else p.start
+                last = fade_out[1] if fade_out else p.end
+                self.parts.append((self._s(first), self._s(last), fade_in, fade_out, p))
+
+    def _s(self, frame: int) -> int:
+        return round(Fraction(frame) * SAMPLE_RATE / self.rate)
+
+    def samples(self, start: int, count: int) -> np.ndarray:
+        out = np.zeros((CHANNELS, count), np.float32)
+        for first, last, fade_in, fade_out, p in self.parts:
+            lo, hi = max(first, start), min(last, start + count)
+            if hi <= lo:
+                continue
+            clip = p.item
+            data = clip.metadata["nbedit"]
+            pcm = self.sources.audio(media_entry(self.timeline, data["media"]))
+            if pcm is None:
+                continue
+            j = np.arange(lo, hi, dtype=np.float64)
+            scalar = float(time_scalar(clip))
+            src0 = float(frames_of(clip.source_range.start_time) / self.rate) * SAMPLE_RATE
+            pos = src0 + (j - self._s(p.start)) * scalar
+            chunk = _read(pcm, pos)
+            gain = np.float32(10 ** (float(data.get("gain_db", 0.0)) / 20))
+            env = np.ones(hi - lo, np.float32) * gain
+            for span, rising in ((fade_in, True), (fade_out, False)):
+                if span:
+                    a, b = self._s(span[0]), self._s(span[1])
+                    ramp = np.clip((j - a + 0.5) / (b - a), 0, 1).astype(np.float32)
+                    env *= ramp if rising else 1 - ramp
+            out[:, lo - start : hi - start] += chunk * env
+        return np.clip(out, -1, 1)
+
+
+def _read(pcm: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Samples of ``pcm`` at fractional positions (linear), silence outside it."""
+    n = pcm.shape[1]
+    whole = np.all(pos == np.floor(pos))
+    if whole:
+        idx = pos.astype(np.int64)
+        ok = (idx >= 0) & (idx < n)
+        out = np.zeros((pcm.shape[0], len(pos)), np.float32)
+        out[:, ok] = pcm[:, idx[ok]]
+        return out
+    return np.stack([np.interp(pos, np.arange(n), ch, left=0, right=0).astype(np.float32) for ch in pcm])
+
+
+# ---- rendering to a file ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    width: int
+    height: int
+    fps: Fraction
+    start: int  # edit-rate frames
+    end: int
+    crf: int = 18
+    preset: str = "medium"
+    codec: str = "libx264"
+    audio: bool = True
+    audio_bitrate: int = 192_000
+
+
+def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
+    """Edit-rate frame shown at each output frame (output rate may differ from the edit rate)."""
+    first = Fraction(s.start) / rate
+    count = int((Fraction(s.end - s.start) / rate) * s.fps)
+    for k in range(count):
+        yield min(s.end - 1, int((first + Fraction(k) / s.fps) * rate))
+
+
+def render(
+    timeline: otio.schema.Timeline,
+    path: str | os.PathLike,
+    settings: RenderSettings,
+    *,
+    cache: FrameCache | None = None,
+    progress: bool = True,
+) -> Path:
+    """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success)."""
+    from tqdm.auto import tqdm
+
+    path = Path(path).absolute()
+    if not path.parent.is_dir():
+        raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    rate = edit_rate(timeline)
+    numbers = list(output_frames(settings, rate))
+    if not numbers:
+        raise RenderError("nothing to render: the range is empty")
+    frames: queue.Queue = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def produce() -> None:
+        # decode + composite + colour conversion here; the encoder works on the previous frames meanwhile
+        sources = Sources(cache)
+        try:
+            comp = Compositor(timeline, sources)
+            for n in numbers:
+                if stop.is_set():
+                    return
+                img = resize(comp.frame(n), settings.width, settings.height)
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+                frames.put(frame)
+            frames.put(None)
+        except BaseException as e:  # handed to the encoding thread, which raises it
+            frames.put(e)
+        finally:
+            sources.close()
+
+    worker = threading.Thread(target=produce, name="nbedit-render", daemon=True)
+    worker.start()
+    bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress)
+    try:
+        with av.open(str(tmp), "w") as out:
+            v = out.add_stream(settings.codec, rate=settings.fps)
+            v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
+            v.options = {"crf": str(settings.crf), "preset": settings.preset}
+            v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
+            a = mixer = None
+            if settings.audio and audio_tracks(timeline):
+                a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
+                a.bit_rate = settings.audio_bitrate
+                mixer = Mixer(timeline, Sources(cache))
+            sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
+            total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
+            done = 0
+            for k in range(len(numbers)):
+                item = frames.get()
+                if isinstance(item, BaseException):
+                    raise item
+                item.pts = k
+                out.mux(v.encode(item))
+                bar.update(1)
+                if a is not None:
+                    upto = min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE))
+                    done = _encode_audio(out, a, mixer, sample0, done, upto, final=k == len(numbers) - 1)
+            out.mux(v.encode(None))
+            if a is not None:
+                out.mux(a.encode(None))
+    except (av.FFmpegError, OSError, MediaError) as e:
+        stop.set()
+        tmp.unlink(missing_ok=True)
+        raise RenderError(f"rendering {path.name} failed: {e}") from e
+    except BaseException:
+        stop.set()
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        bar.close()
+        _drain(frames, worker)
+    os.replace(tmp, path)
+    return path
+
+
+AAC_FRAME = 1024
+
+
+def _encode_audio(out, stream, mixer: Mixer, sample0: int, done: int, upto: int, *, final: bool) -> int:
+    """Encode whole AAC frames up to sample ``upto`` (all of it on the final call)."""
+    while upto - done >= AAC_FRAME or (final and upto > done):
+        n = min(AAC_FRAME, upto - done)
+        pcm = mixer.samples(sample0 + done, n)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = done
+        out.mux(stream.encode(frame))
+        done += n
+    return done
+
+
+def _drain(frames: queue.Queue, worker: threading.Thread) -> None:
+    while worker.is_alive():
+        try:
+            frames.get(timeout=0.05)
+        except queue.Empty:
+            pass

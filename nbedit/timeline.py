@@ -1,0 +1,199 @@
+"""OTIO helpers: time at the API edge, nbedit metadata, tracks, and where each item sits on its track.
+
+Inside the model every time is an ``otio.opentime.RationalTime`` at the timeline's edit rate, whose value is a
+whole number of frames. Seconds (or a RationalTime at another rate) are converted here, once, at the API edge.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
+
+from .errors import ClipNotFoundError, EditError, TimeRangeError
+
+Time = int | float | RationalTime
+"""A time as users write it: seconds (int or float) or an OTIO RationalTime."""
+
+TRACK_NAME = re.compile(r"^([VA])([1-9][0-9]*)$")
+
+
+def to_frames(t: Time, rate: Fraction, *, what: str = "time") -> int:
+    """Convert a user time to a whole number of frames at ``rate`` (rounded to the nearest frame)."""
+    if isinstance(t, RationalTime):
+        seconds = Fraction(t.value) / Fraction(t.rate)
+    elif isinstance(t, bool) or not isinstance(t, int | float):
+        raise TimeRangeError(f"{what} must be seconds (int or float) or a RationalTime, not {t!r}")
+    elif isinstance(t, float) and not math.isfinite(t):
+        raise TimeRangeError(f"{what} must be a finite number of seconds, not {t!r}")
+    else:
+        seconds = Fraction(t)
+    return round(seconds * rate)
+
+
+def seconds(frames: int, rate: Fraction) -> float:
+    return float(Fraction(frames) / rate)
+
+
+def rt(frames: int, rate: Fraction) -> RationalTime:
+    return RationalTime(frames, float(rate))
+
+
+def trange(start: int, duration: int, rate: Fraction) -> TimeRange:
+    return TimeRange(rt(start, rate), rt(duration, rate))
+
+
+def frames_of(t: RationalTime) -> int:
+    """Frames of a RationalTime that is already at the edit rate (the model never holds any other)."""
+    return round(t.value)
+
+
+def nb(obj: Any) -> dict:
+    """The ``metadata["nbedit"]`` dictionary of an OTIO object, created on first use."""
+    if "nbedit" not in obj.metadata:
+        obj.metadata["nbedit"] = {}
+    return obj.metadata["nbedit"]
+
+
+def item_id(item: Any) -> str | None:
+    data = item.metadata.get("nbedit")
+    return None if data is None else data.get("id")
+
+
+# ---- tracks -------------------------------------------------------------------------------------------
+
+
+def track_kind(name: str) -> str:
+    m = TRACK_NAME.match(name)
+    if not m:
+        raise EditError(f"track names are V1, V2, ... for video and A1, A2, ... for audio, not {name!r}")
+    return otio.schema.TrackKind.Video if m.group(1) == "V" else otio.schema.TrackKind.Audio
+
+
+def _track_sort_key(track: otio.schema.Track) -> tuple[int, int]:
+    m = TRACK_NAME.match(track.name)
+    return (0 if m.group(1) == "V" else 1, int(m.group(2)))
+
+
+def find_track(timeline: otio.schema.Timeline, name: str) -> otio.schema.Track | None:
+    for track in timeline.tracks:
+        if track.name == name:
+            return track
+    return None
+
+
+def get_track(timeline: otio.schema.Timeline, name: str) -> otio.schema.Track:
+    track = find_track(timeline, name)
+    if track is None:
+        names = ", ".join(t.name for t in timeline.tracks) or "none yet"
+        raise ClipNotFoundError(f"no track named {name!r} (tracks: {names})")
+    return track
+
+
+def ensure_track(timeline: otio.schema.Timeline, name: str) -> otio.schema.Track:
+    """The track called ``name``, created (in V1.., A1.. order) if it does not exist yet."""
+    track = find_track(timeline, name)
+    if track is not None:
+        return track
+    track = otio.schema.Track(name=name, kind=track_kind(name))
+    tracks = list(timeline.tracks)
+    timeline.tracks.clear()
+    for t in sorted([*tracks, track], key=_track_sort_key):
+        timeline.tracks.append(t)
+    return track
+
+
+def video_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    """Video tracks bottom to top (V1 first): the compositing order."""
+    return [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+
+
+def audio_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Audio]
+
+
+# ---- where things are ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An item of a track with its position, in frames at the edit rate."""
+
+    item: Any  # otio.schema.Clip or Gap
+    index: int  # index among the track's children
+    start: int
+    duration: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A transition on a track: ``before`` shows until ``at``, ``after`` from then on, mixed over the span."""
+
+    transition: otio.schema.Transition
+    index: int
+    at: int
+    in_offset: int
+    out_offset: int
+    before: Placed
+    after: Placed
+
+    @property
+    def start(self) -> int:
+        return self.at - self.in_offset
+
+    @property
+    def end(self) -> int:
+        return self.at + self.out_offset
+
+
+def layout(track: otio.schema.Track) -> tuple[list[Placed], list[Cut]]:
+    """Clips and gaps of a track in order with their positions, and the transitions between them.
+
+    Transitions take no time of their own (OTIO's model), so positions are running sums of item durations.
+    """
+    placed: list[Placed] = []
+    pending: list[tuple[int, otio.schema.Transition]] = []
+    pos = 0
+    for i, child in enumerate(track):
+        if isinstance(child, otio.schema.Transition):
+            pending.append((i, child))
+            continue
+        dur = frames_of(child.source_range.duration)
+        placed.append(Placed(child, i, pos, dur))
+        pos += dur
+    cuts = []
+    for i, tr in pending:
+        before = next((p for p in reversed(placed) if p.index < i), None)
+        after = next((p for p in placed if p.index > i), None)
+        if before is None or after is None:
+            raise EditError(f"transition {tr.name!r} must sit between two clips")
+        cuts.append(Cut(tr, i, after.start, frames_of(tr.in_offset), frames_of(tr.out_offset), before, after))
+    return placed, cuts
+
+
+def locate(timeline: otio.schema.Timeline, clip_id: str) -> tuple[otio.schema.Track, Placed]:
+    """The track and placement of the clip with this id."""
+    for track in timeline.tracks:
+        placed, _ = layout(track)
+        for p in placed:
+            if isinstance(p.item, otio.schema.Clip) and item_id(p.item) == clip_id:
+                return track, p
+    raise ClipNotFoundError(f"no clip with id {clip_id!r} on the timeline")
+
+
+def track_end(track: otio.schema.Track) -> int:
+    placed, _ = layout(track)
+    return placed[-1].end if placed else 0
+
+
+def timeline_end(timeline: otio.schema.Timeline) -> int:
+    return max((track_end(t) for t in timeline.tracks), default=0)
