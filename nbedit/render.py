@@ -389,7 +389,7 @@ def render(
             out.mux(v.encode(None))
             if a is not None:
                 out.mux(a.encode(None))
-    except (av.FFmpegError, OSError, MediaError) as e:
+    except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         stop.set()
         tmp.unlink(missing_ok=True)
         raise RenderError(f"rendering {path.name} failed: {e}") from e

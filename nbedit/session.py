@@ -72,7 +72,9 @@ def operation(method: F) -> F:
         finally:
             self._depth -= 1
         made = tuple(f"c{n}" for n in range(next_before, nb(self._tl).get("next_id", 1)))
-        rec = Record(method.__name__, positional, keywords, made, self._extra.pop(method.__name__, {}))
+        extra = self._extra.pop(method.__name__, {})
+        keywords.update(extra.pop("pin", {}))  # arguments the call resolved, so a replay must match them
+        rec = Record(method.__name__, positional, keywords, made, extra)
         self._commit(before, rec)
         return result
 
@@ -413,13 +415,14 @@ class Session:
         pool = nb(self._tl)["media"]
         for mid, entry in pool.items():
             if entry["path"] == path and entry["sha256"] == info.sha256:
+                self._extra["import_media"] = {"info": info.to_dict(), "pin": {"sha256": info.sha256}}
                 return Media(self, mid)
         base = name or _slug(Path(path).stem)
         mid, k = base, 2
         while mid in pool:
             mid, k = f"{base}-{k}", k + 1
         pool[mid] = {**info.to_dict(), "name": name or Path(path).name}
-        self._extra["import_media"] = {"info": info.to_dict()}
+        self._extra["import_media"] = {"info": info.to_dict(), "pin": {"sha256": info.sha256}}
         return Media(self, mid)
 
     def _media_id(self, media: Media | str) -> str:

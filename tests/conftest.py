@@ -1,0 +1,38 @@
+"""Shared footage for the tests: generated once per run, real H.264/AAC files written with PyAV."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def footage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """a: 4 s of 24 fps with B-frames and a 440 Hz tone; b: 3 s starting at pts 1 s, 660 Hz; tone: a WAV."""
+    from nbedit import media
+
+    d = tmp_path_factory.mktemp("footage")
+    return {
+        "a": media.testsrc(d / "a.mp4", seconds=4, fps=24, size=(320, 240), variant=0, tone_hz=440),
+        "b": media.testsrc(d / "b.mp4", seconds=3, fps=24, size=(320, 240), variant=1, tone_hz=660, start_time=1.0),
+        "tone": media.tone(d / "tone.wav", seconds=6, hz=330),
+    }
+
+
+@pytest.fixture
+def s(tmp_path: Path):
+    import nbedit
+
+    return nbedit.Session(tmp_path / "project")
+
+
+@pytest.fixture
+def ab(s, footage):
+    """A session with a and b imported (media ids "a" and "b")."""
+    s.import_media(footage["a"])
+    s.import_media(footage["b"])
+    return s

@@ -1,0 +1,295 @@
+"""Edit operations: what each does to the timeline, and to the frames it shows (read from the frame counter)."""
+
+from __future__ import annotations
+
+import opentimelineio as otio
+import pytest
+from opentimelineio.opentime import RationalTime
+
+import nbedit
+from nbedit.media import read_counter
+
+
+def shown(s: nbedit.Session, t: float) -> int:
+    """The source frame number visible at timeline time t."""
+    return read_counter(s.frame(t))
+
+
+def layout(s: nbedit.Session, track: str = "V1") -> list[tuple[str, float, float]]:
+    """(clip id or 'gap', start, duration) of each item of a track, in seconds."""
+    out, pos = [], 0.0
+    for item in next(t for t in s.timeline.tracks if t.name == track):
+        if isinstance(item, otio.schema.Transition):
+            continue
+        dur = item.source_range.duration.to_seconds()
+        label = item.metadata["nbedit"]["id"] if isinstance(item, otio.schema.Clip) else "gap"
+        out.append((label, round(pos, 4), round(dur, 4)))
+        pos += dur
+    return out
+
+
+def test_the_issue_example_runs_as_written(ab):
+    s = ab
+    c1 = s.append("a", track="V1", src_in=2.0, src_out=3.5)
+    c2 = s.append("b", track="V1", src_in=0.5, src_out=2.0)
+    s.crossfade(c1, c2, duration=0.5)
+    left, right = s.split(c1, at=0.5)
+    s.trim(right, src_in=2.25)
+    s.delete(left, ripple=True)
+    assert layout(s) == [(right.id, 0.0, 1.25), (c2.id, 1.25, 1.5)]
+    assert shown(s, 0.0) == 54  # 2.25 s into a at 24 fps
+    assert s.frame(1.25).shape == (240, 320, 3)
+
+
+def test_append_places_clips_end_to_end(ab):
+    c1 = ab.append("a", track="V1", src_in=1.0, src_out=2.0)
+    c2 = ab.append("b", track="V1", src_in=0.5, src_out=1.5)
+    assert layout(ab) == [(c1.id, 0.0, 1.0), (c2.id, 1.0, 1.0)]
+    assert shown(ab, 0.0) == 24 and shown(ab, 1.0) == 12
+
+
+def test_first_video_clip_sets_the_timeline_format(ab):
+    ab.append("a")
+    assert ab.format == {"width": 320, "height": 240, "fps": "24"}
+
+
+def test_clips_keep_their_id_and_media_in_otio_metadata(ab):
+    c = ab.append("a", src_in=0, src_out=1)
+    clip = ab.timeline.find_clips()[0]
+    assert clip.metadata["nbedit"] == {"id": c.id, "media": "a"}
+    assert clip.media_reference.target_url.startswith("file://")
+    assert clip.media_reference.target_url.endswith("/a.mp4")
+
+
+def test_rational_times_are_accepted_at_the_edge(ab):
+    c = ab.append("a", src_in=RationalTime(12, 24), src_out=RationalTime(1.0 * 48000, 48000))
+    assert (c.src_in, c.src_out) == (0.5, 1.0)
+
+
+def test_insert_inside_a_clip_cuts_it_and_pushes_the_rest(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.insert("b", track="V1", at=1.0, src_in=0, src_out=0.5)
+    ids = [label for label, _, _ in layout(ab)]
+    assert ids[0] == c1.id and ids[1] == c2.id and len(ids) == 3
+    assert layout(ab)[2][1:] == (1.5, 1.0)
+    assert shown(ab, 1.5) == 24  # the second half of c1 continues where it was cut
+
+
+def test_overwrite_replaces_without_moving_anything(ab):
+    c1 = ab.append("a", src_in=0, src_out=3)
+    ab.overwrite("b", track="V1", at=1.0, src_in=0, src_out=0.5)
+    assert ab.duration == 3.0
+    assert shown(ab, 0.5) == 12 and shown(ab, 1.0) == 0 and shown(ab, 1.5) == 36
+    assert layout(ab)[0] == (c1.id, 0.0, 1.0)
+
+
+def test_trim_with_ripple_moves_later_clips(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.append("b", src_in=0, src_out=1)
+    ab.trim(c1, src_out=1.5)
+    assert layout(ab) == [(c1.id, 0.0, 1.5), (c2.id, 1.5, 1.0)]
+
+
+def test_trim_without_ripple_leaves_a_gap(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.append("b", src_in=0, src_out=1)
+    ab.trim(c1, src_in=0.5, ripple=False)
+    assert layout(ab) == [("gap", 0.0, 0.5), (c1.id, 0.5, 1.5), (c2.id, 2.0, 1.0)]
+    assert shown(ab, 0.5) == 12
+
+
+def test_trim_without_ripple_cannot_grow_into_a_neighbour(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    ab.append("b", src_in=0, src_out=1)
+    with pytest.raises(nbedit.EditError, match="ripple=True"):
+        ab.trim(c1, src_out=2.5, ripple=False)
+
+
+def test_split_gives_two_clips_that_play_the_same_frames(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=3.0)
+    before = [shown(ab, t / 24) for t in range(0, 60, 7)]
+    left, right = ab.split(c1, at=1.0)
+    assert left.id == c1.id and right.id != c1.id
+    assert (left.src_out, right.src_in) == (1.5, 1.5)
+    assert [shown(ab, t / 24) for t in range(0, 60, 7)] == before
+
+
+def test_delete_lifts_by_default_and_ripples_on_request(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    c2 = ab.append("b", src_in=0, src_out=1)
+    c3 = ab.append("a", src_in=2, src_out=3)
+    ab.delete(c2)
+    assert layout(ab) == [(c1.id, 0.0, 1.0), ("gap", 1.0, 1.0), (c3.id, 2.0, 1.0)]
+    ab.delete(c1, ripple=True)
+    assert layout(ab) == [("gap", 0.0, 1.0), (c3.id, 1.0, 1.0)]
+
+
+def test_move_to_another_track_leaves_a_gap_behind(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    c2 = ab.append("b", src_in=0, src_out=1)
+    ab.move(c1, to=0.5, track="V2")
+    assert layout(ab) == [("gap", 0.0, 1.0), (c2.id, 1.0, 1.0)]
+    assert layout(ab, "V2") == [("gap", 0.0, 0.5), (c1.id, 0.5, 1.0)]
+    assert ab.tracks == ["V1", "V2"]
+
+
+def test_move_within_a_track_overwrites_what_is_there(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    c2 = ab.append("b", src_in=0, src_out=2)
+    ab.move(c1, to=2.0)
+    assert layout(ab) == [("gap", 0.0, 1.0), (c2.id, 1.0, 1.0), (c1.id, 2.0, 1.0)]
+
+
+def test_move_refuses_a_track_of_the_other_kind(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    with pytest.raises(nbedit.EditError, match="A1"):
+        ab.move(c1, to=0, track="A1")
+
+
+def test_slip_shows_other_media_in_the_same_place(ab):
+    c1 = ab.append("a", src_in=1, src_out=2)
+    ab.slip(c1, by=0.5)
+    assert (c1.start, c1.duration, c1.src_in) == (0.0, 1.0, 1.5)
+    assert shown(ab, 0) == 36
+
+
+def test_speed_two_plays_every_other_frame_in_half_the_time(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.append("b", src_in=0, src_out=1)
+    ab.speed(c1, 2.0)
+    assert layout(ab) == [(c1.id, 0.0, 1.0), (c2.id, 1.0, 1.0)]
+    assert [shown(ab, k / 24) for k in range(4)] == [0, 2, 4, 6]
+    warp = c1.otio.effects[0]
+    assert isinstance(warp, otio.schema.LinearTimeWarp) and warp.time_scalar == 2.0
+
+
+def test_crossfade_is_an_otio_transition_centred_on_the_cut(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.append("b", src_in=1, src_out=2)
+    ab.crossfade(c1, c2, duration=0.5)
+    tr = [t for t in ab.timeline.tracks[0] if isinstance(t, otio.schema.Transition)]
+    assert len(tr) == 1
+    assert (tr[0].in_offset.to_seconds(), tr[0].out_offset.to_seconds()) == (0.25, 0.25)
+    assert ab.duration == 3.0  # a transition takes no time of its own
+
+
+def test_crossfade_needs_media_beyond_the_cut(ab):
+    c1 = ab.append("a", src_in=0, src_out=4)  # a ends at 4 s: nothing after the cut
+    c2 = ab.append("b", src_in=1, src_out=2)
+    with pytest.raises(nbedit.TimeRangeError, match="crossfade needs"):
+        ab.crossfade(c1, c2, duration=0.5)
+
+
+def test_crossfade_needs_neighbours(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    ab.append("b", src_in=0, src_out=1)
+    c3 = ab.append("a", src_in=2, src_out=3)
+    with pytest.raises(nbedit.EditError, match="neighbours"):
+        ab.crossfade(c1, c3)
+
+
+def test_split_inside_a_crossfade_is_refused(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    c2 = ab.append("b", src_in=1, src_out=2)
+    ab.crossfade(c1, c2, duration=1.0)
+    with pytest.raises(nbedit.EditError, match="inside crossfade"):
+        ab.split(c1, at=1.75)
+
+
+def test_opacity_transform_and_gain_are_clip_metadata(ab, footage):
+    v = ab.append("a", src_in=0, src_out=1)
+    t = ab.import_media(footage["tone"])
+    a = ab.append(t, track="A1", src_in=0, src_out=1)
+    ab.opacity(v, 0.5)
+    ab.transform(v, x=10, y=-5, scale=0.5, crop=(2, 0, 2, 0))
+    ab.gain(a, -6)
+    assert v.otio.metadata["nbedit"]["opacity"] == 0.5
+    tf = v.otio.metadata["nbedit"]["transform"]
+    assert (tf["x"], tf["y"], tf["scale"], list(tf["crop"])) == (10.0, -5.0, 0.5, [2, 0, 2, 0])
+    assert a.otio.metadata["nbedit"]["gain_db"] == -6.0
+
+
+def test_tracks_are_created_on_demand_in_order(ab, footage):
+    ab.append("a", track="V2", src_in=0, src_out=1)
+    ab.append("a", track="A1", src_in=0, src_out=1)
+    ab.add_track("V1")
+    assert ab.tracks == ["V1", "V2", "A1"]
+    assert [t.kind for t in ab.timeline.tracks] == ["Video", "Video", "Audio"]
+
+
+def test_remove_track_with_clips_needs_force(ab):
+    ab.append("a", track="V2", src_in=0, src_out=1)
+    with pytest.raises(nbedit.EditError, match="force=True"):
+        ab.remove_track("V2")
+    ab.remove_track("V2", force=True)
+    assert ab.tracks == []
+
+
+def test_clip_handles_follow_the_clip_through_edits_and_undo(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    ab.insert("b", at=0, src_in=0, src_out=1)
+    assert c1.start == 1.0
+    ab.undo()
+    assert c1.start == 0.0
+
+
+def test_undo_and_redo_walk_the_history(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    one = ab.state()
+    ab.split(c1, at=1.0)
+    two = ab.state()
+    assert ab.undo().op == "split"
+    assert ab.state() == one and ab.history[-1].op == "append"
+    ab.redo()
+    assert ab.state() == two and ab.history[-1].op == "split"
+
+
+def test_a_new_edit_clears_redo(ab):
+    c1 = ab.append("a", src_in=0, src_out=2)
+    ab.split(c1, at=1.0)
+    ab.undo()
+    ab.slip(c1, by=0.5)
+    with pytest.raises(nbedit.EditError, match="nothing to redo"):
+        ab.redo()
+
+
+BAD_CALLS = {
+    "unknown clip": (lambda s: s.trim("c99", src_in=0), nbedit.ClipNotFoundError),
+    "unknown media": (lambda s: s.append("nope"), nbedit.ClipNotFoundError),
+    "bad track name": (lambda s: s.append("a", track="X1"), nbedit.EditError),
+    "trim past media end": (lambda s: s.trim("c1", src_out=9.0), nbedit.TimeRangeError),
+    "trim in after out": (lambda s: s.trim("c1", src_in=1.5, src_out=1.0), nbedit.TimeRangeError),
+    "split at clip edge": (lambda s: s.split("c1", at=0.0), nbedit.TimeRangeError),
+    "slip before media start": (lambda s: s.slip("c1", by=-5), nbedit.TimeRangeError),
+    "speed zero": (lambda s: s.speed("c1", 0), nbedit.EditError),
+    "opacity above one": (lambda s: s.opacity("c1", 1.5), nbedit.EditError),
+    "crop everything": (lambda s: s.transform("c1", crop=(200, 0, 200, 0)), nbedit.EditError),
+    "gain on a video clip": (lambda s: s.gain("c1", -3), nbedit.EditError),
+    "time as text": (lambda s: s.split("c1", at="1.0"), nbedit.TimeRangeError),
+    "time not finite": (lambda s: s.split("c1", at=float("nan")), nbedit.TimeRangeError),
+    "negative position": (lambda s: s.insert("a", at=-1, src_out=1), nbedit.TimeRangeError),
+    "missing file": (lambda s: s.import_media("/no/such/file.mp4"), nbedit.MediaError),
+    "wrong sha256": (lambda s: s.import_media(s.media["b"].path, sha256="0" * 64), nbedit.MediaError),
+    "audio file on a video track": (lambda s: s.append("tone", track="V1"), nbedit.EditError),
+    "odd format size": (lambda s: s.set_format(321, 240), nbedit.EditError),
+    "rate change with clips": (lambda s: s.set_format(320, 240, fps=30), nbedit.EditError),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CALLS)
+def test_a_failing_operation_changes_nothing(ab, footage, name):
+    ab.import_media(footage["tone"])
+    c1 = ab.append("a", src_in=0, src_out=2)
+    ab.append("b", src_in=0.5, src_out=1.5)
+    ab.crossfade(c1, "c2", duration=0.5)
+    state, history, media = ab.state(), list(ab.history), sorted(ab.media)
+    journal = ab.journal.path.read_bytes()
+    call, error = BAD_CALLS[name]
+    with pytest.raises(error) as info:
+        call(ab)
+    assert isinstance(info.value, nbedit.NbeditError)
+    assert str(info.value)  # a message a person can read
+    assert ab.state() == state
+    assert ab.history == history
+    assert sorted(ab.media) == media
+    assert ab.journal.path.read_bytes() == journal

@@ -1,0 +1,113 @@
+"""Nothing lost: every operation is journaled before it returns, and reopening a folder restores the project."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import opentimelineio as otio
+import pytest
+
+import nbedit
+
+
+def edit_some(s: nbedit.Session) -> None:
+    c1 = s.append("a", src_in=0, src_out=2)
+    c2 = s.append("b", src_in=0.5, src_out=2)
+    s.crossfade(c1, c2, duration=0.5)
+    s.split(c1, at=1.0)
+    s.slip(c2, by=0.25)
+
+
+def test_reopening_a_folder_restores_the_timeline_and_history(ab, tmp_path):
+    edit_some(ab)
+    again = nbedit.Session(ab.path)
+    assert again.state() == ab.state()
+    assert [r.code for r in again.history] == [r.code for r in ab.history]
+
+
+def test_undo_and_redo_survive_a_reopen(ab):
+    edit_some(ab)
+    ab.undo()
+    ab.undo()
+    ab.redo()
+    again = nbedit.Session(ab.path)
+    assert again.state() == ab.state()
+    again.redo()  # the redo stack came back too
+    ab.redo()
+    assert again.state() == ab.state()
+
+
+def test_each_operation_is_a_json_line_in_the_journal(ab):
+    edit_some(ab)
+    entries = [json.loads(line) for line in ab.journal.path.read_text().splitlines()]
+    assert [e["op"] for e in entries] == ["import_media", "import_media", "append", "append", "crossfade", "split", "slip"]
+    assert entries[0]["extra"]["info"]["sha256"] == ab.media["a"].info.sha256
+
+
+def test_the_project_is_also_a_plain_otio_file(ab):
+    edit_some(ab)
+    tl = otio.adapters.read_from_file(str(ab.path / "timeline.otio"))
+    assert tl.to_json_string() == ab.state()
+
+
+def test_a_torn_last_line_is_dropped_on_reopen(ab):
+    edit_some(ab)
+    with open(ab.journal.path, "a") as f:
+        f.write('{"op": "delete", "args": ["c')  # a crash in the middle of a write
+    again = nbedit.Session(ab.path)
+    assert again.state() == ab.state()
+
+
+def test_a_damaged_journal_is_a_clear_error(ab):
+    edit_some(ab)
+    lines = ab.journal.path.read_text().splitlines()
+    lines[2] = "not json"
+    ab.journal.path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(nbedit.ProjectError, match="line 3"):
+        nbedit.Session(ab.path)
+
+
+def test_a_folder_with_other_files_is_not_taken_over(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(nbedit.ProjectError, match="not empty"):
+        nbedit.Session(tmp_path)
+    with pytest.raises(nbedit.ProjectError, match="refusing"):
+        nbedit.Session(tmp_path, fresh=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time, nbedit
+    s = nbedit.Session(sys.argv[1])
+    a = s.import_media(sys.argv[2])
+    print("op", flush=True)
+    for k in range(40):
+        s.append(a, track="V1", src_in=0, src_out=0.5 + k / 24)
+        print("op", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.slow
+def test_kill_9_loses_no_completed_operation(tmp_path, footage):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path / "p"), footage["a"]], stdout=subprocess.PIPE, text=True
+    )
+    done = 0
+    while done < 12:  # kill it mid-stream, with operations still running
+        assert proc.stdout.readline() == "op\n"
+        done += 1
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    s = nbedit.Session(tmp_path / "p")
+    assert len(s.history) >= done  # each op printed only after it returned
+    assert [r.op for r in s.history] == ["import_media"] + ["append"] * (len(s.history) - 1)
+    durations = [round(c.duration * 24) for c in s.clips]
+    assert durations == [12 + k for k in range(len(durations))]
