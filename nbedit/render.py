@@ -89,6 +89,15 @@ def offline_slate(width: int, height: int) -> np.ndarray:
     return img
 
 
+def to_png(img: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W, 3) uint8 RGB picture, for notebooks and widgets."""
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height, codec.pix_fmt = img.shape[1], img.shape[0], "rgb24"
+    packets = codec.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24"))
+    packets += codec.encode(None)
+    return b"".join(bytes(p) for p in packets)
+
+
 # ---- geometry -----------------------------------------------------------------------------------------
 
 

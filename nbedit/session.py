@@ -705,6 +705,14 @@ class Session:
             self._compositor = Compositor(self._tl, self._sources)
         return self._compositor.frame(n)
 
+    def show(self, t: Time) -> Any:
+        """The frame at ``t`` as a picture in the notebook. ``s.show(2.0)``"""
+        from IPython.display import Image
+
+        from .render import to_png
+
+        return Image(data=to_png(self.frame(t)), format="png")
+
     def render(
         self,
         path: str | os.PathLike,

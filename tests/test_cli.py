@@ -12,9 +12,7 @@ import pytest
 
 
 def nbedit_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nbedit", *args], capture_output=True, text=True, timeout=600, cwd=cwd
-    )
+    return subprocess.run([sys.executable, "-m", "nbedit", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
 
 
 def frame_count(path) -> int:

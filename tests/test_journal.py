@@ -45,7 +45,15 @@ def test_undo_and_redo_survive_a_reopen(ab):
 def test_each_operation_is_a_json_line_in_the_journal(ab):
     edit_some(ab)
     entries = [json.loads(line) for line in ab.journal.path.read_text().splitlines()]
-    assert [e["op"] for e in entries] == ["import_media", "import_media", "append", "append", "crossfade", "split", "slip"]
+    assert [e["op"] for e in entries] == [
+        "import_media",
+        "import_media",
+        "append",
+        "append",
+        "crossfade",
+        "split",
+        "slip",
+    ]
     assert entries[0]["extra"]["info"]["sha256"] == ab.media["a"].info.sha256
 
 

@@ -179,7 +179,10 @@ def test_two_renders_in_separate_processes_are_identical(tmp_path):
     for k in range(2):
         res = subprocess.run(
             [sys.executable, "-c", RENDER_SCRIPT, str(tmp_path / f"run{k}")],
-            capture_output=True, text=True, timeout=600, check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
         )
         runs.append(res.stdout.split("\n"))
     frames0 = [line for line in runs[0] if line and not line.startswith("file")]

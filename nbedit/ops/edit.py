@@ -347,12 +347,12 @@ def check(tl: otio.schema.Timeline) -> None:
             what = "its crossfade needs" if any(reach[p.index]) else "it reads"
             if first < 0:
                 raise TimeRangeError(
-                    f"clip {cid!r}: {what} {-first / rate:.3f} s before the start of {entry['name']!r}"
+                    f"clip {cid!r}: {what} {float(-first / rate):.3f} s before the start of {entry['name']!r}"
                 )
             if avail is not None and last > avail:
                 raise TimeRangeError(
-                    f"clip {cid!r}: {what} up to {last / rate:.3f} s of {entry['name']!r}, "
-                    f"which lasts {avail / rate:.3f} s"
+                    f"clip {cid!r}: {what} up to {float(last / rate):.3f} s of {entry['name']!r}, "
+                    f"which lasts {float(avail / rate):.3f} s"
                 )
         for a, b in zip(cuts, cuts[1:], strict=False):
             if a.after.index == b.before.index and a.end > b.start:
