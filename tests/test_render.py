@@ -189,3 +189,24 @@ def test_two_renders_in_separate_processes_are_identical(tmp_path):
     assert len(frames0) == 252  # the demo lasts 10.5 s at 24 fps
     assert runs[0] == runs[1]  # every decoded frame and the file bytes
     assert hashlib.sha256((tmp_path / "run0/demo.mp4").read_bytes()).hexdigest() in runs[0][-2]
+
+
+def test_a_still_image_is_a_clip_of_any_length(ab, tmp_path):
+    picture = np.zeros((120, 160, 3), np.uint8)
+    picture[:, :80] = (255, 0, 0)
+    (tmp_path / "card.png").write_bytes(nbedit.render.to_png(picture))
+    ab.append("a", src_in=0, src_out=1)
+    card = ab.append(ab.import_media(tmp_path / "card.png"), duration=7.5)
+    assert card.duration == 7.5
+    img = ab.frame(8.0)
+    assert tuple(img[120, 40]) == (255, 0, 0) and tuple(img[120, 280]) == (0, 0, 0)  # fitted to 320x240
+
+
+def test_variable_frame_rate_media_is_shown_by_timestamp(ab, tmp_path):
+    vfr = nbedit.media.testsrc(tmp_path / "vfr.mp4", seconds=2, fps=24, size=(320, 240), vfr=True, audio=False)
+    ab.append("a", src_in=0, src_out=1)
+    clip = ab.append(ab.import_media(vfr), src_in=0, src_out=1)
+    with nbedit.media.VideoReader(vfr) as r:
+        expected = [r.index_at(k / 24) for k in range(24)]
+    assert len(set(expected)) < 24  # some frames last longer than one edit-rate frame
+    assert [read_counter(ab.frame(clip.start + k / 24)) for k in range(24)] == expected
