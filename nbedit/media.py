@@ -21,7 +21,8 @@ import hashlib
 import itertools
 import math
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -730,10 +731,20 @@ def _testsrc_audio(
 _X264_PARAMS = "scenecut=0:b-adapt=0:mbtree=0"
 
 
-def _open_output(path: str) -> av.container.OutputContainer:
+@contextmanager
+def _writing(path: str) -> Iterator[av.container.OutputContainer]:
+    """An output container for ``path``; a failure part way removes the half-written file."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # bitexact: no library versions or random ids (Matroska UIDs) in the file, so same args -> same bytes.
-    return av.open(path, "w", options={"fflags": "+bitexact"})
+    container = av.open(path, "w", options={"fflags": "+bitexact"})
+    try:
+        yield container
+    except BaseException:
+        container.close()
+        if os.path.exists(path):
+            os.remove(path)
+        raise
+    container.close()
 
 
 def testsrc(
@@ -788,8 +799,7 @@ def testsrc(
     frame_ticks.append(t)  # end of the last frame
     start_ticks = round(Fraction(start_time) / tb)
 
-    container = _open_output(p)
-    try:
+    with _writing(p) as container:
         vs = container.add_stream("libx264", rate=fps)
         coded_w, coded_h = (height, width) if rotation in (90, 270) else (width, height)
         vs.width, vs.height, vs.pix_fmt = coded_w, coded_h, "yuv420p"
@@ -853,12 +863,6 @@ def testsrc(
             write_audio(float(next_ft * tb))
         mux_video(vs.encode(None))
         write_audio(None)
-    except BaseException:
-        container.close()
-        if os.path.exists(p):
-            os.remove(p)
-        raise
-    container.close()
     return p
 
 
@@ -889,8 +893,7 @@ def tone(
     layout = _layout_name(channels)
     mono = _testsrc_audio(round(seconds * rate), 0.0, rate, hz, with_beeps=False, gain=gain)
     pcm = np.repeat(mono[None, :], channels, axis=0)
-    container = _open_output(p)
-    try:
+    with _writing(p) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.layout = layout
         frame_size = 1024
@@ -905,10 +908,4 @@ def tone(
             frame.time_base = Fraction(1, rate)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-    except BaseException:
-        container.close()
-        if os.path.exists(p):
-            os.remove(p)
-        raise
-    container.close()
     return p
