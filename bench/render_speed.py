@@ -30,7 +30,7 @@ def raw_pyav(s, out: Path) -> float:
     with av.open(str(out), "w") as dst:
         v = dst.add_stream("libx264", rate=rate)
         v.width, v.height, v.pix_fmt = fmt["width"], fmt["height"], "yuv420p"
-        v.options = {"crf": "18", "preset": "medium"}
+        v.options = {"crf": "18", "preset": "medium", "x264-params": "mbtree=0"}  # as nbedit renders
         v.codec_context.gop_size = round(float(rate) * 2)
         k = 0
         for clip in video_tracks(s.timeline)[0].find_clips():
