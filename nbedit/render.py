@@ -377,9 +377,8 @@ def render(
             v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
             v.options = {"crf": str(settings.crf), "preset": settings.preset}
             if settings.codec == "libx264":
-                # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a one-thread
-                # encode); without it the
-                # output is a pure function of the frames
+                # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
+                # one-thread encode); without it the output is a pure function of the frames
                 v.options = {**v.options, "x264-params": "mbtree=0"}
             v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
             a = mixer = None
