@@ -410,6 +410,17 @@ class VideoReader:
 
         >>> img = reader.frame(10)
         """
+        arr = self.video_frame(i).to_ndarray(format="rgb24")
+        if self._rot_k:
+            arr = np.ascontiguousarray(np.rot90(arr, self._rot_k))
+        return arr
+
+    def video_frame(self, i: int) -> av.VideoFrame:
+        """Frame ``i`` as it was decoded (source pixel format, no rotation), to hand to an encoder untouched.
+
+        >>> reader.video_frame(10).format.name
+        'yuv420p'
+        """
         if isinstance(i, bool) or not isinstance(i, int | np.integer):
             raise TypeError(f"frame index must be an int, not {type(i).__name__}")
         i = int(i)
@@ -418,14 +429,10 @@ class VideoReader:
         if self._container is None:
             raise MediaError(f"reader for {self.path} is closed")
         if self._last is not None and self._last[0] == i:
-            frame = self._last[1]  # still images and repeated frames: decode once
-        else:
-            frame = self._decode(i)
-            self._last = (i, frame)
-        arr = frame.to_ndarray(format="rgb24")
-        if self._rot_k:
-            arr = np.ascontiguousarray(np.rot90(arr, self._rot_k))
-        return arr
+            return self._last[1]  # still images and repeated frames: decode once
+        frame = self._decode(i)
+        self._last = (i, frame)
+        return frame
 
     # -- decoding ------------------------------------------------------------------------------------------
 

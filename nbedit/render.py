@@ -210,6 +210,29 @@ class Compositor:
 
         return draw, opacity >= 1 and g.covers(self.width, self.height)
 
+    def untouched(self, n: int) -> tuple[dict, float] | None:
+        """(media entry, media time) when frame ``n`` is one source frame shown exactly as it is.
+
+        Such frames can go to the encoder as decoded, skipping the trip through RGB.
+        """
+        for track in reversed(self.tracks):
+            p, cut = track.at(n)
+            if cut is not None:
+                return None
+            if p is None:
+                continue
+            data = p.item.metadata["nbedit"]
+            entry = media_entry(self.timeline, data["media"])
+            tf = data.get("transform")
+            still = tf is None or (tf["x"], tf["y"], tf["scale"], *tf["crop"]) == (0, 0, 1, 0, 0, 0, 0)
+            size = (int(entry.get("width") or 0), int(entry.get("height") or 0))
+            plain = still and float(data.get("opacity", 1.0)) >= 1 and not entry.get("rotation")
+            if plain and entry["kind"] == "video" and size == (self.width, self.height):
+                src = frames_of(p.item.source_range.start_time) + (n - p.start) * time_scalar(p.item)
+                return entry, float(src / self.rate)
+            return None
+        return None
+
     def frame(self, n: int) -> np.ndarray:
         layers: list[Callable[[np.ndarray], np.ndarray]] = []
         bottom = 0
@@ -356,11 +379,18 @@ def render(
         sources = Sources(cache)
         try:
             comp = Compositor(timeline, sources)
+            same_size = (comp.width, comp.height) == (settings.width, settings.height)
             for n in numbers:
                 if stop.is_set():
                     return
-                img = resize(comp.frame(n), settings.width, settings.height)
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+                frame = None
+                plain = comp.untouched(n) if same_size else None
+                reader = plain and sources.reader(plain[0])
+                if reader:
+                    frame = reader.video_frame(reader.index_at(plain[1])).reformat(format="yuv420p")
+                else:
+                    img = resize(comp.frame(n), settings.width, settings.height)
+                    frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
                 frames.put(frame)
             frames.put(None)
         except BaseException as e:  # handed to the encoding thread, which raises it
@@ -393,7 +423,7 @@ def render(
                 item = frames.get()
                 if isinstance(item, BaseException):
                     raise item
-                item.pts = k
+                item.pts, item.time_base = k, 1 / settings.fps
                 out.mux(v.encode(item))
                 bar.update(1)
                 if a is not None:
