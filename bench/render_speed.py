@@ -73,9 +73,8 @@ def main() -> None:
             ours_times.append(time.perf_counter() - t0)
         raw_s, ours = statistics.median(raw_times), statistics.median(ours_times)
         fmt = s.format
-        print(
-            f"demo edit: {frames} frames at {fmt['width']}x{fmt['height']}, {float(s.fps):g} fps, median of {args.repeat}"
-        )
+        size = f"{fmt['width']}x{fmt['height']}"
+        print(f"demo edit: {frames} frames at {size}, {float(s.fps):g} fps, median of {args.repeat} runs")
         print(f"raw PyAV decode+encode : {raw_s:6.2f} s  ({raw_frames / raw_s:6.1f} frames/s, {raw_frames} frames)")
         print(f"nbedit render          : {ours:6.2f} s  ({frames / ours:6.1f} frames/s, with audio mix)")
         print(f"ratio nbedit / raw     : {ours / raw_s:.2f}x")

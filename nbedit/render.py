@@ -7,6 +7,7 @@ open decoders and the content-keyed cache, which only make it faster.
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import queue
 import threading
@@ -22,8 +23,8 @@ import opentimelineio as otio
 from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
-from .ops.edit import edit_rate, media_entry, media_info, time_scalar
-from .timeline import Cut, Placed, audio_tracks, frames_of, layout, nb, timeline_end, video_tracks
+from .ops.edit import edit_rate, media_entry, media_info, source_at, source_in, time_scalar
+from .timeline import Cut, Placed, audio_tracks, layout, nb, timeline_end, video_tracks
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
@@ -192,7 +193,7 @@ class Compositor:
         clip = p.item
         data = clip.metadata["nbedit"]
         entry = media_entry(self.timeline, data["media"])
-        src = frames_of(clip.source_range.start_time) + (n - p.start) * time_scalar(clip)
+        src = source_at(clip, n - p.start)
         img = self.sources.video(entry, float(src / self.rate))
         if img is None:
             img = offline_slate(int(entry.get("width") or self.width), int(entry.get("height") or self.height))
@@ -228,7 +229,7 @@ class Compositor:
             size = (int(entry.get("width") or 0), int(entry.get("height") or 0))
             plain = still and float(data.get("opacity", 1.0)) >= 1 and not entry.get("rotation")
             if plain and entry["kind"] == "video" and size == (self.width, self.height):
-                src = frames_of(p.item.source_range.start_time) + (n - p.start) * time_scalar(p.item)
+                src = source_at(p.item, n - p.start)
                 return entry, float(src / self.rate)
             return None
         return None
@@ -298,10 +299,13 @@ class Mixer:
             pcm = self.sources.audio(media_entry(self.timeline, data["media"]))
             if pcm is None:
                 continue
-            j = np.arange(lo, hi, dtype=np.float64)
-            scalar = float(time_scalar(clip))
-            src0 = float(frames_of(clip.source_range.start_time) / self.rate) * SAMPLE_RATE
-            pos = src0 + (j - self._s(p.start)) * scalar
+            j = np.arange(lo, hi, dtype=np.int64)
+            scalar = time_scalar(clip)
+            src0 = source_in(clip) / self.rate * SAMPLE_RATE
+            if scalar == 1:  # whole samples: a sub-sample shift is inaudible, and copying is exact and fast
+                pos = (j - self._s(p.start) + round(src0)).astype(np.float64)
+            else:
+                pos = float(src0) + (j - self._s(p.start)).astype(np.float64) * float(scalar)
             chunk = _read(pcm, pos)
             gain = np.float32(10 ** (float(data.get("gain_db", 0.0)) / 20))
             env = np.ones(hi - lo, np.float32) * gain
@@ -324,7 +328,13 @@ def _read(pcm: np.ndarray, pos: np.ndarray) -> np.ndarray:
         out = np.zeros((pcm.shape[0], len(pos)), np.float32)
         out[:, ok] = pcm[:, idx[ok]]
         return out
-    return np.stack([np.interp(pos, np.arange(n), ch, left=0, right=0).astype(np.float32) for ch in pcm])
+    # interpolate over the stretch of samples these positions span only, not the whole file
+    lo = max(0, math.floor(pos.min()))
+    hi = min(n, math.ceil(pos.max()) + 2)
+    if hi <= lo:
+        return np.zeros((pcm.shape[0], len(pos)), np.float32)
+    grid = np.arange(lo, hi, dtype=np.float64)
+    return np.stack([np.interp(pos, grid, ch[lo:hi], left=0, right=0).astype(np.float32) for ch in pcm])
 
 
 # ---- rendering to a file ------------------------------------------------------------------------------

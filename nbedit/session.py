@@ -28,7 +28,7 @@ from .ops import edit
 from .record import CellEmitter, History, Journal, Record, literal
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
-from .timeline import Time, frames_of, item_id, locate, nb, seconds, timeline_end, to_frames, track_kind
+from .timeline import Time, item_id, locate, nb, seconds, timeline_end, to_frames, track_kind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,13 +125,12 @@ class Clip:
 
     @property
     def src_in(self) -> float:
-        return seconds(frames_of(self.otio.source_range.start_time), self.session.fps)
+        return float(edit.source_in(self.otio) / self.session.fps)
 
     @property
     def src_out(self) -> float:
         _, p = self._placed()
-        used = edit.consumed(p.duration, edit.time_scalar(p.item))
-        return seconds(frames_of(p.item.source_range.start_time) + used, self.session.fps)
+        return float(edit.source_at(p.item, p.duration) / self.session.fps)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Clip) and other.session is self.session and other.id == self.id

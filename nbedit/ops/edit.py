@@ -92,8 +92,8 @@ def _neighbour_transition(track: otio.schema.Track, index: int) -> bool:
     return any(0 <= j < len(track) and isinstance(track[j], otio.schema.Transition) for j in (index - 1, index + 1))
 
 
-def _split_item(tl: otio.schema.Timeline, track: otio.schema.Track, p: Placed, offset: int) -> None:
-    """Split the placed item ``offset`` frames after its start into two items that play the same."""
+def _split_item(tl: otio.schema.Timeline, track: otio.schema.Track, p: Placed, offset: int) -> str | None:
+    """Split the placed item ``offset`` frames after its start into two that play the same; the right one's id."""
     if _neighbour_transition(track, p.index) and isinstance(p.item, otio.schema.Clip):
         _, cuts = layout(track)
         for c in cuts:
@@ -103,18 +103,23 @@ def _split_item(tl: otio.schema.Timeline, track: otio.schema.Track, p: Placed, o
                 raise EditError(f"cannot cut inside crossfade {c.transition.name!r}")
     rate = edit_rate(tl)
     right = p.item.deepcopy()
-    sr = p.item.source_range
-    src_start = frames_of(sr.start_time)
-    scalar = time_scalar(p.item)
-    p.item.source_range = trange(src_start, offset, rate)
-    right.source_range = trange(src_start + round(offset * scalar), p.duration - offset, rate)
-    if isinstance(right, otio.schema.Clip):
-        right.metadata["nbedit"]["id"] = new_id(tl)
+    if isinstance(p.item, otio.schema.Gap):
+        p.item.source_range = trange(0, offset, rate)
+        right.source_range = trange(0, p.duration - offset, rate)
+        track.insert(p.index + 1, right)
+        return None
+    set_source(right, source_at(p.item, offset), p.duration - offset, rate)
+    set_source(p.item, source_in(p.item), offset, rate)
+    right.metadata["nbedit"]["id"] = rid = new_id(tl)
     track.insert(p.index + 1, right)
+    return rid
 
 
-def boundary(tl: otio.schema.Timeline, track: otio.schema.Track, at: int) -> int:
-    """Index of the item that starts at frame ``at``, splitting an item or padding with a gap to make one."""
+def boundary(tl: otio.schema.Timeline, track: otio.schema.Track, at: int, lineage: dict | None = None) -> int:
+    """Index of the item that starts at frame ``at``, splitting an item or padding with a gap to make one.
+
+    ``lineage`` collects {new piece id: id it was split from}.
+    """
     placed, _ = layout(track)
     end = placed[-1].end if placed else 0
     if at >= end:
@@ -125,15 +130,18 @@ def boundary(tl: otio.schema.Timeline, track: otio.schema.Track, at: int) -> int
         if p.start == at:
             return p.index
         if p.start < at < p.end:
-            _split_item(tl, track, p, at - p.start)
+            rid = _split_item(tl, track, p, at - p.start)
+            if rid is not None and lineage is not None:
+                lineage[rid] = item_id(p.item)
             return p.index + 1
     raise AssertionError("unreachable: frame inside the track but in no item")
 
 
 def lift_range(tl: otio.schema.Timeline, track: otio.schema.Track, start: int, end: int, *, ripple: bool) -> int:
     """Remove what lies in frames [start, end) of a track; returns the index where the range began."""
-    i = boundary(tl, track, start)
-    boundary(tl, track, end)
+    lineage: dict[str, str] = {}
+    i = boundary(tl, track, start, lineage)
+    boundary(tl, track, end, lineage)
     placed, cuts = layout(track)
     doomed = [p for p in placed if start <= p.start and p.end <= end]
     doomed_idx = {p.index for p in doomed}
@@ -145,7 +153,20 @@ def lift_range(tl: otio.schema.Timeline, track: otio.schema.Track, start: int, e
     i = min([i, *doomed_idx]) if doomed_idx else i
     if not ripple and end > start:
         track.insert(i, otio.schema.Gap(source_range=trange(0, end - start, edit_rate(tl))))
+    _keep_ids(track, lineage)
     return i
+
+
+def _keep_ids(track: otio.schema.Track, lineage: dict[str, str]) -> None:
+    """A piece whose original was removed takes the original's id, so the user's handle still finds it."""
+    present = {item_id(c) for c in track.find_clips()}
+    for clip in track.find_clips():
+        root = cid = item_id(clip)
+        while root in lineage:
+            root = lineage[root]
+        if root != cid and root not in present:
+            clip.metadata["nbedit"]["id"] = root
+            present.add(root)
 
 
 def tidy(track: otio.schema.Track, rate: Fraction) -> None:
@@ -175,9 +196,30 @@ def time_scalar(clip: otio.schema.Clip) -> Fraction:
     return Fraction(1)
 
 
-def consumed(duration: int, scalar: Fraction) -> int:
-    """Source frames a clip of ``duration`` timeline frames reads at speed ``scalar``."""
-    return math.ceil(duration * scalar - Fraction(1, 10**6))
+# A clip's source in point is exact: a split of a clip at speed 1.5 starts the right piece at 4.5 source frames,
+# so it is kept as a fraction (a float RationalTime value in OTIO) while track positions stay whole frames.
+
+
+def source_in(clip: otio.schema.Clip) -> Fraction:
+    """Media position (edit-rate frames, maybe fractional) shown at the clip's first timeline frame."""
+    return Fraction(clip.source_range.start_time.value).limit_denominator(10**6)
+
+
+def source_at(clip: otio.schema.Clip, offset: int | Fraction) -> Fraction:
+    """Media position shown ``offset`` timeline frames after the clip's start (negative: in a crossfade handle)."""
+    return source_in(clip) + offset * time_scalar(clip)
+
+
+def set_source(clip: otio.schema.Item, start: Fraction, duration: int, rate: Fraction) -> None:
+    value = int(start) if start.denominator == 1 else float(start)
+    clip.source_range = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(value, float(rate)), otio.opentime.RationalTime(duration, float(rate))
+    )
+
+
+def half_up(x: Fraction) -> int:
+    """Round to the nearest whole frame, halves up (Python's round() goes to even, which looks random here)."""
+    return math.floor(x + Fraction(1, 2))
 
 
 # ---- the operations -------------------------------------------------------------------------------------
@@ -193,6 +235,11 @@ def place(tl: otio.schema.Timeline, clip: otio.schema.Clip, track_name: str, at:
     dur = frames_of(clip.source_range.duration)
     if ripple:
         i = boundary(tl, track, at)
+        if 0 < i <= len(track) - 1 and isinstance(track[i - 1], otio.schema.Transition):
+            raise EditError(
+                f"cannot insert at the cut of crossfade {track[i - 1].name!r}: delete one of its clips' crossfade "
+                "first, or insert elsewhere"
+            )
     else:
         i = lift_range(tl, track, at, at + dur, ripple=True)
     track.insert(i, clip)
@@ -204,14 +251,17 @@ def trim(tl: otio.schema.Timeline, clip_id: str, src_in: int | None, src_out: in
     rate = edit_rate(tl)
     clip = p.item
     scalar = time_scalar(clip)
-    old_in = frames_of(clip.source_range.start_time)
-    old_out = old_in + consumed(p.duration, scalar)
-    new_in = old_in if src_in is None else src_in
-    new_out = old_out if src_out is None else src_out
+    old_in = source_in(clip)
+    old_out = source_at(clip, p.duration)  # the end of the span it plays (exclusive)
+    new_in = old_in if src_in is None else Fraction(src_in)
+    new_out = old_out if src_out is None else Fraction(src_out)
     if new_out <= new_in:
         raise TimeRangeError(f"clip {clip_id!r}: the out point must come after the in point")
-    new_dur = max(1, round((new_out - new_in) / scalar))
-    head = round((new_in - old_in) / scalar)  # >0: the clip now starts later in the timeline (non-ripple)
+    head = half_up((new_in - old_in) / scalar)  # >0: the clip now starts later in the timeline (non-ripple)
+    # at speeds other than 1 the clip keeps whole timeline frames, so an out point snaps to the nearest one
+    new_dur = p.duration - head if src_out is None else half_up((new_out - new_in) / scalar)
+    if new_dur < 1:
+        raise TimeRangeError(f"clip {clip_id!r}: that trim leaves less than one frame")
     tail = new_dur - (p.duration - head)  # >0: it now ends later
     if not ripple:
         if (head and _neighbour_side(track, p.index, -1)) or (tail and _neighbour_side(track, p.index, +1)):
@@ -219,7 +269,7 @@ def trim(tl: otio.schema.Timeline, clip_id: str, src_in: int | None, src_out: in
         _absorb(tl, track, p.index, -1, head)
         p = next(q for q in layout(track)[0] if q.item is clip)
         _absorb(tl, track, p.index, +1, -tail)
-    clip.source_range = trange(new_in, new_dur, rate)
+    set_source(clip, new_in, new_dur, rate)
     tidy(track, rate)
 
 
@@ -274,8 +324,7 @@ def move(tl: otio.schema.Timeline, clip_id: str, to: int, track_name: str | None
 
 def slip(tl: otio.schema.Timeline, clip_id: str, by: int) -> None:
     _, p = locate(tl, clip_id)
-    sr = p.item.source_range
-    p.item.source_range = trange(frames_of(sr.start_time) + by, p.duration, edit_rate(tl))
+    set_source(p.item, source_in(p.item) + by, p.duration, edit_rate(tl))
 
 
 def speed(tl: otio.schema.Timeline, clip_id: str, factor: Fraction) -> None:
@@ -284,18 +333,19 @@ def speed(tl: otio.schema.Timeline, clip_id: str, factor: Fraction) -> None:
         raise EditError(f"speed must be a positive factor, not {float(factor)}")
     track, p = locate(tl, clip_id)
     clip = p.item
-    source_frames = consumed(p.duration, time_scalar(clip))
+    span = p.duration * time_scalar(clip)  # the stretch of media the clip plays, kept as it is
     clip.effects[:] = [e for e in clip.effects if not isinstance(e, otio.schema.LinearTimeWarp)]
     if factor != 1:
         clip.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(factor)))
-    new_dur = max(1, round(source_frames / factor))
-    clip.source_range = trange(frames_of(clip.source_range.start_time), new_dur, edit_rate(tl))
+    set_source(clip, source_in(clip), max(1, half_up(span / factor)), edit_rate(tl))
     tidy(track, edit_rate(tl))
 
 
 def crossfade(tl: otio.schema.Timeline, a_id: str, b_id: str, duration: int) -> None:
     track_a, a = locate(tl, a_id)
     track_b, b = locate(tl, b_id)
+    if track_a is track_b and b.index == a.index + 2 and isinstance(track_a[a.index + 1], otio.schema.Transition):
+        raise EditError(f"clips {a_id!r} and {b_id!r} already have crossfade {track_a[a.index + 1].name!r}")
     if track_a is not track_b or b.index != a.index + 1:
         raise EditError(f"clips {a_id!r} and {b_id!r} must be neighbours on one track, {a_id!r} first")
     if duration < 2:
@@ -340,18 +390,17 @@ def check(tl: otio.schema.Timeline) -> None:
                 continue
             cid = item_id(p.item)
             entry = media_entry(tl, p.item.metadata["nbedit"]["media"])
-            scalar = time_scalar(p.item)
-            first = frames_of(p.item.source_range.start_time) - consumed(reach[p.index][0], scalar)
-            last = frames_of(p.item.source_range.start_time) + consumed(p.duration + reach[p.index][1], scalar)
+            first = source_at(p.item, -reach[p.index][0])  # the first and last media positions it shows
+            last = source_at(p.item, p.duration + reach[p.index][1] - 1)
             avail = available_frames(entry, rate)
             what = "its crossfade needs" if any(reach[p.index]) else "it reads"
             if first < 0:
                 raise TimeRangeError(
                     f"clip {cid!r}: {what} {float(-first / rate):.3f} s before the start of {entry['name']!r}"
                 )
-            if avail is not None and last > avail:
+            if avail is not None and last >= avail:
                 raise TimeRangeError(
-                    f"clip {cid!r}: {what} up to {float(last / rate):.3f} s of {entry['name']!r}, "
+                    f"clip {cid!r}: {what} up to {float((math.floor(last) + 1) / rate):.3f} s of {entry['name']!r}, "
                     f"which lasts {float(avail / rate):.3f} s"
                 )
         for a, b in zip(cuts, cuts[1:], strict=False):
