@@ -44,14 +44,17 @@ def _demo(out: Path, *, progress: bool) -> int:
 
 
 def _render(source: Path, output: Path, *, crf: int, progress: bool) -> int:
-    session = load(source)
-    path = session.render(output, crf=crf, progress=progress)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nbedit-") as scratch:  # an .otio file needs a project to open in
+        session = load(source, scratch=Path(scratch))
+        path = session.render(output, crf=crf, progress=progress)
     print(f"rendered {path}")
     return 0
 
 
-def load(source: Path):
-    """A Session from a project folder, an .otio file (opened in a scratch project) or a recipe notebook."""
+def load(source: Path, *, scratch: Path | None = None):
+    """A Session from a project folder, an .otio file (opened in a project in ``scratch``) or a recipe notebook."""
     from .session import PROJECT, Session
 
     if source.is_dir():
@@ -61,7 +64,7 @@ def load(source: Path):
     if not source.exists():
         raise ProjectError(f"{source} does not exist")
     if source.suffix == ".otio":
-        return Session.from_otio(source)
+        return Session.from_otio(source, folder=None if scratch is None else scratch / "project")
     if source.suffix == ".ipynb":
         return _run_recipe(source)
     raise ProjectError(f"cannot render {source.name}: give a project folder, an .otio file or a recipe .ipynb")

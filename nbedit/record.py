@@ -141,20 +141,34 @@ class Journal:
         except OSError as e:
             raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
 
+    def repair(self) -> bool:
+        """Cut off a torn last line (a crash in the middle of a write: that operation never returned), so the
+        next entry starts on a line of its own. True if there was one."""
+        if not self.path.exists():
+            return False
+        data = self.path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return False
+        try:
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
+        return True
+
     def read(self) -> list[dict]:
-        """Every complete entry; a torn last line (a crash mid-write) is dropped, anything else is an error."""
+        """Every entry; a line that is not one is an error naming the line."""
         if not self.path.exists():
             return []
-        lines = self.path.read_text(encoding="utf-8").split("\n")
         entries = []
-        for n, line in enumerate(lines, 1):
+        for n, line in enumerate(self.path.read_text(encoding="utf-8").split("\n"), 1):
             if not line.strip():
                 continue
             try:
                 entries.append(json.loads(line))
             except json.JSONDecodeError as e:
-                if n >= len(lines) - 1:
-                    break  # the last, unfinished line of a crashed write: that operation never returned
                 raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
         return entries
 

@@ -371,15 +371,22 @@ def render(
     progress: bool = True,
 ) -> Path:
     """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success)."""
+    import tempfile
+
     from tqdm.auto import tqdm
 
     path = Path(path).absolute()
     if not path.parent.is_dir():
         raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    if path.is_dir():
+        raise RenderError(f"cannot render to {path}: it is a folder")
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     rate = edit_rate(timeline)
     numbers = list(output_frames(settings, rate))
     if not numbers:
+        tmp.unlink()
         raise RenderError("nothing to render: the range is empty")
     frames: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()

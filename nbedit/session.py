@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -28,7 +30,18 @@ from .ops import edit
 from .record import CellEmitter, History, Journal, Record, literal
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
-from .timeline import Time, item_id, locate, nb, seconds, timeline_end, to_frames, track_kind
+from .timeline import (
+    Time,
+    as_seconds,
+    frame_at,
+    item_id,
+    locate,
+    nb,
+    seconds,
+    timeline_end,
+    to_frames,
+    track_kind,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,32 +63,29 @@ def operation(method: F) -> F:
     def run(self: Session, *args: Any, **kwargs: Any) -> Any:
         if self._depth:  # an operation used inside another is part of that one
             return method(self, *args, **kwargs)
-        bound = signature.bind(self, *args, **kwargs)
         try:
+            bound = signature.bind(self, *args, **kwargs)
             values = {k: literal(v) for k, v in list(bound.arguments.items())[1:]}
         except TypeError as e:
             raise EditError(f"{method.__name__}: {e}") from None
-        # required parameters read best positionally: s.crossfade("c1", "c2", duration=1.0)
-        lead = [k for k in required if k in values]
-        positional = tuple(values.pop(k) for k in lead)
-        keywords = values
         before, self._tl = self._tl, self._tl.deepcopy()
-        next_before = nb(before).get("next_id", 1)
         self._depth += 1
         try:
             result = method(self, *args, **kwargs)
             edit.check(self._tl)
+            extra = self._extra.pop(method.__name__, {})
+            values.update(extra.pop("pin", {}))  # what the call resolved (a full path, a sha256): replays must match
+            lead = [k for k in required if k in values]  # required arguments read best positionally
+            positional = tuple(values.pop(k) for k in lead)
+            rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)
+            self._commit(before, rec)
         except BaseException:
             self._tl = before
             self._extra.pop(method.__name__, None)
             raise
         finally:
             self._depth -= 1
-        made = tuple(f"c{n}" for n in range(next_before, nb(self._tl).get("next_id", 1)))
-        extra = self._extra.pop(method.__name__, {})
-        keywords.update(extra.pop("pin", {}))  # arguments the call resolved, so a replay must match them
-        rec = Record(method.__name__, positional, keywords, made, extra)
-        self._commit(before, rec)
+        self._changed(rec)
         return result
 
     return run  # type: ignore[return-value]
@@ -201,6 +211,7 @@ class Session:
             _clear_project(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.path / JOURNAL)
+        self.journal.repair()
         meta_file = self.path / PROJECT
         if meta_file.exists():
             meta = json.loads(meta_file.read_text())
@@ -266,22 +277,35 @@ class Session:
     # ---- the record ---------------------------------------------------------------------------------------
 
     def _commit(self, before: otio.schema.Timeline, rec: Record) -> None:
+        self._journal(rec.to_json())  # first: an edit that did not reach the disk did not happen
         self._undo.append((before, rec))
         self._redo.clear()
         self.history.append(rec)
-        if not self._replaying:
-            self.journal.append(rec.to_json())
-            self._saved()
-            if self._origin is not None:
-                self.cells.emit(rec.code)
-        self._changed(rec)
+        self._after_record(rec.code)
 
     _replaying = False
+
+    def _journal(self, entry: dict) -> None:
+        if not self._replaying:
+            self.journal.append(entry)
+
+    def _after_record(self, code: str) -> None:
+        if self._replaying:
+            return
+        try:
+            self._saved()
+        except ProjectError as e:  # the journal holds the edit; the .otio copy catches up at the next one
+            warnings.warn(str(e), stacklevel=3)
+        if self._origin is not None:
+            self.cells.emit(code)
 
     def _changed(self, rec: Record | None) -> None:
         self._compositor = None
         for listener in list(self.listeners):
-            listener(self, rec)
+            try:
+                listener(self, rec)
+            except Exception as e:  # a broken view must not break editing
+                warnings.warn(f"nbedit listener {listener!r} failed: {e!r}", stacklevel=2)
 
     def _saved(self) -> None:
         _atomic_write(self.path / TIMELINE, self._tl.to_json_string())
@@ -299,6 +323,7 @@ class Session:
         """Take back the last operation; returns its record. Recorded in the journal, so a reopen agrees."""
         if not self._undo:
             raise EditError("nothing to undo")
+        self._journal({"op": "undo"})
         before, rec = self._undo.pop()
         self._redo.append((self._tl, rec))
         self._tl = before
@@ -310,6 +335,7 @@ class Session:
         """Make the last undone operation again."""
         if not self._redo:
             raise EditError("nothing to redo")
+        self._journal({"op": "redo"})
         after, rec = self._redo.pop()
         self._undo.append((self._tl, rec))
         self._tl = after
@@ -318,11 +344,7 @@ class Session:
         return rec
 
     def _after_jump(self, op: str) -> None:
-        if not self._replaying:
-            self.journal.append({"op": op})
-            self._saved()
-            if self._origin is not None:
-                self.cells.emit(f"s.{op}()")
+        self._after_record(f"s.{op}()")
         self._changed(None)
 
     def _replay(self, entries: list[dict]) -> None:
@@ -333,8 +355,7 @@ class Session:
                     getattr(self, entry["op"])()
                     continue
                 rec = Record.from_json(entry)
-                if rec.op == "import_media":
-                    self._extra["import_media"] = {"info": rec.extra.get("info")}
+                self._extra[rec.op] = dict(rec.extra)  # what the op saved for replays (a probe, a timeline)
                 try:
                     getattr(self, rec.op)(*rec.args, **rec.kwargs)
                 except NbeditError as e:
@@ -374,16 +395,27 @@ class Session:
         return self.save(path)
 
     @operation
-    def open_timeline(self, path: str | os.PathLike) -> None:
-        """Make an ``.otio`` file written by nbedit the session's timeline. ``s.open_timeline("cut.otio")``"""
+    def open_timeline(self, path: str | os.PathLike, *, sha256: str | None = None) -> None:
+        """Make an ``.otio`` file written by nbedit the session's timeline. ``s.open_timeline("cut.otio")``
+
+        The journal keeps the whole timeline, so the project reopens even if the file changes or goes away.
+        """
         path = os.path.abspath(os.fspath(path))
+        saved = self._extra.pop("open_timeline", {}).get("timeline") if self._replaying else None
+        if saved is not None:
+            self._tl = otio.adapters.read_from_string(saved, "otio_json")
+            return
         try:
+            digest = media_mod.sha256_file(path)
             tl = otio.adapters.read_from_file(path)
         except Exception as e:  # OTIO raises many kinds for one cause: not a timeline it can read
             raise ProjectError(f"cannot read {path} as an OTIO timeline: {e}") from e
+        if sha256 is not None and digest != sha256:
+            raise ProjectError(f"{path} is not the recorded file: its sha256 is {digest}, expected {sha256}")
         if not isinstance(tl, otio.schema.Timeline) or not nb(tl).get("format"):
             raise ProjectError(f"{path} is not an nbedit timeline (no metadata['nbedit']['format'])")
         self._tl = tl
+        self._extra["open_timeline"] = {"timeline": tl.to_json_string(), "pin": {"path": path, "sha256": digest}}
 
     @classmethod
     def from_otio(cls, path: str | os.PathLike, folder: str | os.PathLike | None = None) -> Session:
@@ -404,7 +436,7 @@ class Session:
         given, a different file at that path is refused.
         """
         path = os.path.abspath(os.fspath(path))
-        replay = self._extra.get("import_media", {}).get("info")
+        replay = self._extra.pop("import_media", {}).get("info")
         if replay is not None and self._replaying:
             info = media_mod.MediaInfo.from_dict(replay)  # reopen: no re-hash, and a lost file becomes offline
         else:
@@ -414,14 +446,14 @@ class Session:
         pool = nb(self._tl)["media"]
         for mid, entry in pool.items():
             if entry["path"] == path and entry["sha256"] == info.sha256:
-                self._extra["import_media"] = {"info": info.to_dict(), "pin": {"sha256": info.sha256}}
+                self._extra["import_media"] = {"info": info.to_dict(), "pin": {"path": path, "sha256": info.sha256}}
                 return Media(self, mid)
         base = name or _slug(Path(path).stem)
         mid, k = base, 2
         while mid in pool:
             mid, k = f"{base}-{k}", k + 1
         pool[mid] = {**info.to_dict(), "name": name or Path(path).name}
-        self._extra["import_media"] = {"info": info.to_dict(), "pin": {"sha256": info.sha256}}
+        self._extra["import_media"] = {"info": info.to_dict(), "pin": {"path": path, "sha256": info.sha256}}
         return Media(self, mid)
 
     def _media_id(self, media: Media | str) -> str:
@@ -432,8 +464,11 @@ class Session:
     def _clip_id(self, clip: Clip | str) -> str:
         return clip.id if isinstance(clip, Clip) else clip
 
-    def _f(self, t: Time | None, what: str) -> int | None:
-        return None if t is None else to_frames(t, self.fps, what=what)
+    def _f(self, t: Time, what: str) -> int:
+        return to_frames(t, self.fps, what=what)
+
+    def _opt(self, t: Time | None, what: str) -> int | None:
+        return None if t is None else self._f(t, what)
 
     def _ensure_format(self, mid: str) -> None:
         if nb(self._tl).get("format"):
@@ -452,13 +487,9 @@ class Session:
         ``s.set_format(width=1920, height=1080, fps="30000/1001")``. The rate can change only while no clip is
         placed (every time on the timeline is counted in its frames).
         """
-        if isinstance(fps, float):
-            fps = Fraction(fps).limit_denominator(1001)
-        rate = Fraction(fps)
-        if rate <= 0 or rate > 1000:
-            raise EditError(f"fps must be between 0 and 1000, not {fps}")
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise EditError(f"width and height must be positive and even, not {width}x{height}")
+        rate = _rate(fps)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 and v % 2 == 0 for v in (width, height)):
+            raise EditError(f"width and height must be positive even whole numbers, not {width!r}x{height!r}")
         old = nb(self._tl).get("format")
         if old and Fraction(old["fps"]) != rate and self._tl.find_clips():
             raise EditError("the edit rate cannot change once clips are placed")
@@ -474,7 +505,7 @@ class Session:
             self._ensure_format(mid)
         rate = self.fps
         avail = edit.available_frames(edit.media_entry(self._tl, mid), rate)
-        first = self._f(src_in, "src_in") or 0
+        first = self._opt(src_in, "src_in") or 0
         if src_out is not None and duration is not None:
             raise EditError("give src_out or duration, not both")
         if src_out is not None:
@@ -559,7 +590,9 @@ class Session:
         beside it shrinks).
         """
         cid = self._clip_id(clip)
-        edit.trim(self._tl, cid, self._f(src_in, "src_in"), self._f(src_out, "src_out"), ripple=ripple)
+        if src_in is None and src_out is None:
+            raise EditError("trim needs src_in, src_out or both")
+        edit.trim(self._tl, cid, self._opt(src_in, "src_in"), self._opt(src_out, "src_out"), ripple=ripple)
         return Clip(self, cid)
 
     @operation
@@ -600,12 +633,9 @@ class Session:
 
         ``s.speed("c2", 2.0)`` records an OTIO LinearTimeWarp on the clip.
         """
-        try:
-            ratio = Fraction(factor).limit_denominator(10**4)
-        except (TypeError, ValueError):
-            ratio = Fraction(0)
-        if isinstance(factor, bool) or not ratio > 0:
-            raise EditError(f"speed factor must be a positive number, not {factor!r}")
+        ratio = Fraction(_number(factor, "speed factor")).limit_denominator(10**4)
+        if not 0 < ratio <= 100:
+            raise EditError(f"speed factor must be above 0 and at most 100, not {factor!r}")
         cid = self._clip_id(clip)
         edit.speed(self._tl, cid, ratio)
         return Clip(self, cid)
@@ -621,7 +651,7 @@ class Session:
     @operation
     def opacity(self, clip: Clip | str, value: float) -> Clip:
         """Set a video clip's opacity, 0 (invisible) to 1. ``s.opacity("c4", 0.5)``"""
-        if not 0 <= float(value) <= 1:
+        if not 0 <= _number(value, "opacity") <= 1:
             raise EditError(f"opacity must be between 0 and 1, not {value}")
         return self._set_clip_data(clip, "opacity", float(value), video=True)
 
@@ -640,33 +670,38 @@ class Session:
         ``s.transform("c4", x=200, y=-100, scale=0.3)``. At scale 1 the picture fits the frame; x and y move its
         centre in output pixels.
         """
-        cid = self._clip_id(clip)
-        entry = edit.media_entry(self._tl, locate(self._tl, cid)[1].item.metadata["nbedit"]["media"])
-        crop = tuple(int(c) for c in crop)
-        if len(crop) != 4 or min(crop) < 0:
-            raise EditError(f"crop is four non-negative pixel counts (left, top, right, bottom), not {crop}")
+        cid, item = self._clip_of_kind(clip, video=True, what="transform")
+        entry = edit.media_entry(self._tl, item.metadata["nbedit"]["media"])
+        if not isinstance(crop, tuple | list) or len(crop) != 4 or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in crop
+        ):
+            raise EditError(f"crop is four non-negative pixel counts (left, top, right, bottom), not {crop!r}")
         w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
         if crop[0] + crop[2] >= w or crop[1] + crop[3] >= h:
-            raise EditError(f"crop {crop} leaves nothing of a {w}x{h} picture")
-        if not float(scale) > 0:
+            raise EditError(f"crop {tuple(crop)} leaves nothing of a {w}x{h} picture")
+        if not _number(scale, "scale") > 0:
             raise EditError(f"scale must be positive, not {scale}")
-        value = {"x": float(x), "y": float(y), "scale": float(scale), "crop": list(crop)}
+        value = {"x": _number(x, "x"), "y": _number(y, "y"), "scale": float(scale), "crop": list(crop)}
         return self._set_clip_data(cid, "transform", value, video=True)
 
     @operation
     def gain(self, clip: Clip | str, db: float) -> Clip:
         """Set an audio clip's gain in decibels. ``s.gain("c5", -6.0)``"""
-        if not -100 <= float(db) <= 40:
+        if not -100 <= _number(db, "gain") <= 40:
             raise EditError(f"gain must be between -100 and +40 dB, not {db}")
         return self._set_clip_data(clip, "gain_db", float(db), video=False)
 
-    def _set_clip_data(self, clip: Clip | str, key: str, value: Any, *, video: bool) -> Clip:
+    def _clip_of_kind(self, clip: Clip | str, *, video: bool, what: str) -> tuple[str, otio.schema.Clip]:
         cid = self._clip_id(clip)
         track, p = locate(self._tl, cid)
         kind = otio.schema.TrackKind.Video if video else otio.schema.TrackKind.Audio
         if track.kind != kind:
-            raise EditError(f"clip {cid!r} is on {track.kind} track {track.name}: {key} applies to {kind} clips")
-        p.item.metadata["nbedit"][key] = value
+            raise EditError(f"clip {cid!r} is on {track.kind} track {track.name}: {what} applies to {kind} clips")
+        return cid, p.item
+
+    def _set_clip_data(self, clip: Clip | str, key: str, value: Any, *, video: bool) -> Clip:
+        cid, item = self._clip_of_kind(clip, video=video, what=key)
+        item.metadata["nbedit"][key] = value
         return Clip(self, cid)
 
     # ---- tracks ---------------------------------------------------------------------------------------
@@ -691,12 +726,7 @@ class Session:
         """The composited picture at timeline time ``t``: a (height, width, 3) uint8 RGB array."""
         if not self.format:
             raise TimeRangeError("the timeline is empty: there is no frame to show")
-        n = to_frames(t, self.fps, what="t") if isinstance(t, otio.opentime.RationalTime) else None
-        if n is None:
-            if isinstance(t, bool) or not isinstance(t, int | float):
-                raise TimeRangeError(f"t must be seconds or a RationalTime, not {t!r}")
-            # the frame being shown at t (not the nearest), forgiving float error in t = k / fps
-            n = int(np.floor(Fraction(t) * self.fps + Fraction(1, 10**6)))
+        n = frame_at(t, self.fps)
         end = timeline_end(self._tl)
         if not 0 <= n < max(end, 1):
             raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
@@ -733,15 +763,16 @@ class Session:
             raise EditError("nothing to render: the timeline is empty")
         fmt = self.format
         width, height = size or (fmt["width"], fmt["height"])
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise EditError(f"render size must be positive and even, not {width}x{height}")
-        out_fps = self.fps if fps is None else Fraction(fps).limit_denominator(1001)
-        if not 0 < out_fps <= 1000:
-            raise EditError(f"fps must be between 0 and 1000, not {fps}")
-        if not 0 <= crf <= 51:
-            raise EditError(f"crf must be between 0 and 51, not {crf}")
-        first = self._f(start, "start") or 0
-        last = timeline_end(self._tl) if end is None else self._f(end, "end")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 and v % 2 == 0 for v in (width, height)):
+            raise EditError(f"render size must be two positive even whole numbers, not {size!r}")
+        out_fps = self.fps if fps is None else _rate(fps)
+        if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
+            raise EditError(f"crf must be a whole number from 0 to 51, not {crf!r}")
+        if preset not in X264_PRESETS:
+            raise EditError(f"preset must be one of {', '.join(X264_PRESETS)}, not {preset!r}")
+        # the frames on screen from start until end, as frame(t) counts them
+        first = 0 if start is None else frame_at(start, self.fps, what="start")
+        last = timeline_end(self._tl) if end is None else math.ceil(as_seconds(end, what="end") * self.fps - 1e-6)
         if not 0 <= first < last <= timeline_end(self._tl):
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(
@@ -751,6 +782,34 @@ class Session:
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
+
+
+def _new_clips(before: otio.schema.Timeline, after: otio.schema.Timeline) -> tuple[str, ...]:
+    """Ids of the clips an operation made, in timeline order."""
+    old = {item_id(c) for c in before.find_clips()}
+    return tuple(cid for c in after.find_clips() if (cid := item_id(c)) not in old)
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+def _rate(fps: Any) -> Fraction:
+    """A frame rate given as a number or a "30000/1001" string."""
+    try:
+        rate = Fraction(fps) if isinstance(fps, str | Fraction) else Fraction(_number(fps, "fps"))
+    except (ValueError, ZeroDivisionError, EditError):
+        raise EditError(f"fps must be a number or a fraction like '30000/1001', not {fps!r}") from None
+    rate = rate.limit_denominator(1001)
+    if not 0 < rate <= 1000:
+        raise EditError(f"fps must be above 0 and at most 1000, not {fps!r}")
+    return rate
+
+
+def _number(value: Any, what: str) -> float:
+    """A finite number given by the user, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Fraction) or not math.isfinite(value):
+        raise EditError(f"{what} must be a number, not {value!r}")
+    return float(value)
 
 
 def _slug(text: str) -> str:

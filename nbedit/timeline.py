@@ -23,17 +23,28 @@ Time = int | float | RationalTime
 TRACK_NAME = re.compile(r"^([VA])([1-9][0-9]*)$")
 
 
+def as_seconds(t: Time, *, what: str = "time") -> Fraction:
+    """A user time as an exact number of seconds, or a clear error."""
+    if isinstance(t, RationalTime):
+        if not (math.isfinite(t.value) and t.rate > 0):
+            raise TimeRangeError(f"{what} must be a finite time, not {t!r}")
+        return Fraction(t.value) / Fraction(t.rate)
+    if isinstance(t, bool) or not isinstance(t, int | float | Fraction):
+        raise TimeRangeError(f"{what} must be seconds (int or float) or a RationalTime, not {t!r}")
+    if isinstance(t, float) and not math.isfinite(t):
+        raise TimeRangeError(f"{what} must be a finite number of seconds, not {t!r}")
+    return Fraction(t)
+
+
 def to_frames(t: Time, rate: Fraction, *, what: str = "time") -> int:
     """Convert a user time to a whole number of frames at ``rate`` (rounded to the nearest frame)."""
-    if isinstance(t, RationalTime):
-        seconds = Fraction(t.value) / Fraction(t.rate)
-    elif isinstance(t, bool) or not isinstance(t, int | float):
-        raise TimeRangeError(f"{what} must be seconds (int or float) or a RationalTime, not {t!r}")
-    elif isinstance(t, float) and not math.isfinite(t):
-        raise TimeRangeError(f"{what} must be a finite number of seconds, not {t!r}")
-    else:
-        seconds = Fraction(t)
-    return round(seconds * rate)
+    return round(as_seconds(t, what=what) * rate)
+
+
+def frame_at(t: Time, rate: Fraction, *, what: str = "t") -> int:
+    """The frame on screen at time ``t`` (the one that started at or before it, not the nearest)."""
+    # the tolerance forgives float error in t = k / fps
+    return math.floor(as_seconds(t, what=what) * rate + Fraction(1, 10**6))
 
 
 def seconds(frames: int, rate: Fraction) -> float:

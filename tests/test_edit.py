@@ -273,6 +273,23 @@ BAD_CALLS = {
     "audio file on a video track": (lambda s: s.append("tone", track="V1"), nbedit.EditError),
     "odd format size": (lambda s: s.set_format(321, 240), nbedit.EditError),
     "rate change with clips": (lambda s: s.set_format(320, 240, fps=30), nbedit.EditError),
+    "format size as text": (lambda s: s.set_format("a", 240), nbedit.EditError),
+    "opacity as text": (lambda s: s.opacity("c1", "x"), nbedit.EditError),
+    "gain as text": (lambda s: s.gain("c3", "loud"), nbedit.EditError),
+    "split at nothing": (lambda s: s.split("c1", at=None), nbedit.TimeRangeError),
+    "move to nothing": (lambda s: s.move("c1", to=None), nbedit.TimeRangeError),
+    "crop not four numbers": (lambda s: s.transform("c1", crop=5), nbedit.EditError),
+    "infinite speed": (lambda s: s.speed("c1", float("inf")), nbedit.EditError),
+    "trim with no points": (lambda s: s.trim("c1"), nbedit.EditError),
+    "second crossfade": (lambda s: s.crossfade("c1", "c2"), nbedit.EditError),
+    "transform of an audio clip": (lambda s: s.transform("c3", scale=0.5), nbedit.EditError),
+    "insert at a crossfade cut": (lambda s: s.insert("a", at=2.0, src_in=0, src_out=1), nbedit.EditError),
+}
+
+MESSAGES = {
+    "second crossfade": "already have crossfade",
+    "transform of an audio clip": "applies to Video clips",
+    "insert at a crossfade cut": "cut of crossfade",
 }
 
 
@@ -282,14 +299,49 @@ def test_a_failing_operation_changes_nothing(ab, footage, name):
     c1 = ab.append("a", src_in=0, src_out=2)
     ab.append("b", src_in=0.5, src_out=1.5)
     ab.crossfade(c1, "c2", duration=0.5)
+    ab.append("tone", track="A1", src_in=0, src_out=1)  # c3
+    ab.gain("c3", -3)
     state, history, media = ab.state(), list(ab.history), sorted(ab.media)
     journal = ab.journal.path.read_bytes()
     call, error = BAD_CALLS[name]
     with pytest.raises(error) as info:
         call(ab)
     assert isinstance(info.value, nbedit.NbeditError)
-    assert str(info.value)  # a message a person can read
+    assert MESSAGES.get(name, "") in str(info.value)  # a message a person can read
     assert ab.state() == state
     assert ab.history == history
     assert sorted(ab.media) == media
     assert ab.journal.path.read_bytes() == journal
+
+
+def test_split_of_a_sped_up_clip_keeps_every_frame(ab):
+    c1 = ab.append("a", src_in=0, src_out=3)
+    ab.speed(c1, 1.5)
+    before = [shown(ab, k / 24) for k in range(48)]
+    left, right = ab.split(c1, at=3 / 24)
+    assert right.src_in == 4.5 / 24  # exact, between two source frames
+    assert [shown(ab, k / 24) for k in range(48)] == before
+
+
+def test_speed_up_a_clip_that_ends_with_its_media(ab):
+    c = ab.append("a", src_in=85 / 24)  # the last 11 frames of a 96-frame file
+    ab.speed(c, 2)
+    assert round(c.duration * 24) == 6
+    assert [shown(ab, k / 24) for k in range(6)] == [85, 87, 89, 91, 93, 95]
+
+
+def test_trim_the_head_of_a_sped_up_clip_without_ripple_keeps_its_end(ab):
+    c = ab.append("a", src_in=0, src_out=7 * 1.5 / 24)
+    ab.speed(c, 1.5)
+    end = c.end
+    ab.trim(c, src_in=1.5 / 24, ripple=False)
+    assert c.end == end and round(c.start * 24) == 1
+
+
+def test_overwrite_over_the_head_of_a_clip_keeps_the_rest_under_its_id(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    c2 = ab.append("a", src_in=1, src_out=3)
+    c3 = ab.overwrite("b", at=0.5, src_in=0, src_out=1)
+    assert ab.history[-1].made == (c3.id,)
+    assert (c2.start, c2.src_in) == (1.5, 1.5)  # the surviving tail is still c2
+    assert (c1.start, c1.duration) == (0.0, 0.5)

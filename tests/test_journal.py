@@ -71,6 +71,36 @@ def test_a_torn_last_line_is_dropped_on_reopen(ab):
     assert again.state() == ab.state()
 
 
+def test_edits_after_a_torn_line_survive_later_reopens(ab):
+    edit_some(ab)
+    with open(ab.journal.path, "a") as f:
+        f.write('{"op": "delete", "args": ["c')
+    again = nbedit.Session(ab.path)
+    again.slip("c1", by=0.25)
+    assert nbedit.Session(ab.path).state() == again.state()
+
+
+def test_an_edit_the_journal_cannot_take_is_not_made(ab):
+    edit_some(ab)
+    state, history = ab.state(), list(ab.history)
+    ab.journal.path = ab.path / "unwritable"
+    ab.journal.path.mkdir()  # writing to a folder fails like a full or read-only disk
+    with pytest.raises(nbedit.ProjectError):
+        ab.slip("c1", by=0.25)
+    with pytest.raises(nbedit.ProjectError):
+        ab.undo()
+    assert ab.state() == state and ab.history == history
+
+
+def test_a_project_opened_from_an_otio_file_reopens_without_it(ab, tmp_path):
+    edit_some(ab)
+    cut = ab.export(tmp_path / "cut.otio")
+    s = nbedit.Session.from_otio(cut, folder=tmp_path / "from-otio")
+    cut.unlink()
+    again = nbedit.Session(tmp_path / "from-otio")
+    assert again.state() == s.state() == ab.state()
+
+
 def test_a_damaged_journal_is_a_clear_error(ab):
     edit_some(ab)
     lines = ab.journal.path.read_text().splitlines()

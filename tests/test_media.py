@@ -342,14 +342,10 @@ def test_read_audio_is_deterministic(clip: str) -> None:
     np.testing.assert_array_equal(media.read_audio(clip), media.read_audio(clip))
 
 
-@pytest.mark.parametrize(
-    ("start_time", "audio_delay"), [(0.0, 0.0), (10.0, 0.0), (0.0, 0.5), (1.0, -0.3)], ids=str
-)
+@pytest.mark.parametrize(("start_time", "audio_delay"), [(0.0, 0.0), (10.0, 0.0), (0.0, 0.5), (1.0, -0.3)], ids=str)
 def test_read_audio_sample_zero_is_the_first_video_frame(tmp_path, start_time, audio_delay) -> None:
     # testsrc beeps at every whole second of media time, whenever the audio stream itself starts.
-    path = media.testsrc(
-        tmp_path / "sync.mp4", seconds=3, size=SIZE, start_time=start_time, audio_delay=audio_delay
-    )
+    path = media.testsrc(tmp_path / "sync.mp4", seconds=3, size=SIZE, start_time=start_time, audio_delay=audio_delay)
     pcm = media.read_audio(path)
     onsets = _beep_onsets(pcm, 48000, 3 * 440)
     expected = [0.0, 1.0, 2.0] if audio_delay <= 0 else [1.0, 2.0]

@@ -59,6 +59,16 @@ def test_recipe_imports_media_by_path_and_sha256(s, footage):
     assert s.history[0].code == f"s.import_media({footage['a']!r}, sha256={sha!r})"
 
 
+def test_recipe_records_media_by_full_path(s, footage, tmp_path, monkeypatch):
+    import shutil
+
+    (tmp_path / "media").mkdir()
+    shutil.copy(footage["a"], tmp_path / "media" / "a.mp4")
+    monkeypatch.chdir(tmp_path)
+    s.import_media("media/a.mp4")
+    assert s.history[0].args == (str(tmp_path / "media" / "a.mp4"),)
+
+
 def test_recipe_refuses_a_different_file_at_the_recorded_path(s, footage, tmp_path, monkeypatch):
     import shutil
 

@@ -130,6 +130,32 @@ def test_render_size_rate_and_range_options(ab, tmp_path):
     assert len(frames) == 12
 
 
+def test_render_range_starts_at_the_frame_on_screen(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=2)
+    frames, _ = decoded(ab.render(tmp_path / "r.mp4", start=0.03, end=0.5, progress=False))
+    assert read_counter(frames[0]) == read_counter(ab.frame(0.03)) == 0
+    assert len(frames) == 12
+
+
+def test_render_at_a_ntsc_rate_with_a_speed_change_shifts_the_pitch(s, footage, tmp_path):
+    s.set_format(320, 240, fps="30000/1001")
+    a = s.import_media(footage["a"])
+    s.append(a, track="V1", src_in=0, src_out=2)
+    fast = s.append(a, track="A1", src_in=0, src_out=2)
+    s.speed(fast, 2.0)
+    _, audio = decoded(s.render(tmp_path / "ntsc.mp4", progress=False))
+    assert abs(peak_hz(audio[0, 4800:43200]) - 880) < 10  # twice as fast: an octave up
+    assert np.abs(audio[:, 52000:90000]).max() < 0.01  # and over after one second
+
+
+def test_render_to_a_folder_is_a_clear_error(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=1)
+    (tmp_path / "out.mp4").mkdir()
+    with pytest.raises(nbedit.RenderError, match="it is a folder"):
+        ab.render(tmp_path / "out.mp4", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "project"]
+
+
 def test_render_failure_leaves_no_file_and_keeps_an_old_one(ab, tmp_path):
     ab.append("a", src_in=0, src_out=1)
     target = tmp_path / "keep.mp4"
