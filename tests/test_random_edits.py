@@ -1,0 +1,89 @@
+"""Random edit sequences: whatever a user throws at the session, the timeline stays well formed, failed calls change
+nothing, and reopening the folder or replaying the recipe gives the same project."""
+
+from __future__ import annotations
+
+import random
+
+import opentimelineio as otio
+import pytest
+
+import nbedit
+
+
+def well_formed(tl: otio.schema.Timeline) -> list[str]:
+    problems = []
+    for track in tl.tracks:
+        items = list(track)
+        for i, item in enumerate(items):
+            where = f"{track.name}[{i}]"
+            if isinstance(item, otio.schema.Transition):
+                if not (0 < i < len(items) - 1):
+                    problems.append(f"{where}: crossfade at the end of the track")
+                elif not all(isinstance(items[j], otio.schema.Clip) for j in (i - 1, i + 1)):
+                    problems.append(f"{where}: crossfade beside something that is not a clip")
+                continue
+            if item.source_range.duration.value < 1:
+                problems.append(f"{where}: shorter than a frame")
+            if isinstance(item, otio.schema.Gap) and (i == len(items) - 1 or isinstance(items[i + 1], otio.schema.Gap)):
+                problems.append(f"{where}: trailing or doubled gap")
+    ids = [c.metadata["nbedit"]["id"] for c in tl.find_clips()]
+    if len(ids) != len(set(ids)):
+        problems.append(f"duplicate clip ids {ids}")
+    return problems
+
+
+def random_call(s: nbedit.Session, rnd: random.Random):
+    ids = [c.id for c in s.clips] or ["c1"]
+    c, d = rnd.choice(ids), rnd.choice(ids)
+    track = rnd.choice(["V1", "V1", "V2", "A1"])
+    media = rnd.choice(["a", "b"])
+
+    def t(hi: float = 6.0) -> float:
+        return rnd.randrange(0, int(hi * 24)) / 24
+
+    return rnd.choice(
+        [
+            lambda: s.append(media, track=track, src_in=t(1.5), duration=t(1.5) + 1 / 24),
+            lambda: s.insert(media, track=track, at=t(), src_in=t(1.5), duration=t(1.5) + 1 / 24),
+            lambda: s.overwrite(media, track=track, at=t(), src_in=t(1.5), duration=t(2) + 1 / 24),
+            lambda: s.trim(c, src_in=t(2.5), ripple=rnd.random() < 0.5),
+            lambda: s.trim(c, src_out=t(3) + 1 / 24, ripple=rnd.random() < 0.5),
+            lambda: s.split(c, at=t()),
+            lambda: s.delete(c, ripple=rnd.random() < 0.5),
+            lambda: s.move(c, to=t(), track=rnd.choice([None, "V1", "V2", "A1"])),
+            lambda: s.slip(c, by=rnd.choice([-0.25, 0.25, 0.5])),
+            lambda: s.speed(c, rnd.choice([0.5, 0.75, 1, 1.5, 2, 3])),
+            lambda: s.crossfade(c, d, duration=rnd.choice([1 / 12, 0.25, 0.5])),
+            lambda: s.opacity(c, rnd.choice([0.0, 0.5, 1.0])),
+            lambda: s.undo(),
+            lambda: s.redo(),
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_edits_keep_the_project_sound(ab, seed, tmp_path, monkeypatch):
+    rnd = random.Random(seed)
+    ab.append("a", track="V1", src_in=0.5, src_out=2.5)
+    ab.append("b", track="V1", src_in=0.5, src_out=2.5)
+    made = 0
+    for _ in range(60):
+        state, history = ab.state(), list(ab.history)
+        journal = ab.journal.path.read_bytes()
+        try:
+            random_call(ab, rnd)()
+            made += 1
+        except nbedit.NbeditError:
+            assert (ab.state(), ab.history, ab.journal.path.read_bytes()) == (state, history, journal)
+            continue
+        assert well_formed(ab.timeline) == []
+    assert made >= 10  # the sequence really edited something
+    assert nbedit.Session(ab.path).state() == ab.state()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(ab.recipe(), namespace)
+    assert namespace["s"].state() == ab.state()
+    if ab.duration:
+        for k in range(0, round(ab.duration * 24), 7):  # every frame it can show, it shows without an error
+            ab.frame(k / 24)
