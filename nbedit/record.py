@@ -6,16 +6,22 @@ The same record serves three readers: ``Session.history`` (people), the append-o
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import opentimelineio as otio
 from opentimelineio.opentime import RationalTime
 
-from .errors import ProjectError
+from .errors import EditError, ProjectError
+from .ops.edit import check
+from .timeline import item_id
 
 # ---- literals -----------------------------------------------------------------------------------------
 
@@ -63,6 +69,58 @@ def from_json(value: Any) -> Any:
     if isinstance(value, dict) and "tuple" in value:
         return tuple(from_json(v) for v in value["tuple"])
     return value
+
+
+# ---- the one mechanism every operation goes through ---------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def operation(method: F) -> F:
+    """Make a Session method an edit: atomic, checked, recorded, journaled and undoable."""
+    signature = inspect.signature(method)
+    required = [
+        p.name
+        for p in list(signature.parameters.values())[1:]
+        if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty
+    ]
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._depth:  # an operation used inside another is part of that one
+            return method(self, *args, **kwargs)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+            values = {k: literal(v) for k, v in list(bound.arguments.items())[1:]}
+        except TypeError as e:
+            raise EditError(f"{method.__name__}: {e}") from None
+        before, self._tl = self._tl, self._tl.deepcopy()
+        self._depth += 1
+        try:
+            result = method(self, *args, **kwargs)
+            check(self._tl)
+            extra = self._extra.pop(method.__name__, {})
+            values.update(extra.pop("pin", {}))  # what the call resolved (a full path, a sha256): replays must match
+            lead = [k for k in required if k in values]  # required arguments read best positionally
+            positional = tuple(values.pop(k) for k in lead)
+            rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)
+            self._commit(before, rec)
+        except BaseException:
+            self._tl = before
+            self._extra.pop(method.__name__, None)
+            raise
+        finally:
+            self._depth -= 1
+        self._changed(rec)
+        return result
+
+    return run  # type: ignore[return-value]
+
+
+def _new_clips(before: otio.schema.Timeline, after: otio.schema.Timeline) -> tuple[str, ...]:
+    """Ids of the clips an operation made, in timeline order."""
+    old = {item_id(c) for c in before.find_clips()}
+    return tuple(cid for c in after.find_clips() if (cid := item_id(c)) not in old)
 
 
 # ---- records ------------------------------------------------------------------------------------------

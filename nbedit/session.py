@@ -7,8 +7,6 @@ the journal. A failing call therefore leaves the timeline, the history and the m
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import math
 import os
@@ -18,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import opentimelineio as otio
@@ -27,7 +25,7 @@ from . import media as media_mod
 from .cache import FrameCache
 from .errors import EditError, MediaError, NbeditError, ProjectError, TimeRangeError
 from .ops import edit
-from .record import CellEmitter, History, Journal, Record, literal
+from .record import CellEmitter, History, Journal, Record, operation
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
 from .timeline import (
@@ -43,52 +41,9 @@ from .timeline import (
     track_kind,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 JOURNAL = "journal.jsonl"
 PROJECT = "project.json"
 TIMELINE = "timeline.otio"
-
-
-def operation(method: F) -> F:
-    """Make a Session method an edit: atomic, checked, recorded, journaled and undoable."""
-    signature = inspect.signature(method)
-    required = [
-        p.name
-        for p in list(signature.parameters.values())[1:]
-        if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty
-    ]
-
-    @functools.wraps(method)
-    def run(self: Session, *args: Any, **kwargs: Any) -> Any:
-        if self._depth:  # an operation used inside another is part of that one
-            return method(self, *args, **kwargs)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-            values = {k: literal(v) for k, v in list(bound.arguments.items())[1:]}
-        except TypeError as e:
-            raise EditError(f"{method.__name__}: {e}") from None
-        before, self._tl = self._tl, self._tl.deepcopy()
-        self._depth += 1
-        try:
-            result = method(self, *args, **kwargs)
-            edit.check(self._tl)
-            extra = self._extra.pop(method.__name__, {})
-            values.update(extra.pop("pin", {}))  # what the call resolved (a full path, a sha256): replays must match
-            lead = [k for k in required if k in values]  # required arguments read best positionally
-            positional = tuple(values.pop(k) for k in lead)
-            rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)
-            self._commit(before, rec)
-        except BaseException:
-            self._tl = before
-            self._extra.pop(method.__name__, None)
-            raise
-        finally:
-            self._depth -= 1
-        self._changed(rec)
-        return result
-
-    return run  # type: ignore[return-value]
 
 
 class Clip:
@@ -672,8 +627,10 @@ class Session:
         """
         cid, item = self._clip_of_kind(clip, video=True, what="transform")
         entry = edit.media_entry(self._tl, item.metadata["nbedit"]["media"])
-        if not isinstance(crop, tuple | list) or len(crop) != 4 or not all(
-            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in crop
+        if (
+            not isinstance(crop, tuple | list)
+            or len(crop) != 4
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in crop)
         ):
             raise EditError(f"crop is four non-negative pixel counts (left, top, right, bottom), not {crop!r}")
         w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
@@ -782,12 +739,6 @@ class Session:
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
-
-
-def _new_clips(before: otio.schema.Timeline, after: otio.schema.Timeline) -> tuple[str, ...]:
-    """Ids of the clips an operation made, in timeline order."""
-    old = {item_id(c) for c in before.find_clips()}
-    return tuple(cid for c in after.find_clips() if (cid := item_id(c)) not in old)
 
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
