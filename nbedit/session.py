@@ -24,7 +24,9 @@ import opentimelineio as otio
 from . import media as media_mod
 from .cache import FrameCache
 from .errors import EditError, MediaError, NbeditError, ProjectError, TimeRangeError
+from .interchange import InterchangeOps
 from .ops import edit
+from .ops.generate import GenerateOps
 from .record import CellEmitter, History, Journal, Record, operation
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
@@ -40,6 +42,7 @@ from .timeline import (
     to_frames,
     track_kind,
 )
+from .widgets import WidgetOps
 
 JOURNAL = "journal.jsonl"
 PROJECT = "project.json"
@@ -142,7 +145,7 @@ class Media:
         return f"<Media {self.id} {i.kind} {what} {dur} {Path(i.path).name}{'' if self.online else ' OFFLINE'}>"
 
 
-class Session:
+class Session(InterchangeOps, GenerateOps, WidgetOps):
     """A project: a folder holding the journal of every edit, and the OTIO timeline those edits made.
 
     ``Session("my-edit")`` creates the folder, or reopens it (replaying its journal) if it exists. ``name`` is the
@@ -341,13 +344,6 @@ class Session:
         target = Path(path) if path is not None else self.path / TIMELINE
         _atomic_write(target, self._tl.to_json_string())
         return target
-
-    def export(self, path: str | os.PathLike) -> Path:
-        """Write the timeline to an interchange file; the format follows the extension (``.otio`` here)."""
-        path = Path(path)
-        if path.suffix.lower() != ".otio":
-            raise EditError(f"cannot export {path.name}: only .otio is supported so far")
-        return self.save(path)
 
     @operation
     def open_timeline(self, path: str | os.PathLike, *, sha256: str | None = None) -> None:

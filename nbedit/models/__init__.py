@@ -1,0 +1,1 @@
+"""Model folders: discovery, loading, residency (filled in by the generative-clips issue)."""
