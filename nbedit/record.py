@@ -91,9 +91,14 @@ def operation(method: F) -> F:
             return method(self, *args, **kwargs)
         try:
             bound = signature.bind(self, *args, **kwargs)
-            values = {k: literal(v) for k, v in list(bound.arguments.items())[1:]}
         except TypeError as e:
             raise EditError(f"{method.__name__}: {e}") from None
+        values, opaque = {}, {}
+        for k, v in list(bound.arguments.items())[1:]:
+            try:
+                values[k] = literal(v)
+            except TypeError as e:  # e.g. a numpy picture: fine if the op pins a literal for it (a saved file)
+                opaque[k] = e
         before, self._tl = self._tl, self._tl.deepcopy()
         self._depth += 1
         try:
@@ -101,6 +106,9 @@ def operation(method: F) -> F:
             check(self._tl)
             extra = self._extra.pop(method.__name__, {})
             values.update(extra.pop("pin", {}))  # what the call resolved (a full path, a sha256): replays must match
+            for k, e in opaque.items():
+                if k not in values:
+                    raise EditError(f"{method.__name__}: {e}")
             lead = [k for k in required if k in values]  # required arguments read best positionally
             positional = tuple(values.pop(k) for k in lead)
             rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)

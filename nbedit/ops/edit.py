@@ -82,6 +82,8 @@ def make_clip(tl: otio.schema.Timeline, media_id: str, track_name: str, src_in: 
         source_range=trange(src_in, duration, rate),
     )
     clip.metadata["nbedit"] = {"id": new_id(tl), "media": media_id}
+    if "generation" in entry:  # a generated asset's provenance travels with every clip of it
+        clip.metadata["nbedit"]["generation"] = entry["generation"]
     return clip
 
 
