@@ -11,8 +11,8 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,14 +51,18 @@ class Sources:
             self._readers[path] = r
         return r
 
-    def video(self, entry: dict, t: float) -> np.ndarray | None:
+    def index(self, entry: dict, t: float) -> int | None:
+        """The source frame shown at media time t (None when the media is offline)."""
         r = self.reader(entry)
-        if r is None:
-            return None
-        i = r.index_at(t)
+        return None if r is None else r.index_at(t)
+
+    def frame(self, entry: dict, i: int) -> np.ndarray | None:
         key = (entry["sha256"], i)
         img = self.cache.get(key)
         if img is None:
+            r = self.reader(entry)
+            if r is None:
+                return None
             img = self.cache.put(key, r.frame(i))
         return img
 
@@ -175,90 +179,130 @@ class _Track:
         return None, None
 
 
-class Compositor:
-    """Frames of one timeline state: ``frame(n)`` is the picture at edit-rate frame ``n``."""
+IDENTITY = (0.0, 0.0, 1.0, (0, 0, 0, 0))
 
-    def __init__(self, timeline: otio.schema.Timeline, sources: Sources):
+
+@dataclass(frozen=True)
+class Layer:
+    """One source frame placed on the canvas: what a clip contributes to a timeline frame."""
+
+    entry: dict = field(compare=False, hash=False)
+    sha256: str
+    index: int | None  # source frame; None when the media is offline
+    transform: tuple  # x, y, scale, crop (left, top, right, bottom)
+    opacity: float
+    covers: bool  # opaque and filling the canvas: nothing below shows
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A crossfade: layer ``a`` dissolving into layer ``b`` at weight ``w``."""
+
+    a: Layer
+    b: Layer
+    w: float
+
+    @property
+    def covers(self) -> bool:
+        return self.a.covers and self.b.covers
+
+
+class Compositor:
+    """Frames of one timeline state: ``frame(n)`` is the picture at edit-rate frame ``n``.
+
+    ``plan(n)`` says what frame n is made of (source frames, placements, weights), so ``key(n)`` can name a
+    composited frame by its content: an edit changes the key of exactly the frames it changed.
+    ``size`` renders a smaller canvas (a preview) with the same layout.
+    """
+
+    def __init__(self, timeline: otio.schema.Timeline, sources: Sources, size: tuple[int, int] | None = None):
         self.timeline = timeline
         self.sources = sources
         fmt = nb(timeline).get("format") or {}
-        self.width = int(fmt.get("width", 0))
-        self.height = int(fmt.get("height", 0))
+        self.format = (int(fmt.get("width", 0)), int(fmt.get("height", 0)))
+        self.width, self.height = size or self.format
         self.rate = edit_rate(timeline) if fmt else Fraction(24)
         self.length = timeline_end(timeline) if fmt else 0
         self.tracks = [_Track(t) for t in video_tracks(timeline) if t.enabled]
 
-    def _source(self, p: Placed, n: int) -> tuple[np.ndarray, dict]:
-        """The source picture a clip shows at timeline frame n (n may lie in a crossfade's handle)."""
-        clip = p.item
-        data = clip.metadata["nbedit"]
+    def _layer(self, p: Placed, n: int) -> Layer:
+        """What clip ``p`` shows at timeline frame n (n may lie in a crossfade's handle)."""
+        data = p.item.metadata["nbedit"]
         entry = media_entry(self.timeline, data["media"])
-        src = source_at(clip, n - p.start)
-        img = self.sources.video(entry, float(src / self.rate))
-        if img is None:
-            img = offline_slate(int(entry.get("width") or self.width), int(entry.get("height") or self.height))
-        return img, data
-
-    def _layer(self, p: Placed, n: int) -> tuple[Callable[[np.ndarray], np.ndarray], bool]:
-        img, data = self._source(p, n)
-        transform = dict(data.get("transform", {}))
-        g = geometry(img.shape[1], img.shape[0], self.width, self.height, transform)
+        index = self.sources.index(entry, float(source_at(p.item, n - p.start) / self.rate))
+        tf = data.get("transform")
+        transform = IDENTITY if tf is None else (float(tf["x"]), float(tf["y"]), float(tf["scale"]), tuple(tf["crop"]))
         opacity = float(data.get("opacity", 1.0))
+        g = self._geometry(entry, transform)
+        return Layer(entry, entry["sha256"], index, transform, opacity, opacity >= 1 and g.covers(*self.canvas))
 
-        def draw(canvas: np.ndarray) -> np.ndarray:
-            left, top, right, bottom = g.crop
-            return paste(canvas, resize(img[top:bottom, left:right], g.width, g.height), g, opacity)
+    @property
+    def canvas(self) -> tuple[int, int]:
+        return self.width, self.height
 
-        return draw, opacity >= 1 and g.covers(self.width, self.height)
+    def _geometry(self, entry: dict, transform: tuple) -> Geometry:
+        x, y, scale, crop = transform
+        k = self.width / self.format[0] if self.format[0] else 1.0  # moves are in output pixels
+        w, h = int(entry.get("width") or self.format[0]), int(entry.get("height") or self.format[1])
+        return geometry(w, h, self.width, self.height, {"x": x * k, "y": y * k, "scale": scale, "crop": crop})
 
-    def untouched(self, n: int) -> tuple[dict, float] | None:
-        """(media entry, media time) when frame ``n`` is one source frame shown exactly as it is.
-
-        Such frames can go to the encoder as decoded, skipping the trip through RGB.
-        """
-        for track in reversed(self.tracks):
-            p, cut = track.at(n)
-            if cut is not None:
-                return None
-            if p is None:
-                continue
-            data = p.item.metadata["nbedit"]
-            entry = media_entry(self.timeline, data["media"])
-            tf = data.get("transform")
-            still = tf is None or (tf["x"], tf["y"], tf["scale"], *tf["crop"]) == (0, 0, 1, 0, 0, 0, 0)
-            size = (int(entry.get("width") or 0), int(entry.get("height") or 0))
-            plain = still and float(data.get("opacity", 1.0)) >= 1 and not entry.get("rotation")
-            if plain and entry["kind"] == "video" and size == (self.width, self.height):
-                src = source_at(p.item, n - p.start)
-                return entry, float(src / self.rate)
-            return None
-        return None
-
-    def frame(self, n: int) -> np.ndarray:
-        layers: list[Callable[[np.ndarray], np.ndarray]] = []
-        bottom = 0
+    def plan(self, n: int) -> list[Layer | Mix]:
+        """The layers of frame n, bottom to top, leaving out what an opaque full-frame layer hides."""
+        layers: list[Layer | Mix] = []
         for track in self.tracks:
             p, cut = track.at(n)
             if p is not None:
-                draw, covers = self._layer(p, n)
+                layers.append(self._layer(p, n))
             elif cut is not None:
-                draw_a, cover_a = self._layer(cut.before, n)
-                draw_b, cover_b = self._layer(cut.after, n)
                 w = (n - cut.start + 0.5) / (cut.end - cut.start)
-                draw, covers = _crossfade(draw_a, draw_b, w), cover_a and cover_b
+                layers.append(Mix(self._layer(cut.before, n), self._layer(cut.after, n), w))
             else:
                 continue
-            if covers:
-                bottom = len(layers)  # nothing below an opaque full-frame layer can show
-            layers.append(draw)
+            if layers[-1].covers:
+                layers = layers[-1:]
+        return layers
+
+    def key(self, n: int) -> tuple:
+        """A name for frame n's content (hashable): equal keys, equal pictures."""
+        return (self.canvas, *self.plan(n))
+
+    def untouched(self, n: int) -> tuple[dict, int] | None:
+        """(media entry, source frame) when frame ``n`` is one source frame shown exactly as it is.
+
+        Such frames can go to the encoder as decoded, skipping the trip through RGB.
+        """
+        plan = self.plan(n)
+        if len(plan) != 1 or not isinstance(plan[0], Layer):
+            return None
+        layer = plan[0]
+        entry = layer.entry
+        size = (int(entry.get("width") or 0), int(entry.get("height") or 0))
+        plain = layer.transform == IDENTITY and layer.opacity >= 1 and not entry.get("rotation")
+        if plain and layer.index is not None and entry["kind"] == "video" and size == self.canvas:
+            return entry, layer.index
+        return None
+
+    def frame(self, n: int) -> np.ndarray:
         canvas = np.zeros((self.height, self.width, 3), np.uint8)
-        for draw in layers[bottom:]:
-            canvas = draw(canvas)
+        for layer in self.plan(n):
+            if isinstance(layer, Mix):
+                canvas = mix(self._draw(layer.a, canvas.copy()), self._draw(layer.b, canvas.copy()), layer.w)
+            else:
+                canvas = self._draw(layer, canvas)
         return canvas
 
-
-def _crossfade(a: Callable, b: Callable, w: float) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda canvas: mix(a(canvas.copy()), b(canvas.copy()), w)
+    def _draw(self, layer: Layer, canvas: np.ndarray) -> np.ndarray:
+        entry = layer.entry
+        img = None if layer.index is None else self.sources.frame(entry, layer.index)
+        if img is None:
+            img = offline_slate(int(entry.get("width") or self.format[0]), int(entry.get("height") or self.format[1]))
+        g = self._geometry(entry, layer.transform)
+        # the picture may be a smaller proxy of the media: crop in its own pixels
+        sx = img.shape[1] / int(entry.get("width") or img.shape[1])
+        sy = img.shape[0] / int(entry.get("height") or img.shape[0])
+        left, top, right, bottom = g.crop
+        part = img[round(top * sy) : round(bottom * sy), round(left * sx) : round(right * sx)]
+        return paste(canvas, resize(part, g.width, g.height), g, layer.opacity)
 
 
 # ---- audio --------------------------------------------------------------------------------------------
@@ -400,11 +444,9 @@ def render(
             for n in numbers:
                 if stop.is_set():
                     return
-                frame = None
                 plain = comp.untouched(n) if same_size else None
-                reader = plain and sources.reader(plain[0])
-                if reader:
-                    frame = reader.video_frame(reader.index_at(plain[1])).reformat(format="yuv420p")
+                if plain is not None:
+                    frame = sources.reader(plain[0]).video_frame(plain[1]).reformat(format="yuv420p")
                 else:
                     img = resize(comp.frame(n), settings.width, settings.height)
                     frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
