@@ -6,22 +6,41 @@ changes which frames are asked for, not what a frame of a file looks like, so no
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 
 
-class FrameCache:
-    """Least-recently-used arrays up to ``budget`` bytes; safe to share between threads."""
+def cuda_device() -> str | None:
+    """ "cuda" when torch sees a GPU, else None; on a machine with no NVIDIA driver it does not even load torch."""
+    if "torch" not in sys.modules and not os.path.exists("/dev/nvidiactl"):
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return "cuda" if torch.cuda.is_available() else None
 
-    def __init__(self, budget: int = 512 * 2**20):
+
+class FrameCache:
+    """Least-recently-used arrays up to ``budget`` bytes; safe to share between threads.
+
+    ``device="cuda"`` keeps the arrays on the GPU as torch tensors (``"auto"``: there when one is present), so a
+    large cache spends video memory rather than host memory; ``get`` still returns a numpy array.
+    """
+
+    def __init__(self, budget: int = 512 * 2**20, device: str | None = None):
         self.budget = budget
+        self.device = cuda_device() if device == "auto" else (None if device == "cpu" else device)
         self.nbytes = 0
         self.hits = 0
         self.misses = 0
-        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()  # numpy arrays, or torch tensors on a GPU
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> np.ndarray | None:
@@ -32,22 +51,30 @@ class FrameCache:
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-            return arr
+        if self.device is not None:
+            arr = arr.cpu().numpy()
+            arr.flags.writeable = False
+        return arr
 
     def put(self, key: Hashable, arr: np.ndarray) -> np.ndarray:
         """Store ``arr`` (made read-only, since callers share it) and return it."""
         arr.flags.writeable = False
         if arr.nbytes > self.budget:
             return arr
+        stored = arr
+        if self.device is not None:
+            import torch
+
+            stored = torch.from_numpy(arr.copy()).to(self.device)
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self.nbytes -= old.nbytes
-            self._items[key] = arr
+                self.nbytes -= _nbytes(old)
+            self._items[key] = stored
             self.nbytes += arr.nbytes
             while self.nbytes > self.budget:
                 _, dropped = self._items.popitem(last=False)
-                self.nbytes -= dropped.nbytes
+                self.nbytes -= _nbytes(dropped)
         return arr
 
     def clear(self) -> None:
@@ -59,7 +86,12 @@ class FrameCache:
         return len(self._items)
 
     def __repr__(self) -> str:
+        where = f" on {self.device}" if self.device else ""
         return (
-            f"<FrameCache {len(self)} items, {self.nbytes / 2**20:.1f} of {self.budget / 2**20:.0f} MiB, "
+            f"<FrameCache{where} {len(self)} items, {self.nbytes / 2**20:.1f} of {self.budget / 2**20:.0f} MiB, "
             f"{self.hits} hits, {self.misses} misses>"
         )
+
+
+def _nbytes(item: Any) -> int:
+    return item.nbytes if isinstance(item, np.ndarray) else item.element_size() * item.nelement()

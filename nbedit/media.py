@@ -367,6 +367,11 @@ class VideoReader:
     def __len__(self) -> int:
         return len(self.frame_times)
 
+    @property
+    def keyframes(self) -> int:
+        """How many frames are keyframes: far fewer than ``len(self)`` means slow random access (long GOP)."""
+        return len(self._index.key_pts)
+
     def __enter__(self) -> VideoReader:
         return self
 

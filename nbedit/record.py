@@ -292,18 +292,28 @@ def notebook(name: str, history: list[Record], *, folder: str | None = None, ren
 class CellEmitter:
     """Shows operations made outside a cell (from a widget, say) as a new input cell below the running one.
 
-    IPython sends ``set_next_input`` payloads with the reply of the cell being executed and keeps one per reply,
-    so everything emitted during a cell goes out as one new cell when that cell finishes (``post_run_cell``).
-    Code emitted while no cell runs (a widget message) waits in ``pending`` for the next executed cell; a front
-    end may also take it from there itself.
+    ``insert``, when a front end offers one (JupyterLab and Notebook 7 through ipylab), puts the code in a new
+    cell at once. Otherwise IPython's ``set_next_input`` payload does it: it travels with the reply of the cell
+    being executed, one per reply, so everything emitted during a cell goes out as one new cell when that cell
+    finishes (``post_run_cell``), and code emitted while no cell runs (a widget message) waits in ``pending`` for
+    the next executed cell. Code is written with the name the notebook uses for the session (``s`` in recipes).
     """
 
     def __init__(self) -> None:
         self.pending: list[str] = []
         self.delivered: list[str] = []
+        self.insert: Callable[[str], bool] | None = None
         self._shell: Any = None
 
-    def emit(self, code: str) -> None:
+    def emit(self, code: str, session: Any = None) -> None:
+        code = _as_named(code, session)
+        if self.insert is not None:
+            try:
+                if self.insert(code):
+                    self.delivered.append(code)
+                    return
+            except Exception:  # the front end went away: fall back to the payload
+                self.insert = None
         self.pending.append(code)
         shell = _ipython()
         if shell is not None and shell is not self._shell:
@@ -319,6 +329,15 @@ class CellEmitter:
         )
         self.delivered.append(text)
         self.pending = []
+
+
+def _as_named(code: str, session: Any) -> str:
+    """``s.trim(...)`` with ``s`` replaced by the notebook's own name for the session, when it has one."""
+    shell = _ipython()
+    if session is None or shell is None or not code.startswith("s."):
+        return code
+    names = [k for k, v in shell.user_ns.items() if v is session and not k.startswith("_")]
+    return code if not names or "s" in names else f"{names[0]}.{code[2:]}"
 
 
 def _ipython() -> Any:

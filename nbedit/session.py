@@ -255,7 +255,7 @@ class Session(InterchangeOps, GenerateOps, WidgetOps):
         except ProjectError as e:  # the journal holds the edit; the .otio copy catches up at the next one
             warnings.warn(str(e), stacklevel=3)
         if self._origin is not None:
-            self.cells.emit(code)
+            self.cells.emit(code, self)
 
     def _changed(self, rec: Record | None) -> None:
         self._compositor = None

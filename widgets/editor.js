@@ -1,0 +1,110 @@
+// Editor: joins the preview and the timeline around one playhead, plays in real time and maps the keyboard.
+// This part holds the module's export; preview.js and timeline.js are joined in front of it.
+
+function makeBus(model, root) {
+  const handlers = {};
+  let playing = false;
+  let direction = 1;
+  let waiting = false; // a frame was asked for and has not arrived: playback drops frames rather than queue
+  let t0 = 0;
+  let n0 = 0;
+  const bus = {
+    model,
+    on(kind, fn) { (handlers[kind] = handlers[kind] || []).push(fn); },
+    emit(kind, ...args) { for (const fn of handlers[kind] || []) fn(...args); },
+    frames: () => (model.get("doc") || {}).frames || 0,
+    fps: () => (model.get("doc") || {}).fps || 24,
+    playing: () => playing,
+    focus: () => root.focus({ preventScroll: true }),
+    timecode(n) {
+      const base = Math.max(1, Math.round(bus.fps()));
+      const s = Math.floor(n / base);
+      const p = (v) => String(v).padStart(2, "0");
+      return `${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}:${p(n % base)}`;
+    },
+    seek(n) {
+      n = Math.max(0, Math.min(bus.frames() - 1, Math.round(n)));
+      if (n === model.get("playhead")) return false;
+      waiting = true;
+      model.set("playhead", n);
+      model.save_changes();
+      return true;
+    },
+    edit(msg) { model.send({ type: "edit", ...msg }); },
+    play(dir = 1) {
+      direction = dir;
+      t0 = performance.now();
+      n0 = model.get("playhead");
+      if (dir > 0 && n0 >= bus.frames() - 1) n0 = 0;
+      if (!playing) { playing = true; bus.emit("playing", true); requestAnimationFrame(tick); }
+    },
+    stop() { if (playing) { playing = false; bus.emit("playing", false); } },
+    toggle() { playing ? bus.stop() : bus.play(1); },
+  };
+  function tick(now) {
+    if (!playing) return;
+    const n = n0 + direction * Math.floor(((now - t0) / 1000) * bus.fps());
+    if (n < 0 || n >= bus.frames()) { bus.seek(n); bus.stop(); return; }
+    if (!waiting) bus.seek(n); // real time: skip to where the clock is, dropping what the kernel could not make
+    requestAnimationFrame(tick);
+  }
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "frame") waiting = false;
+    bus.emit(msg.type, msg, buffers);
+  });
+  return bus;
+}
+
+function keyboard(bus, e) {
+  const { model } = bus;
+  const mod = e.ctrlKey || e.metaKey;
+  const key = e.key;
+  const here = model.get("playhead");
+  if (mod && (key === "z" || key === "Z")) { bus.edit({ op: e.shiftKey ? "redo" : "undo" }); return true; }
+  if (mod && (key === "y" || key === "Y")) { bus.edit({ op: "redo" }); return true; }
+  if (mod) return false;
+  switch (key) {
+    case " ": bus.toggle(); return true;
+    case "k": case "K": bus.stop(); return true;
+    case "l": case "L": bus.play(1); return true;
+    case "j": case "J": bus.play(-1); return true;
+    case "ArrowLeft": bus.stop(); bus.seek(here - (e.shiftKey ? 10 : 1)); return true;
+    case "ArrowRight": bus.stop(); bus.seek(here + (e.shiftKey ? 10 : 1)); return true;
+    case "Home": bus.seek(0); return true;
+    case "End": bus.seek(bus.frames() - 1); return true;
+    case "i": case "I": model.set("mark_in", here); model.save_changes(); return true;
+    case "o": case "O": model.set("mark_out", here); model.save_changes(); return true;
+    case "s": case "S": {
+      const sel = model.get("selection") || [];
+      bus.edit(sel.length ? { op: "split", clip: sel[0] } : { op: "split" });
+      return true;
+    }
+    case "Delete": case "Backspace":
+      if ((model.get("selection") || []).length) bus.edit({ op: "delete", ripple: e.shiftKey });
+      return true;
+    case "+": case "=": if (bus.zoom) bus.zoom(model.get("zoom") * 1.5); return true;
+    case "-": case "_": if (bus.zoom) bus.zoom(model.get("zoom") / 1.5); return true;
+    default: return false;
+  }
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "nbe-editor";
+  root.tabIndex = 0;
+  // JupyterLab's own shortcuts (space, S, Z, arrows...) must not fire while the editor has the keyboard
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  el.appendChild(root);
+  const bus = makeBus(model, root);
+  const parts = model.get("parts");
+  const cleanups = [];
+  if (parts === "all" || parts === "preview") cleanups.push(mountPreview(root, bus));
+  if (parts === "all" || parts === "timeline") cleanups.push(mountTimeline(root, bus));
+  root.addEventListener("keydown", (e) => {
+    if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
+  });
+  model.send({ type: "frame" }); // the frame at the playhead, now that there is somewhere to show it
+  return () => { bus.stop(); for (const fn of cleanups) if (fn) fn(); };
+}
+
+export default { render };
