@@ -18,8 +18,9 @@ def test_notebook_runs_without_errors(path, tmp_path):
     NotebookClient(nbk, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nbk.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    pictures = [o for c in nbk.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert pictures, "the quickstart shows at least one frame"
+    if path.stem == "quickstart":
+        pictures = [o for c in nbk.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert pictures, "the quickstart shows at least one frame"
 
 
 def test_committed_notebooks_carry_no_outputs():

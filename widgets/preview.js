@@ -21,11 +21,11 @@ function mountPreview(root, bus) {
     bar.appendChild(b);
     return b;
   };
-  button("⏮", "Start (Home)", () => bus.seek(0));
+  button("⇤", "Start (Home)", () => bus.seek(0));
   button("◀|", "Previous frame (Left)", () => bus.seek(bus.model.get("playhead") - 1));
   const play = button("▶", "Play / pause (Space)", () => bus.toggle());
   button("|▶", "Next frame (Right)", () => bus.seek(bus.model.get("playhead") + 1));
-  button("⏭", "End (End)", () => bus.seek(bus.frames() - 1));
+  button("⇥", "End (End)", () => bus.seek(bus.frames() - 1));
   const tc = document.createElement("span");
   tc.className = "nbe-timecode";
   tc.textContent = "00:00:00:00";
@@ -48,7 +48,7 @@ function mountPreview(root, bus) {
     url = next;
     tc.textContent = msg.timecode;
   });
-  bus.on("playing", (on) => { play.textContent = on ? "⏸" : "▶"; });
+  bus.on("playing", (on) => { play.textContent = on ? "||" : "▶"; });
   const showStatus = () => { status.textContent = bus.model.get("status"); };
   bus.model.on("change:status", showStatus);
   showStatus();
