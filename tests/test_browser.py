@@ -172,6 +172,16 @@ def test_editor_renders_scrubs_trims_and_undoes_in_jupyterlab(lab, browser):
             time.sleep(0.2)
         assert shown > 0 and shown == kernel.eval("ui.playhead")
 
+        # playing: space starts real-time playback from the playhead, space stops it
+        page.locator(".nbe-ruler").first.click(position={"x": 50, "y": 10})
+        page.wait_for_timeout(500)
+        start = int(page.locator(".nbe-frame").first.get_attribute("data-frame"))
+        page.keyboard.press(" ")
+        page.wait_for_timeout(1500)
+        page.keyboard.press(" ")
+        page.wait_for_timeout(500)
+        assert int(page.locator(".nbe-frame").first.get_attribute("data-frame")) > start + 6
+
         # trimming: drag the start of the last clip on V1 to the right
         before = kernel.eval("s.state()")
         handle = page.locator(".nbe-clip[data-id='c3'] .nbe-handle.nbe-in").first

@@ -96,6 +96,15 @@ def test_keyboard_split_and_delete_and_undo_from_the_widget(edit):
     assert edit.cells.pending[-1] == "s.undo()"
 
 
+def test_dragging_a_clip_to_another_track_moves_it_there(edit):
+    ui = edit.ui()
+    ui._on_message(ui, {"type": "edit", "op": "move", "clip": "c2", "to": 2.5, "track": "V2"}, [])
+    assert ui.status == ""
+    assert edit.history[-1].code == "s.move('c2', to=2.5, track='V2')"
+    v2 = next(t for t in ui.doc["tracks"] if t["name"] == "V2")
+    assert [(c["id"], c["start"]) for c in v2["items"]] == [("c3", 0), ("c2", 60)]
+
+
 def test_a_cell_edit_redraws_every_open_widget(edit):
     a, b = edit.ui(), edit.timeline_widget()
     edit.delete("c3")  # the inset
