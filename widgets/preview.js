@@ -1,22 +1,25 @@
 // Preview: the frame at the playhead, its timecode and the transport bar.
 // Plain script (no import/export): nbedit joins preview.js, timeline.js and editor.js into one ES module.
 
+// An element with a class and, optionally, text and a tooltip (used by every part).
+function h(tag, className, text = "", title = "") {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text) el.textContent = text;
+  if (title) el.title = title;
+  return el;
+}
+
 function mountPreview(root, bus) {
-  const box = document.createElement("div");
-  box.className = "nbe-preview";
-  const screen = document.createElement("div");
-  screen.className = "nbe-screen";
-  const img = document.createElement("img");
-  img.className = "nbe-frame";
+  const box = h("div", "nbe-preview");
+  const screen = h("div", "nbe-screen");
+  const img = h("img", "nbe-frame");
   img.alt = "preview frame";
   screen.appendChild(img);
 
-  const bar = document.createElement("div");
-  bar.className = "nbe-transport";
+  const bar = h("div", "nbe-transport");
   const button = (label, title, action) => {
-    const b = document.createElement("button");
-    b.textContent = label;
-    b.title = title;
+    const b = h("button", "", label, title);
     b.addEventListener("click", (e) => { e.preventDefault(); action(); bus.focus(); });
     bar.appendChild(b);
     return b;
@@ -26,13 +29,9 @@ function mountPreview(root, bus) {
   const play = button("▶", "Play / pause (Space)", () => bus.toggle());
   button("|▶", "Next frame (Right)", () => bus.seek(bus.model.get("playhead") + 1));
   button("⇥", "End (End)", () => bus.seek(bus.frames() - 1));
-  const tc = document.createElement("span");
-  tc.className = "nbe-timecode";
-  tc.textContent = "00:00:00:00";
-  bar.appendChild(tc);
-  const status = document.createElement("span");
-  status.className = "nbe-status";
-  bar.appendChild(status);
+  const tc = h("span", "nbe-timecode", "00:00:00:00");
+  const status = h("span", "nbe-status");
+  bar.append(tc, status);
 
   box.appendChild(screen);
   box.appendChild(bar);

@@ -8,30 +8,18 @@ const SNAP_PX = 8;
 
 function mountTimeline(root, bus) {
   const { model } = bus;
-  const box = document.createElement("div");
-  box.className = "nbe-timeline";
-  const head = document.createElement("div");
-  head.className = "nbe-tl-head";
-  const zoomOut = document.createElement("button");
-  zoomOut.textContent = "−";
-  zoomOut.title = "Zoom out (-)";
-  const zoomIn = document.createElement("button");
-  zoomIn.textContent = "+";
-  zoomIn.title = "Zoom in (+)";
-  const info = document.createElement("span");
-  info.className = "nbe-tl-info";
+  const box = h("div", "nbe-timeline");
+  const head = h("div", "nbe-tl-head");
+  const zoomOut = h("button", "", "−", "Zoom out (-)");
+  const zoomIn = h("button", "", "+", "Zoom in (+)");
+  const info = h("span", "nbe-tl-info");
   head.append(zoomOut, zoomIn, info);
 
-  const scroller = document.createElement("div");
-  scroller.className = "nbe-scroller";
-  const canvas = document.createElement("div");
-  canvas.className = "nbe-canvas";
-  const ruler = document.createElement("div");
-  ruler.className = "nbe-ruler";
-  const lanes = document.createElement("div");
-  lanes.className = "nbe-lanes";
-  const playhead = document.createElement("div");
-  playhead.className = "nbe-playhead";
+  const scroller = h("div", "nbe-scroller");
+  const canvas = h("div", "nbe-canvas");
+  const ruler = h("div", "nbe-ruler");
+  const lanes = h("div", "nbe-lanes");
+  const playhead = h("div", "nbe-playhead");
   canvas.append(ruler, lanes, playhead);
   scroller.appendChild(canvas);
   box.append(head, scroller);
@@ -71,17 +59,14 @@ function mountTimeline(root, bus) {
     const seconds = doc.frames / (doc.fps || 24);
     const step = [0.5, 1, 2, 5, 10, 30, 60, 300].find((s) => s * zoom() >= 70) || 600;
     for (let t = 0; t <= seconds + step; t += step) {
-      const tick = document.createElement("div");
-      tick.className = "nbe-tick";
+      const tick = h("div", "nbe-tick", bus.timecode(Math.round(t * doc.fps)));
       tick.style.left = `${xOf(t * doc.fps)}px`;
-      tick.textContent = bus.timecode(Math.round(t * doc.fps));
       ruler.appendChild(tick);
     }
   }
 
   function drawClip(lane, track, c) {
-    const el = document.createElement("div");
-    el.className = `nbe-clip nbe-${track.kind}`;
+    const el = h("div", `nbe-clip nbe-${track.kind}`);
     if (c.generated) el.classList.add("nbe-generated");
     if (c.offline) el.classList.add("nbe-offline");
     if ((model.get("selection") || []).includes(c.id)) el.classList.add("nbe-selected");
@@ -95,15 +80,11 @@ function mountTimeline(root, bus) {
     } else if (c.peaks) {
       el.appendChild(waveform(c.peaks));
     }
-    const name = document.createElement("span");
-    name.className = "nbe-clip-name";
-    name.textContent = c.offline ? `${c.name} (offline)` : c.name;
-    el.appendChild(name);
+    el.appendChild(h("span", "nbe-clip-name", c.offline ? `${c.name} (offline)` : c.name));
     for (const edge of ["in", "out"]) {
-      const h = document.createElement("div");
-      h.className = `nbe-handle nbe-${edge}`;
-      h.dataset.edge = edge;
-      el.appendChild(h);
+      const handle = h("div", `nbe-handle nbe-${edge}`);
+      handle.dataset.edge = edge;
+      el.appendChild(handle);
     }
     lane.appendChild(el);
   }
@@ -129,18 +110,12 @@ function mountTimeline(root, bus) {
     canvas.style.width = `${Math.max(width, scroller.clientWidth)}px`;
     drawRuler(doc);
     for (const track of doc.tracks) {
-      const lane = document.createElement("div");
-      lane.className = `nbe-lane nbe-lane-${track.kind}`;
+      const lane = h("div", `nbe-lane nbe-lane-${track.kind}`);
       lane.dataset.track = track.name;
-      const label = document.createElement("div");
-      label.className = "nbe-label";
-      label.textContent = track.name;
-      lane.appendChild(label);
+      lane.appendChild(h("div", "nbe-label", track.name));
       for (const c of track.items) drawClip(lane, track, c);
       for (const x of track.xfades) {
-        const el = document.createElement("div");
-        el.className = "nbe-xfade";
-        el.title = `crossfade ${x.name}`;
+        const el = h("div", "nbe-xfade", "", `crossfade ${x.name}`);
         el.style.left = `${xOf(x.start)}px`;
         el.style.width = `${((x.end - x.start) / fps()) * zoom()}px`;
         lane.appendChild(el);
