@@ -27,6 +27,7 @@ from .errors import EditError, MediaError, NbeditError, ProjectError, TimeRangeE
 from .interchange import InterchangeOps
 from .ops import edit
 from .ops.generate import GenerateOps
+from .ops.ui import WidgetOps
 from .record import CellEmitter, History, Journal, Record, operation
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
@@ -42,7 +43,6 @@ from .timeline import (
     to_frames,
     track_kind,
 )
-from .widgets import WidgetOps
 
 JOURNAL = "journal.jsonl"
 PROJECT = "project.json"

@@ -318,19 +318,3 @@ def connect_front_end(session: Any) -> None:
         return True
 
     session.cells.insert = insert
-
-
-class WidgetOps:
-    """Session methods that open widgets; Session inherits them."""
-
-    def ui(self) -> Editor:
-        """The editor: preview, transport and timeline, bound to this session. ``s.ui()``"""
-        return Editor(self)
-
-    def preview(self) -> Editor:
-        """Just the preview and transport. ``s.preview()``"""
-        return Editor(self, parts="preview")
-
-    def timeline_widget(self) -> Editor:
-        """Just the timeline. ``s.timeline_widget()``"""
-        return Editor(self, parts="timeline")
