@@ -17,11 +17,13 @@ from .errors import (
     RenderError,
     TimeRangeError,
 )
+from .interchange import convert
 from .session import Clip, Media, Session
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "convert",
     "Session",
     "Clip",
     "Media",
