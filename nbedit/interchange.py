@@ -14,7 +14,6 @@ What survives each format is in ``docs/interchange.md`` (``FORMATS`` below is th
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import math
 import os
@@ -34,7 +33,7 @@ from opentimelineio.opentime import RationalTime, TimeRange
 from . import media as media_mod
 from .errors import EditError, MediaError, ProjectError
 from .record import operation
-from .timeline import frames_of, item_id, layout, nb, rt, timeline_end, trange
+from .timeline import Time, frames_of, item_id, layout, nb, rt, timeline_end, trange
 
 Schema = otio.schema
 
@@ -102,25 +101,32 @@ def format_of(path: str | os.PathLike) -> Format:
     return FORMATS[suffix]
 
 
-@dataclass(frozen=True)
-class Exported:
-    """What ``export`` wrote: the file, any others it needed, and what the format could not keep.
+class Exported(type(Path())):  # a Path of this platform's kind, so it works wherever a path does
+    """The path ``export`` wrote, and what else it did: ``files`` (all it wrote), ``sidecar`` (the
+    ``.nbedit.otio`` that keeps everything the format drops), ``lost`` (what the format could not keep).
 
-    Usable as a path (``os.fspath``). ``sidecar`` is the ``.nbedit.otio`` that keeps everything the format drops.
+        >>> out = s.export("cut.fcpxml")
+        >>> out.lost, out.sidecar.name
+        (('crossfades', 'speed changes'), 'cut.nbedit.otio')
     """
 
-    path: Path
-    format: str
-    files: tuple[Path, ...]
+    format: str = ""
+    files: tuple[Path, ...] = ()
     sidecar: Path | None = None
     lost: tuple[str, ...] = ()
     report: ImportReport | None = None  # convert(): what the import found, relinked and changed
 
-    def __fspath__(self) -> str:
-        return os.fspath(self.path)
+    @classmethod
+    def of(
+        cls, path: Path, format: str, files: tuple[Path, ...], sidecar: Path | None = None, lost: tuple = ()
+    ) -> Exported:
+        out = cls(path)
+        out.format, out.files, out.sidecar, out.lost = format, tuple(files), sidecar, tuple(lost)
+        return out
 
-    def __str__(self) -> str:
-        return str(self.path)
+    @property
+    def path(self) -> Path:
+        return Path(self)
 
     def __repr__(self) -> str:
         extra = [p.name for p in self.files if p not in (self.path, self.sidecar)]
@@ -291,25 +297,26 @@ def _read_edl(path: Path, fmt: Format, rate: Fraction | None) -> _Read:
     drop = re.search(r"^FCM:\s*DROP FRAME|\d\d:\d\d:\d\d;\d\d", text, re.M) is not None
     ntsc = [Fraction(30000, 1001), Fraction(60000, 1001)]
     rates = [rate] if rate is not None else (ntsc if drop else [Fraction(r) for r in EDL_RATES])
-    first_error: Exception | None = None
+    errors: list[Exception] = []
     for r in rates:
         try:
             with _quiet():
                 obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(r))
-        except Exception as e:
-            if rate is None and "Frame rate mismatch" in str(e):
-                first_error = first_error or e
-                continue  # a timecode's frame field is too big for this rate: try the next
-            line = _edl_place(text, e)
-            raise InterchangeError(path, f"the EDL reader failed: {e}", line) from e
+        except Exception as e:  # timecodes that do not fit this rate, durations that disagree at it, or worse
+            errors.append(e)
+            continue
         note = None
         if rate is None:
-            note = f"EDLs do not state a frame rate: read at {r} fps, the lowest common rate its timecodes allow"
+            note = f"EDLs do not state a frame rate: read at {r} fps, the lowest common rate it reads at"
         _repair_edl_dissolves(obj)
         return _Read(obj, fmt, r, note)
-    raise InterchangeError(
-        path, f"no common frame rate fits its timecodes ({first_error}): pass rate=... to import_timeline"
-    )
+    if rate is None and all("Frame rate mismatch" in str(e) for e in errors):
+        raise InterchangeError(
+            path, f"no common frame rate fits its timecodes ({errors[-1]}): pass rate=... to import_timeline"
+        )
+    # a fault of the file itself, not of a rate: what the reading at the lowest rate found
+    fault = next(e for e in errors if rate is not None or "Frame rate mismatch" not in str(e))
+    raise InterchangeError(path, f"the EDL reader failed: {fault}", _edl_place(text, fault)) from fault
 
 
 def _repair_edl_dissolves(tl: Schema.Timeline) -> None:
@@ -1093,7 +1100,7 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         raise InterchangeError(path, "its folder does not exist")
     if fmt.adapter == "otio_json":
         _atomic(path, lambda tmp: tmp.write_text(tl.to_json_string(), encoding="utf-8"))
-        return Exported(path, fmt.name, (path,))
+        return Exported.of(path, fmt.name, (path,))
     if not nb(tl).get("format"):
         raise EditError(f"cannot export {path.name}: the timeline is empty (no format yet)")
     if fmt.adapter == "otioz":
@@ -1115,7 +1122,7 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         )
     sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
     _atomic(sidecar, lambda tmp: tmp.write_text(tl.to_json_string(), encoding="utf-8"))
-    return Exported(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt))
+    return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt))
 
 
 def lost(tl: Schema.Timeline, fmt: Format) -> tuple[str, ...]:
@@ -1242,7 +1249,7 @@ def _write_otioz(tl: Schema.Timeline, path: Path, fmt: Format) -> Exported:
         raise
     except Exception as e:  # e.g. two media files with one name: the bundle keeps base names only
         raise InterchangeError(path, f"the OTIOZ writer failed: {e}") from e
-    return Exported(path, fmt.name, (path,))
+    return Exported.of(path, fmt.name, (path,))
 
 
 # -- per-format repairs: each says what the adapter gets wrong --
@@ -1383,6 +1390,14 @@ def _write_edls(tl: Schema.Timeline, path: Path) -> list[Path]:
             continue
         target = path if track.name == "V1" else path.with_name(f"{path.stem}.{track.name}{path.suffix}")
         t = track.deepcopy()
+        for clip in t.find_clips():
+            # the writer makes reel names from clip names, keeping spaces (which split the event line when it
+            # is read) and leaving them empty for some names: a reel is up to 8 letters and digits
+            reel = re.sub(r"[^A-Za-z0-9]", "", Path(clip.name or "").stem)[:8] or "AX"
+            clip.metadata["cmx_3600"] = {"reel": reel}
+            speed = next((e for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)), None)
+            if speed is not None and speed.time_scalar == 0:  # the writer divides by it; a freeze it knows
+                clip.effects[:] = [Schema.FreezeFrame()]
         if isinstance(t[0], Schema.Gap):
             black = Schema.Clip(name="BL", media_reference=Schema.GeneratorReference(generator_kind="black"))
             black.source_range = TimeRange(rt(0, rate), t[0].source_range.duration)
@@ -1428,7 +1443,7 @@ class InterchangeOps:
         path = Path(path).expanduser().absolute()
         fmt = format_of(path)
         if fmt.adapter == "otio_json":
-            return Exported(self.save(path), fmt.name, (path,))
+            return Exported.of(self.save(path), fmt.name, (path,))
         return write(self._tl, path)
 
     @operation
@@ -1447,7 +1462,7 @@ class InterchangeOps:
         name under ``search_paths``, by sha256 or by name and duration; what is not found stays offline (the
         offline slate). The imported timeline replaces the current one (undo brings that back); the media pool
         keeps its items. ``rate`` reads an EDL at that frame rate (EDLs do not say; by default the lowest common
-        rate its timecodes allow) or conforms any file to it. Returns (and ``s.last_import_report`` keeps) the
+        rate it reads at) or conforms any file to it. Returns (and ``s.last_import_report`` keeps) the
         report of what was relinked, what is offline and what had to change.
         """
         path = os.path.abspath(os.path.expanduser(os.fspath(path)))
@@ -1517,7 +1532,7 @@ class InterchangeOps:
 
         return to_xarray(self._tl, fps=fps)
 
-    def frames(self, start: Any = None, end: Any = None, *, chunk: int = 16) -> Any:
+    def frames(self, start: Time | None = None, end: Time | None = None, *, chunk: int = 16) -> Any:
         """The composited frames from ``start`` to ``end`` seconds as a lazy ``xarray.DataArray`` (time, y, x,
         channel), ``chunk`` frames per dask chunk. ``s.frames(0, 2).mean(("y", "x")).compute()``"""
         from .analysis import frames
@@ -1595,7 +1610,9 @@ def convert(
     try:
         s = Session(folder / "project", name=Path(source).stem, fresh=bundle)
         report = s.import_timeline(source, search_paths=search_paths, rate=rate)
-        return dataclasses.replace(s.export(out), report=report)
+        exported = s.export(out)
+        exported.report = report
+        return exported
     finally:
         if not bundle:
             shutil.rmtree(folder, ignore_errors=True)
