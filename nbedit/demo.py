@@ -47,7 +47,7 @@ def build(folder: Path) -> Session:
 
 
 def run(out: Path, *, progress: bool = True) -> dict[str, Path]:
-    """Build, render and write the recipe notebook and the .otio file of the demo; returns their paths."""
+    """Build and render the demo; write its recipe notebook, its .otio file and exports for other editors."""
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     s = build(out)
@@ -55,5 +55,8 @@ def run(out: Path, *, progress: bool = True) -> dict[str, Path]:
         "video": s.render(out / "demo.mp4", progress=progress),
         "recipe": s.to_notebook(out / "recipe.ipynb", render_to="demo-from-recipe.mp4"),
         "timeline": s.save(out / "timeline.otio"),
+        "fcpxml": s.export(out / "cut.fcpxml"),
+        "fcp7_xml": s.export(out / "cut.xml"),
+        "aaf": s.export(out / "cut.aaf"),
         "project": s.path,
     }
