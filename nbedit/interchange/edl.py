@@ -1,0 +1,145 @@
+"""CMX 3600 EDL: reading at a rate the file does not state, repairing what the reader gets wrong about
+dissolves, and writing one file per track (the writer writes one video track only)."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+from opentimelineio.opentime import TimeRange
+
+from ..timeline import rt
+from .adapters import atomic, quiet, write_with
+from .errors import InterchangeError
+from .rates import snap_rate
+
+Schema = otio.schema
+
+# Rates tried, lowest first, for an EDL whose rate is not given: EDLs do not say, and the adapter refuses
+# timecodes whose frame field does not fit the rate it is told.
+EDL_RATES = (24, 25, 30, 50, 60)
+
+
+# ---- reading ----
+
+
+def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, str | None]:
+    """The timeline in an EDL, the rate it was read at (``rate``, else the lowest that fits) and a note when
+    that rate was guessed."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise InterchangeError(path, f"cannot read it: {e}") from e
+    # drop-frame timecode (FCM: DROP FRAME, or ';' before the frames) is 29.97 or 59.94 fps
+    drop = re.search(r"^FCM:\s*DROP FRAME|\d\d:\d\d:\d\d;\d\d", text, re.M) is not None
+    ntsc = [Fraction(30000, 1001), Fraction(60000, 1001)]
+    rates = [rate] if rate is not None else (ntsc if drop else [Fraction(r) for r in EDL_RATES])
+    errors: list[Exception] = []
+    for r in rates:
+        try:
+            with quiet():
+                obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(r))
+        except Exception as e:  # timecodes that do not fit this rate, durations that disagree at it, or worse
+            errors.append(e)
+            continue
+        note = None
+        if rate is None:
+            note = f"EDLs do not state a frame rate: read at {r} fps, the lowest common rate it reads at"
+        _repair_dissolves(obj)
+        return obj, r, note
+    if rate is None and all("Frame rate mismatch" in str(e) for e in errors):
+        raise InterchangeError(
+            path, f"no common frame rate fits its timecodes ({errors[-1]}): pass rate=... to import_timeline"
+        )
+    # a fault of the file itself, not of a rate: what the reading at the lowest rate found
+    fault = next(e for e in errors if rate is not None or "Frame rate mismatch" not in str(e))
+    raise InterchangeError(path, f"the EDL reader failed: {fault}", _place(text, fault)) from fault
+
+
+def _repair_dissolves(tl: Schema.Timeline) -> None:
+    """The EDL reader gives a dissolve's incoming clip the outgoing clip's media (its FROM CLIP line) and its
+    markers (the LOC lines the writer repeats there); the incoming clip's own media is in a TO CLIP comment."""
+    for track in tl.tracks:
+        before = None
+        for clip in track:
+            if not isinstance(clip, Schema.Clip):
+                continue
+            for comment in clip.metadata.get("cmx_3600", {}).get("comments", []):
+                m = re.match(r"TO CLIP:\s*(.+)$", comment)
+                if m and isinstance(clip.media_reference, Schema.ExternalReference):
+                    clip.media_reference.target_url = m.group(1).strip()
+                    if before is not None:
+                        theirs = [(x.name, x.marked_range) for x in before.markers]
+                        clip.markers[:] = [x for x in clip.markers if (x.name, x.marked_range) not in theirs]
+            before = clip
+
+
+def _place(text: str, e: Exception) -> str | None:
+    """The line of an EDL an adapter error is about: the line it quotes, or the first line no reader knows."""
+    lines = text.splitlines()
+    message = str(e)
+    for n, line in enumerate(lines, 1):
+        if line.strip() and line.strip() in message:
+            return f"line {n}"
+    if "Unknown event type" in message:
+        for n, line in enumerate(lines, 1):
+            s = line.strip()
+            if not s or s.startswith(("TITLE:", "FCM", "SPLIT")):
+                continue
+            return None if s[0].isdigit() else f"line {n}: {s[:60]!r}"
+    return None
+
+
+def is_black(clip: Schema.Clip) -> bool:
+    """An EDL's black (BL) event: nothing to show, so a gap (export writes a leading gap as one)."""
+    ref = clip.media_reference
+    return isinstance(ref, Schema.GeneratorReference) and ref.generator_kind == "black"
+
+
+# ---- writing ----
+
+
+def write(tl: Schema.Timeline, path: Path) -> list[Path]:
+    """CMX 3600: one track per file (the adapter writes only one video track). V1 goes to ``path``, other tracks
+    to ``<name>.V2.edl``, ``<name>.A1.edl``... A gap at the start of a track becomes a black (BL) event, since
+    readers start a track at its first event. Returns the files written besides ``path``."""
+    EDLWriter = otio.adapters.from_name("cmx_3600").module().EDLWriter  # noqa: N806 - the adapter's class
+
+    rate = snap_rate(tl.tracks[0].duration().rate) if len(tl.tracks) else Fraction(24)
+    written = []
+    for track in tl.tracks:
+        if not len(track):
+            continue
+        target = path if track.name == "V1" else path.with_name(f"{path.stem}.{track.name}{path.suffix}")
+        t = track.deepcopy()
+        for clip in t.find_clips():
+            # the writer makes reel names from clip names, keeping spaces (which split the event line when it
+            # is read) and leaving them empty for some names: a reel is up to 8 letters and digits
+            reel = re.sub(r"[^A-Za-z0-9]", "", Path(clip.name or "").stem)[:8] or "AX"
+            clip.metadata["cmx_3600"] = {"reel": reel}
+            speed = next((e for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)), None)
+            if speed is not None and speed.time_scalar == 0:  # the writer divides by it; a freeze it knows
+                clip.effects[:] = [Schema.FreezeFrame()]
+        if isinstance(t[0], Schema.Gap):
+            black = Schema.Clip(name="BL", media_reference=Schema.GeneratorReference(generator_kind="black"))
+            black.source_range = TimeRange(rt(0, rate), t[0].source_range.duration)
+            black.metadata["cmx_3600"] = {"reel": "BL"}
+            t[0] = black
+        holder = Schema.Timeline(name=tl.name)
+        holder.tracks.append(t)
+
+        def run(tmp: Path, holder: Schema.Timeline = holder, t: Schema.Track = t) -> None:
+            if t.kind == Schema.TrackKind.Video:
+                text = otio.adapters.write_to_string(holder, adapter_name="cmx_3600", rate=float(rate))
+            else:  # write_to_string refuses a timeline without a video track; its writer class does not
+                text = EDLWriter(holder.tracks, float(rate), "avid").get_content_for_track_at_index(0, holder.name)
+            tmp.write_text(text, encoding="utf-8")
+
+        write_with(target, "EDL", run, track.name)
+        written.append(target)
+    if path not in written:  # no V1 content: still write the file the user asked for, with its title only
+        atomic(path, lambda tmp: tmp.write_text(f"TITLE: {tl.name}\n\n", encoding="utf-8"))
+        written.insert(0, path)
+    return [p for p in written if p != path]

@@ -1,0 +1,84 @@
+"""FCP 7 XML: the writer leaves the sequence size and speed changes out, and the reader leaves speed as a plain
+effect; here the size and the Time Remap filter (FCP 7's constant speed) are written and read."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import NamedTuple
+
+import opentimelineio as otio
+from opentimelineio.opentime import RationalTime, TimeRange
+
+from .adapters import plain
+
+Schema = otio.schema
+
+
+def prepare(tl: Schema.Timeline, fmt: dict) -> None:
+    """FCP 7 XML: the adapter writes an empty sequence <format> and no speed changes. It writes an item's
+    metadata["fcp_xml"] entries as XML children of the item's element, so the sequence's picture size goes in
+    the timeline's, and a clip's speed in its own as the Time Remap filter FCP 7 keeps constant speed in (the
+    clip's in/out points then count frames of the retimed clip, so the in point is scaled)."""
+    size = {"width": str(fmt["width"]), "height": str(fmt["height"])}
+    tl.metadata["fcp_xml"] = {"media": {"video": {"format": {"samplecharacteristics": size}}}}
+    for clip in tl.find_clips():
+        scalar = next((Fraction(e.time_scalar) for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)), None)
+        if scalar is None or scalar == 1 or scalar <= 0:
+            continue
+        clip.effects[:] = [e for e in clip.effects if not isinstance(e, Schema.LinearTimeWarp)]
+        ref = clip.media_reference
+        origin = ref.available_range.start_time.value if ref.available_range else 0
+        sr = clip.source_range
+        start = origin + (sr.start_time.value - origin) / float(scalar)
+        clip.source_range = TimeRange(RationalTime(start, sr.start_time.rate), sr.duration)
+        params = [
+            {"parameterid": "variablespeed", "name": "variablespeed", "value": "0"},
+            {"parameterid": "speed", "name": "speed", "value": f"{float(scalar) * 100:g}"},
+            {"parameterid": "reverse", "name": "reverse", "value": "FALSE"},
+        ]
+        effect = {
+            "name": "Time Remap",
+            "effectid": "timeremap",
+            "effectcategory": "motion",
+            "effecttype": "motion",
+            "mediatype": "video",
+            "parameter": params,
+        }
+        clip.metadata["fcp_xml"] = {"filter": {"effect": effect}}
+
+
+class TimeRemap(NamedTuple):
+    speed: Fraction  # 1 is normal speed
+    variable: bool  # variable speed (nbedit plays the base speed)
+    reverse: bool
+
+
+def is_time_remap(effect: Schema.Effect) -> bool:
+    """Whether an effect is FCP 7's Time Remap filter, which the adapter reads as a plain effect."""
+    fx = effect.metadata.get("fcp_xml", {})
+    return bool(fx) and fx.get("effectid") == "timeremap"
+
+
+def time_remap(effect: Schema.Effect) -> TimeRemap | None:
+    """The speed an FCP 7 Time Remap filter states (None for any other effect). FCP 7 states it in percent."""
+    if not is_time_remap(effect):
+        return None
+    params = plain(effect.metadata["fcp_xml"]).get("parameter", [])
+    params = [params] if isinstance(params, dict) else params  # one <parameter> reads as a dict
+    value = {p.get("parameterid"): p.get("value") for p in params if isinstance(p, dict)}
+    variable = str(value.get("variablespeed", "0")) not in ("0", "FALSE", "None")
+    try:
+        speed = Fraction(str(value.get("speed", "100"))) / 100
+    except ValueError:
+        speed = Fraction(1)
+    reverse = str(value.get("reverse", "FALSE")).upper() == "TRUE"
+    return TimeRemap(speed, variable, reverse)
+
+
+def frame_size(tl: Schema.Timeline) -> tuple[int, int] | None:
+    """The sequence size an FCP 7 XML file states (the adapter leaves it in the timeline's metadata)."""
+    try:
+        sc = tl.metadata["fcp_xml"]["media"]["video"]["format"]["samplecharacteristics"]
+        return int(sc["width"]), int(sc["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
