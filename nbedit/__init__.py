@@ -18,6 +18,7 @@ from .errors import (
     TimeRangeError,
 )
 from .interchange import convert
+from .models import ModelError, ModelNotFoundError, ModelTaskError, PlacementNotice, WeightsError
 from .session import Clip, Media, Session
 
 __version__ = "0.1.0"
@@ -35,4 +36,9 @@ __all__ = [
     "EditError",
     "ProjectError",
     "RenderError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelTaskError",
+    "WeightsError",
+    "PlacementNotice",
 ]

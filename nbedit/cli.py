@@ -21,10 +21,19 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("-o", "--output", required=True, help="video file to write (.mp4, .mov, .mkv)")
     rend.add_argument("--crf", type=int, default=18)
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
+    models = sub.add_parser("models", help="local model folders: build the tiny test checkpoints, list what is found")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    tiny = models_sub.add_parser("make-tiny", help="build tiny random-weight checkpoints (tests, demo) into DIR")
+    tiny.add_argument("dir", help="folder to build them in, e.g. models")
+    tiny.add_argument("--force", action="store_true", help="rebuild folders that exist")
+    listing = models_sub.add_parser("list", help="the models found (./models, $NBEDIT_MODELS, a project's models/)")
+    listing.add_argument("--project", default=None, help="a project folder whose models/ to search first")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return _demo(Path(args.out), progress=not args.quiet)
+        if args.command == "models":
+            return _models(args)
         return _render(Path(args.source), Path(args.output), crf=args.crf, progress=not args.quiet)
     except NbeditError as e:
         print(f"nbedit: {e}", file=sys.stderr)
@@ -40,6 +49,19 @@ def _demo(out: Path, *, progress: bool) -> int:
     print(f"timeline   {paths['timeline']}")
     print(f"project    {paths['project']}")
     print(f"\nOpen the recipe:  jupyter lab {paths['recipe']}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    if args.models_command == "make-tiny":
+        from .models.tiny import make_tiny
+
+        for name, path in make_tiny(Path(args.dir), force=args.force).items():
+            print(f"{name:<14} {path}")
+        return 0
+    from .models import ModelPool
+
+    print(repr(ModelPool(None if args.project is None else Path(args.project), device="cpu")))
     return 0
 
 

@@ -1,7 +1,816 @@
-"""Generative clips from local diffusers models (filled in by its issue)."""
+"""Generative clips: local models make media, recorded like any edit and regenerated bit for bit.
+
+    clip = s.generate("a red kite over a beach at dusk", model="ltx-video", seconds=4, size=(768, 512), seed=7)
+    s.append(clip, track="V2")
+    moving = s.image_to_video(s.frame(3.0), "slow push in", model="ltx-video", seconds=3, seed=1)
+    styled = s.stylize("c1", "charcoal drawing", model="sd-img2img", strength=0.5, seed=3)
+    take = s.regenerate(clip, model="ltx-video-v2")        # same prompt and seed, other checkpoint: a new take
+    s.extend("c4", seconds=2, prompt="the kite climbs")     # continues c4 from its last frames
+    s.fill_gap("V1", at=12.0, prompt="waves")              # bridges the clips either side of the gap at 12 s
+    s.retake("c4", 1.0, 2.5, prompt="the kite dives")       # regenerates 1.0-2.5 s of c4, in place
+
+Each operation resolves what the call left out (seed, steps, size, the model's sha256...) and records it, so the
+recorded line makes the same frames again. The frames are written losslessly (see ``nbedit.models.lossless``)
+to ``<project>/generated/<op>-<key>.mp4``, with a ``.json`` beside it, imported as media, and every clip of that
+media carries the provenance under ``metadata["nbedit"]["generation"]`` (``s.generation(clip)`` reads it).
+
+The key names everything the frames depend on (weights, parameters, source frames, device kind, dtype, library
+versions). Reopening a project replays its journal without running any model: each generated file is taken as
+recorded (offline if it went away, like any media), so a project opens where its checkpoints are not. Calling
+again with the same inputs in the same project reuses the file when its key and sha256 match; a recipe run into
+a fresh folder (``fresh=True``) generates again, and gets the same frames.
+"""
 
 from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import opentimelineio as otio
+
+from ..errors import ClipNotFoundError, EditError, MediaError, TimeRangeError
+from ..models import ModelPool, WeightsError
+from ..models.cards import Card
+from ..models.jobs import Job, provenance
+from ..models.loading import Loaded
+from ..models.lossless import write_lossless
+from ..models.pipelines import frames_for, multiples, run, size_for
+from ..record import operation
+from ..timeline import Time, get_track, layout, locate, nb
+
+if TYPE_CHECKING:
+    from ..session import Clip, Media
+
+GENERATED = "generated"
+Build = Callable[[Loaded, Card], tuple[Job, dict]]
 
 
 class GenerateOps:
     """Session operations that generate clips; Session inherits them."""
+
+    @property
+    def models(self) -> ModelPool:
+        """The session's models: ``s.models`` shows them; loaded on first use and kept resident."""
+        pool = self.__dict__.get("_models")
+        if pool is None:
+            pool = self.__dict__.setdefault("_models", ModelPool(self.path))
+        return pool
+
+    def generation(self, what: Clip | Media | str) -> dict | None:
+        """The provenance of a generated clip or media, as plain Python values (None if it was not generated).
+
+        ``s.generation("c3")["seed"]``
+        """
+        from ..session import Clip, Media
+        from .edit import media_entry
+
+        if isinstance(what, Clip):
+            data = what.otio.metadata["nbedit"].get("generation")
+        elif isinstance(what, Media):
+            data = media_entry(self._tl, what.id).get("generation")
+        else:
+            try:
+                data = locate(self._tl, what)[1].item.metadata["nbedit"].get("generation")
+            except ClipNotFoundError:
+                data = media_entry(self._tl, what).get("generation")
+        return None if data is None else _plain(data)
+
+    # ---- making media --------------------------------------------------------------------------------------
+
+    @operation
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: str,
+        seconds: float | None = None,
+        size: tuple[int, int] | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Media:
+        """A video from a text prompt, as new media. Its frame rate is the timeline's (the model's before one).
+
+        ``s.generate("a red kite over a beach at dusk", model="ltx-video", seconds=4, size=(768, 512), seed=7)``
+        records ``..., steps=30, guidance=3.0, weights_sha256='…'``: whatever was left out, as used. The frame
+        count and size snap to what the model makes (LTX: 8k+1 frames, multiples of 32 pixels).
+        """
+        prompt = _text(prompt, "prompt")
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            px, ft = multiples(m)
+            fps = self._generation_fps(card)
+            secs = _positive(card.default("seconds") if seconds is None else seconds, "seconds")
+            n = frames_for(max(1, round(secs * fps)), ft)
+            w, h = size_for(*_size(card.default("size") if size is None else size), px)
+            common, pin = _common(card, seed, steps, guidance, negative_prompt)
+            job = Job(
+                "generate", "text-to-video", m.name, prompt, **common, size=(w, h), fps=str(fps), frames=n, keep=(0, n)
+            )
+            return job, {**pin, **({"seconds": secs} if seconds is None else {}), "size": (w, h)}
+
+        return self._generated("generate", _label(prompt), model, "text-to-video", weights_sha256, allow_pickle, build)
+
+    @operation
+    def image_to_video(
+        self,
+        image: Any,
+        prompt: str,
+        *,
+        model: str,
+        seconds: float | None = None,
+        size: tuple[int, int] | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        image_sha256: str | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Media:
+        """A video that starts from a picture: a (H, W, 3) uint8 array (``s.frame(3.0)``) or an image file.
+
+        ``s.image_to_video(s.frame(3.0), "slow push in", model="ltx-video", seconds=3, seed=1)`` saves the
+        picture as ``<project>/generated/stills/<sha256>.png`` and records that path with its sha256.
+        """
+        prompt = _text(prompt, "prompt")
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            still, still_sha = self._still(image, image_sha256)
+            px, ft = multiples(m)
+            fps = self._generation_fps(card)
+            secs = _positive(card.default("seconds") if seconds is None else seconds, "seconds")
+            n = frames_for(max(1, round(secs * fps)), ft)
+            w, h = size_for(*_size(size), px) if size is not None else _fit(*_picture_size(still), card, px)
+            common, pin = _common(card, seed, steps, guidance, negative_prompt)
+            source = {"role": "image", "path": still, "sha256": still_sha, "start": "0", "step": "0", "count": 1}
+            job = Job(
+                "image_to_video",
+                "image-to-video",
+                m.name,
+                prompt,
+                **common,
+                size=(w, h),
+                fps=str(fps),
+                frames=n,
+                keep=(0, n),
+                sources=(source,),
+            )
+            pin.update({"image": still, "image_sha256": still_sha, "size": (w, h)})
+            return job, {**pin, **({"seconds": secs} if seconds is None else {})}
+
+        return self._generated(
+            "image_to_video", _label(prompt), model, "image-to-video", weights_sha256, allow_pickle, build
+        )
+
+    @operation
+    def stylize(
+        self,
+        clip: Clip | str,
+        prompt: str = "",
+        *,
+        model: str,
+        strength: float | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        size: tuple[int, int] | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Media:
+        """The frames a clip shows, restyled, as new media of the same length at the edit rate.
+
+        ``s.stylize("c1", "charcoal drawing", model="sd-img2img", strength=0.5, seed=3)``: an image-to-image
+        model runs on each frame with the same seed (the same noise on every frame: less flicker); a
+        video-to-video model (LTX) takes the clip whole; an ONNX per-frame model maps each frame. ``strength``
+        is how much changes (0: nothing, 1: everything). Place the result with ``s.overwrite(styled, ...)``.
+        """
+        prompt = _text(prompt, "prompt")
+        cid, track, p = self._video_clip(clip, "stylize")
+        entry = self._entry(p.item)
+        if strength is not None and not 0 < _number(strength, "strength") <= 1:
+            raise EditError(f"strength must be above 0 and at most 1, not {strength!r}")
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            px, ft = multiples(m)
+            task = _stylize_task(card)
+            count = p.duration
+            made = count if task != "video-to-video" else frames_for(count, ft, at_least=True)
+            if size is not None:
+                w, h = size_for(*_size(size), px)
+            elif task == "per-frame":
+                w, h = int(entry["width"]), int(entry["height"])
+            else:
+                w, h = _fit(int(entry["width"]), int(entry["height"]), card, px)
+            if task == "per-frame":  # a fixed function of each frame: no noise, no steps, no prompt
+                common, pin = {"negative_prompt": None, "seed": 0, "steps": 1, "guidance": 0.0}, {}
+                used = None
+            else:
+                common, pin = _common(card, seed, steps, guidance, negative_prompt)
+                used = card.default("strength") if strength is None else strength
+                used = float(0.5 if used is None else used)
+            job = Job(
+                "stylize",
+                task,
+                m.name,
+                prompt,
+                **common,
+                size=(w, h),
+                fps=str(self.fps),
+                frames=made,
+                keep=(0, count),
+                strength=used,
+                sources=(self._span(p.item, 0, count, "video"),),
+            )
+            if used is not None:
+                pin["strength"] = used
+            return job, {**pin, "size": (w, h)}
+
+        label = f"{entry_id(p.item)}-{_slug(prompt or model)[:20]}"
+        return self._generated("stylize", label, model, _stylize_task, weights_sha256, allow_pickle, build)
+
+    @operation
+    def regenerate(
+        self,
+        clip_or_media: Clip | Media | str,
+        *,
+        model: str | None = None,
+        seed: int | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Media:
+        """A new take of generated media: the same job (prompt, seed, steps, sources) with another checkpoint
+        or seed, as new media.
+
+        ``s.regenerate(clip, model="ltx-video-v2")``. Size and frame count snap to what that model makes.
+        """
+        mid = self._generated_media_id(clip_or_media)
+        old = Job.from_provenance(self.generation(mid))
+        name = old.model if model is None else model
+        if seed is not None:
+            _seed(seed)
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            px, ft = multiples(m)
+            frames = frames_for(old.frames, ft, at_least=True)
+            job = old.but(model=m.name, seed=old.seed if seed is None else int(seed), size=size_for(*old.size, px))
+            job = job.but(frames=frames)
+            return job, {"model": name, "seed": job.seed}
+
+        label = f"{mid}-{_slug(Path(name).name)}" + ("" if seed is None else f"-s{seed}")
+        return self._generated(
+            "regenerate", label, name, old.task, weights_sha256, allow_pickle, build, more={"take_of": mid}
+        )
+
+    # ---- generating on the timeline ------------------------------------------------------------------------
+
+    @operation
+    def extend(
+        self,
+        clip: Clip | str,
+        *,
+        seconds: Time,
+        prompt: str | None = None,
+        model: str | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        size: tuple[int, int] | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Clip:
+        """Continue a clip: new frames conditioned on its last ones, inserted right after it (later clips move).
+
+        ``s.extend("c4", seconds=2, prompt="the kite climbs", model="ltx-video")``; the prompt and model default
+        to the clip's own when it was generated.
+        """
+        from ..session import Clip
+
+        cid, track, p = self._video_clip(clip, "extend")
+        n = self._f(seconds, "seconds")
+        if n < 1:
+            raise TimeRangeError(f"extend by at least one frame, not {seconds!r}")
+        entry = self._entry(p.item)
+        prompt, model = self._defaults_from(entry, prompt, model, "extend")
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            px, ft = multiples(m)
+            k = 1 + ft if p.duration >= 1 + ft and ft > 1 else 1  # last frames to continue from: 8k+1 of them
+            made = frames_for(k + n, ft, at_least=True)
+            w, h = size_for(*_size(size), px) if size is not None else _fit(entry["width"], entry["height"], card, px)
+            common, pin = _common(card, seed, steps, guidance, negative_prompt)
+            source = self._span(p.item, p.duration - k, k, "keyframe", index=0, strength=1.0)
+            job = Job(
+                "extend",
+                "keyframes-to-video",
+                m.name,
+                prompt,
+                **common,
+                size=(w, h),
+                fps=str(self.fps),
+                frames=made,
+                keep=(k, k + n),
+                sources=(source,),
+            )
+            return job, {**pin, "prompt": prompt, "model": model, "size": (w, h)}
+
+        media = self._generated(
+            "extend", f"{entry_id(p.item)}-ext", model, "keyframes-to-video", weights_sha256, allow_pickle, build
+        )
+        return Clip(self, self._place_new(media.id, track.name, p.end, n, ripple=True))
+
+    @operation
+    def fill_gap(
+        self,
+        track: str,
+        *,
+        at: Time,
+        prompt: str = "",
+        model: str,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        size: tuple[int, int] | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Clip:
+        """Generate into the gap at ``at`` on a video track, from the last frame before it to the first after.
+
+        ``s.fill_gap("V1", at=12.0, prompt="waves", model="ltx-video")``: the clip fills the gap exactly.
+        """
+        from ..session import Clip
+
+        prompt = _text(prompt, "prompt")
+        t = get_track(self._tl, track)
+        if t.kind != "Video":
+            raise EditError(f"fill_gap works on video tracks, not {track}")
+        frame = self._f(at, "at")
+        placed, _ = layout(t)
+        i = next((j for j, q in enumerate(placed) if q.start <= frame < q.end), None)
+        if i is None or not isinstance(placed[i].item, otio.schema.Gap):
+            raise EditError(f"there is no gap at {at} s on {track}")
+        gap = placed[i]
+        left = placed[i - 1] if i > 0 else None
+        right = placed[i + 1] if i + 1 < len(placed) else None
+        job_sources = self._boundary_sources(left, right, gap.duration)
+        if not job_sources:
+            raise EditError(f"the gap at {at} s on {track} has no clip on either side: use s.generate")
+        near = (left or right).item
+        entry = self._entry(near)
+        knobs = _Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
+        label = f"gap-{_slug(prompt)[:20]}"
+        media = self._between(
+            "fill_gap", label, job_sources, gap.duration, left is not None, entry, prompt, model, knobs
+        )
+        return Clip(self, self._place_new(media.id, track, gap.start, gap.duration, ripple=False))
+
+    @operation
+    def retake(
+        self,
+        clip: Clip | str,
+        start: Time,
+        end: Time,
+        *,
+        prompt: str | None = None,
+        model: str | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        negative_prompt: str | None = None,
+        size: tuple[int, int] | None = None,
+        weights_sha256: str | None = None,
+        allow_pickle: bool = False,
+    ) -> Clip:
+        """Regenerate timeline ``start``..``end`` of a clip as a new take in place, from the clip's frames on
+        either side of the range (the clip is cut around it; undo brings the old frames back).
+
+        ``s.retake("c4", 1.0, 2.5, prompt="the kite dives")``; prompt and model default to the clip's own.
+        """
+        from ..session import Clip
+
+        cid, track, p = self._video_clip(clip, "retake")
+        a, b = self._f(start, "start"), self._f(end, "end")
+        if not p.start <= a < b <= p.end:
+            raise TimeRangeError(
+                f"retake range {start}..{end} s must lie inside clip {cid!r} "
+                f"({float(p.start / self.fps):.3f}..{float(p.end / self.fps):.3f} s) and not be empty"
+            )
+        entry = self._entry(p.item)
+        prompt, model = self._defaults_from(entry, prompt, model, "retake")
+        before = _Edge(p.item, a - p.start - 1) if a > p.start else None
+        after = _Edge(p.item, b - p.start) if b < p.end else None
+        job_sources = self._boundary_sources(before, after, b - a)
+        knobs = _Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
+        label, pin = f"{entry_id(p.item)}-retake", {"prompt": prompt, "model": model}
+        media = self._between("retake", label, job_sources, b - a, before is not None, entry, prompt, model, knobs, pin)
+        return Clip(self, self._place_new(media.id, track.name, a, b - a, ripple=False))
+
+    # ---- the one path every generation takes ------------------------------------------------------------
+
+    def _generated(
+        self,
+        op: str,
+        label: str,
+        model: str,
+        task: str | Callable[[Card], str],
+        weights_sha256: str | None,
+        allow_pickle: bool,
+        build: Build,
+        pin: dict | None = None,
+        more: dict | None = None,
+    ) -> Media:
+        """Media for a job: as the journal recorded it (reopening), from the cache, or made by the model."""
+        saved = self._extra.pop(op, None) if self._replaying else None
+        if saved and "info" in saved:
+            media = self._import_generated(Path(saved["info"]["path"]), saved["name"], saved["info"])
+            self._media_pool()[media.id]["generation"] = saved["generation"]
+            self._extra[op] = saved
+            return media
+        if not isinstance(allow_pickle, bool):
+            raise EditError(f"allow_pickle must be True or False, not {allow_pickle!r}")
+        model = _text(model, "model")
+        if callable(task):
+            task = task(self.models.card(model))
+        found, card, sha = self.models.describe(model, task=task, op=op)
+        if weights_sha256 is not None and sha != weights_sha256:
+            raise WeightsError(
+                f"model {found.name!r} at {found.path} is not the checkpoint this call was recorded with: its sha256 "
+                f"is {sha}, the call names {weights_sha256}. Put that checkpoint back, or drop weights_sha256."
+            )
+        m = self.models.get(model, task=task, op=op, allow_pickle=allow_pickle)
+        job, resolved = build(m, card)
+        gen = provenance(
+            job, m, found=m.found, pipeline=m.card.pipeline, sha256=m.sha256, device=m.plan.device, dtype=m.plan.dtype
+        )
+        gen.update(more or {})
+        path = self.path / GENERATED / f"{job.op}-{gen['key'][:16]}.mp4"
+        made = not _cached(path, gen["key"])
+        if made:
+            pictures = {i: self._pictures(src) for i, src in enumerate(job.sources)}
+            frames = run(m, job.request(pictures), progress=self.models.progress, desc=f"{op} {label}")
+            write_lossless(path, frames[job.keep[0] : job.keep[1]], Fraction(job.fps))
+        name = _slug(label if op == "regenerate" else f"{label}-s{job.seed}")  # a take is named for its source
+        media = self._import_generated(path, name, None)
+        if made:
+            _write_sidecar(path, media.info.sha256, gen)  # the import hashed the file: no second pass
+        self._media_pool()[media.id]["generation"] = gen
+        pins = {**(pin or {}), **resolved, "weights_sha256": m.sha256}
+        self._extra[op] = {"pin": pins, "info": media.info.to_dict(), "name": name, "generation": gen}
+        return media
+
+    def _import_generated(self, path: Path, name: str, info: dict | None) -> Media:
+        """Import a generated file (nested: part of the running operation), reusing a recorded probe."""
+        self._extra.pop("import_media", None)
+        if info is not None:
+            self._extra["import_media"] = {"info": info}
+        try:
+            return self.import_media(str(path), name=name)
+        finally:
+            self._extra.pop("import_media", None)  # what the nested call left for a journal it does not write
+
+    def _between(
+        self,
+        op: str,
+        label: str,
+        sources: tuple[dict, ...],
+        n: int,
+        has_left: bool,
+        entry: dict,
+        prompt: str,
+        model: str | None,
+        knobs: _Knobs,
+        pin: dict | None = None,
+    ) -> Media:
+        """Media of ``n`` frames between boundary pictures (fill_gap, retake): the left one is made frame 0."""
+        if model is None:
+            raise EditError(f"{op} needs a model: model='ltx-video', say")
+
+        def build(m: Loaded, card: Card) -> tuple[Job, dict]:
+            px, ft = multiples(m)
+            first = 1 if has_left else 0
+            made = frames_for(n + len(sources), ft, at_least=True)
+            if knobs.size is not None:
+                w, h = size_for(*_size(knobs.size), px)
+            else:
+                w, h = _fit(entry["width"], entry["height"], card, px)
+            common, resolved = _common(card, knobs.seed, knobs.steps, knobs.guidance, knobs.negative_prompt)
+            job = Job(
+                op,
+                "keyframes-to-video",
+                m.name,
+                prompt,
+                **common,
+                size=(w, h),
+                fps=str(self.fps),
+                frames=made,
+                keep=(first, first + n),
+                sources=sources,
+            )
+            return job, {**resolved, "size": (w, h)}
+
+        task = "keyframes-to-video"
+        return self._generated(op, label, model, task, knobs.weights_sha256, knobs.allow_pickle, build, pin)
+
+    # ---- pictures from the timeline -------------------------------------------------------------------------
+
+    def _span(self, item: Any, first: int, count: int, role: str, **more: Any) -> dict:
+        """A run of a clip's frames (timeline offsets ``first``.. from its start) as a source of a job."""
+        from .edit import source_at, time_scalar
+
+        mid = item.metadata["nbedit"]["media"]
+        entry = self._media_pool()[mid]
+        start = source_at(item, first) / self.fps
+        step = time_scalar(item) / self.fps
+        return {
+            "role": role,
+            "media": mid,
+            "sha256": entry["sha256"],
+            "start": str(start),
+            "step": str(step),
+            "count": int(count),
+            **more,
+        }
+
+    def _boundary_sources(self, left: Any, right: Any, n: int) -> tuple[dict, ...]:
+        """Keyframes for ``n`` frames between the last frame of ``left`` and the first of ``right``."""
+        out = []
+        if left is not None:
+            offset = left.duration - 1 if not isinstance(left, _Edge) else left.offset
+            out.append(self._span(left.item, offset, 1, "keyframe", index=0, strength=1.0))
+        if right is not None:
+            offset = 0 if not isinstance(right, _Edge) else right.offset
+            index = n + (1 if left is not None else 0)
+            out.append(self._span(right.item, offset, 1, "keyframe", index=index, strength=1.0))
+        return tuple(out)
+
+    def _pictures(self, src: dict) -> np.ndarray:
+        """The frames a job source names, read from its media (checked against the recorded sha256)."""
+        from .. import media as media_mod
+        from .edit import media_entry, media_info
+
+        if "media" in src:
+            entry = media_entry(self._tl, src["media"])
+            if entry["sha256"] != src["sha256"]:
+                raise MediaError(f"media {src['media']!r} is not the file this generation used (sha256 differs)")
+            path, info = entry["path"], media_info(entry)
+        else:
+            path, info = src["path"], None
+            if os.path.exists(path) and media_mod.sha256_file(path) != src["sha256"]:
+                raise MediaError(f"{path} is not the picture this generation used (sha256 differs)")
+        if not os.path.exists(path):
+            raise MediaError(f"{path} is offline: cannot read the frames this generation starts from")
+        start, step = Fraction(src["start"]), Fraction(src["step"])
+        with media_mod.VideoReader(path, info=info) as reader:
+            return np.stack([reader.frame_at(float(start + k * step)) for k in range(int(src["count"]))])
+
+    def _still(self, image: Any, image_sha256: str | None) -> tuple[str, str]:
+        """A picture given as an array or an image file, as (absolute path, sha256) of a file."""
+        from .. import media as media_mod
+
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise EditError(f"image must be a (height, width, 3) uint8 array, not {image.dtype} {image.shape}")
+            from ..render import to_png
+
+            data = to_png(np.ascontiguousarray(image))
+            import hashlib
+
+            sha = hashlib.sha256(data).hexdigest()
+            path = self.path / GENERATED / "stills" / f"{sha[:16]}.png"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.partial")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            return str(path), sha
+        if not isinstance(image, str | os.PathLike):
+            raise EditError(f"image must be a picture (numpy array) or an image file path, not {type(image).__name__}")
+        path = os.path.abspath(os.fspath(image))
+        if not os.path.isfile(path):
+            raise MediaError(f"image file not found: {path}")
+        sha = media_mod.sha256_file(path)
+        if image_sha256 is not None and sha != image_sha256:
+            raise MediaError(f"{path} is not the recorded picture: its sha256 is {sha}, expected {image_sha256}")
+        return path, sha
+
+    # ---- small helpers ------------------------------------------------------------------------------------
+
+    def _media_pool(self) -> dict:
+        return nb(self._tl)["media"]
+
+    def _entry(self, item: Any) -> dict:
+        return self._media_pool()[item.metadata["nbedit"]["media"]]
+
+    def _generation_fps(self, card: Card) -> Fraction:
+        """The timeline's edit rate, or before there is one, the model's own frame rate."""
+        if nb(self._tl).get("format"):
+            return self.fps
+        return Fraction(str(card.default("fps"))).limit_denominator(1001)
+
+    def _video_clip(self, clip: Any, what: str) -> tuple[str, Any, Any]:
+        cid = self._clip_id(clip)
+        track, p = locate(self._tl, cid)
+        if track.kind != "Video":
+            raise EditError(f"{what} works on video clips; {cid!r} is on {track.name}")
+        if self._entry(p.item).get("width") is None:
+            raise EditError(f"{what}: clip {cid!r} has no picture")
+        return cid, track, p
+
+    def _defaults_from(self, entry: dict, prompt: str | None, model: str | None, what: str) -> tuple[str, str]:
+        gen = entry.get("generation") or {}
+        prompt = _text(gen.get("prompt", "") if prompt is None else prompt, "prompt")
+        model = gen.get("model") if model is None else model
+        if model is None:
+            raise EditError(f"{what} needs a model (the clip was not generated): model='ltx-video', say")
+        return prompt, _text(model, "model")
+
+    def _generated_media_id(self, what: Any) -> str:
+        from ..session import Clip, Media
+
+        if isinstance(what, Media):
+            mid = what.id
+        elif isinstance(what, Clip):
+            mid = what.media
+        elif isinstance(what, str):
+            try:
+                mid = locate(self._tl, what)[1].item.metadata["nbedit"]["media"]
+            except ClipNotFoundError:
+                mid = what
+        else:
+            raise EditError(f"regenerate takes a clip or generated media, not {type(what).__name__}")
+        from .edit import media_entry
+
+        if "generation" not in media_entry(self._tl, mid):
+            raise EditError(f"media {mid!r} was not generated: there is nothing to regenerate")
+        return mid
+
+    def _place_new(self, media_id: str, track: str, at: int, frames: int, *, ripple: bool) -> str:
+        from ..timeline import item_id
+        from .edit import make_clip, place
+
+        clip = make_clip(self._tl, media_id, track, 0, frames)
+        place(self._tl, clip, track, at, ripple=ripple)
+        return item_id(clip)
+
+
+@dataclass(frozen=True)
+class _Knobs:
+    """The parameters every generation takes, as the call gave them (None: the model card's default)."""
+
+    seed: int | None
+    steps: int | None
+    guidance: float | None
+    negative_prompt: str | None
+    size: tuple[int, int] | None
+    weights_sha256: str | None
+    allow_pickle: bool
+
+
+class _Edge:
+    """One frame of a clip at a timeline offset from its start: a retake's boundary picture."""
+
+    def __init__(self, item: Any, offset: int):
+        self.item = item
+        self.offset = offset
+
+
+def _plain(value: Any) -> Any:
+    """OTIO metadata (AnyDictionary, AnyVector) as dicts and lists."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "__iter__"):
+        return [_plain(v) for v in value]
+    return value
+
+
+def entry_id(item: Any) -> str:
+    return item.metadata["nbedit"]["media"]
+
+
+# ---- parameters ----------------------------------------------------------------------------------------------
+
+
+def _common(card: Card, seed: Any, steps: Any, guidance: Any, negative_prompt: Any) -> tuple[dict, dict]:
+    """Seed, steps, guidance and negative prompt as used (card defaults filled in): Job fields, and pins."""
+    used_seed = random.SystemRandom().randrange(2**31) if seed is None else _seed(seed)
+    used_steps = card.default("steps") if steps is None else steps
+    if isinstance(used_steps, bool) or not isinstance(used_steps, int) or not 1 <= used_steps <= 1000:
+        raise EditError(f"steps must be a whole number from 1 to 1000, not {used_steps!r}")
+    used_guidance = _number(card.default("guidance") if guidance is None else guidance, "guidance")
+    if used_guidance < 0:
+        raise EditError(f"guidance must not be negative, not {guidance!r}")
+    negative = card.default("negative_prompt") if negative_prompt is None else negative_prompt
+    negative = None if negative is None else _text(negative, "negative_prompt")
+    job = {"negative_prompt": negative, "seed": used_seed, "steps": used_steps, "guidance": used_guidance}
+    pins = {"seed": used_seed, "steps": used_steps, "guidance": used_guidance}
+    if negative is not None:
+        pins["negative_prompt"] = negative
+    return job, pins
+
+
+def _stylize_task(card: Card) -> str:
+    """What stylize asks of a model: per-frame (ONNX), image-to-image, or video-to-video (LTX)."""
+    return next((t for t in ("per-frame", "image-to-image", "video-to-video") if t in card.tasks), "image-to-image")
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise EditError(f"seed must be a whole number from 0 to 2**63 - 1, not {seed!r}")
+    return seed
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise EditError(f"{what} must be text, not {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EditError(f"{what} must be a number, not {value!r}")
+    return float(value)
+
+
+def _positive(value: Any, what: str) -> float:
+    v = _number(value, what)
+    if not 0 < v <= 3600:
+        raise EditError(f"{what} must be above 0 and at most an hour, not {value!r}")
+    return v
+
+
+def _size(size: Any) -> tuple[int, int]:
+    if (
+        not isinstance(size, tuple | list)
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 8192 for v in size)
+    ):
+        raise EditError(f"size must be (width, height) in whole pixels, not {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _fit(width: Any, height: Any, card: Card, multiple: int) -> tuple[int, int]:
+    """A source's shape scaled to the model's default picture area, in the sizes it makes."""
+    dw, dh = _size(card.default("size"))
+    scale = math.sqrt(dw * dh / (int(width) * int(height)))
+    return size_for(round(int(width) * scale), round(int(height) * scale), multiple)
+
+
+def _picture_size(path: str) -> tuple[int, int]:
+    from .. import media as media_mod
+
+    info = media_mod.probe(path)
+    if not info.has_video:
+        raise MediaError(f"{path} holds no picture")
+    return int(info.width), int(info.height)
+
+
+def _slug(text: str) -> str:
+    out = "".join(c if c.isalnum() else "-" for c in text.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-") or "generated"
+
+
+def _label(prompt: str) -> str:
+    return _slug(prompt)[:24].strip("-") or "generated"
+
+
+# ---- the generated file ----------------------------------------------------------------------------------------
+
+
+def _cached(path: Path, key: str) -> bool:
+    """True when ``path`` holds the frames of ``key``: its sidecar names the key and the file's sha256."""
+    from ..media import sha256_file
+
+    side = path.with_suffix(".json")
+    if not (path.exists() and side.exists()):
+        return False
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return meta.get("key") == key and meta.get("sha256") == sha256_file(path)
+
+
+def _write_sidecar(path: Path, sha256: str, gen: dict) -> None:
+    """``<file>.json``: the key and sha256 that let a later call reuse the file, and the whole provenance."""
+    side = {"key": gen["key"], "sha256": sha256, "generation": gen}
+    tmp = path.with_name(f".{path.stem}.json.partial")
+    tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path.with_suffix(".json"))

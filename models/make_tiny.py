@@ -1,0 +1,15 @@
+"""Build the tiny random-weight checkpoints (LTX-Video, a second LTX take, SD img2img, a per-frame ONNX model).
+
+    python models/make_tiny.py models        # the same as: nbedit models make-tiny models
+
+They load through the same code as a real checkpoint; the tests and `nbedit demo` use them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nbedit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["models", "make-tiny", *(sys.argv[1:] or ["models"])]))
