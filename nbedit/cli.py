@@ -47,6 +47,8 @@ def _demo(out: Path, *, progress: bool) -> int:
     print(f"rendered   {paths['video']}")
     print(f"recipe     {paths['recipe']}")
     print(f"timeline   {paths['timeline']}")
+    exports = ", ".join(paths[k].name for k in ("fcpxml", "fcp7_xml", "aaf"))
+    print(f"exports    {exports} (Final Cut Pro X; FCP 7 XML for Premiere and Resolve; Avid), in {paths['aaf'].parent}")
     print(f"project    {paths['project']}")
     print(f"\nOpen the recipe:  jupyter lab {paths['recipe']}")
     return 0

@@ -35,7 +35,7 @@ def test_demo_writes_video_recipe_and_timeline(demo):
         assert (out / name).exists()
         assert str(out / name) in stdout
     for name in ("cut.fcpxml", "cut.xml", "cut.aaf"):  # for Final Cut Pro X, Premiere / Resolve, Avid
-        assert (out / name).stat().st_size > 0
+        assert (out / name).stat().st_size > 0 and name in stdout
     assert "jupyter lab" in stdout
     assert frame_count(out / "demo.mp4") == 252
     timeline = otio.adapters.read_from_file(str(out / "timeline.otio"))  # keep it alive while reading its tracks
