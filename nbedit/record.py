@@ -109,6 +109,8 @@ def operation(method: F) -> F:
             for k, e in opaque.items():
                 if k not in values:
                     raise EditError(f"{method.__name__}: {e}")
+            order = list(signature.parameters)  # pinned values take their place, so a replay reads the same
+            values = dict(sorted(values.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
             lead = [k for k in required if k in values]  # required arguments read best positionally
             positional = tuple(values.pop(k) for k in lead)
             rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)

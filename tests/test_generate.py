@@ -331,7 +331,32 @@ def test_regenerate_with_another_checkpoint_is_a_new_take(gs, tiny_models):
 
 def test_regenerate_with_the_same_checkpoint_and_seed_is_the_same_file(gs):
     original = kite(gs)
+    before = generation(gs, original)
     assert gs.regenerate(original).path == original.path
+    assert generation(gs, original) == before  # not marked as a take of itself
+
+
+def test_a_recipe_finds_the_models_in_the_projects_own_folder(tmp_path, tiny_models, monkeypatch):
+    import shutil
+
+    monkeypatch.delenv("NBEDIT_MODELS", raising=False)
+    monkeypatch.setenv("NBEDIT_DEVICE", "cpu")
+    s = nbedit.Session(tmp_path / "p")
+    shutil.copytree(tiny_models / "ltx-video", s.path / "models" / "mine")
+    s.generate("a red kite", model="mine", seconds=0.4, seed=1)
+    assert f"model={str(s.path / 'models' / 'mine')!r}" in s.history[-1].code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(s.recipe(), namespace)
+    again = namespace["s"]
+    (mid,) = again.media
+    assert again.generation(mid)["weights_sha256"] == s.generation(mid)["weights_sha256"]
+    assert frames_sha(again.media[mid].path) == frames_sha(s.media[mid].path)
+
+
+def test_the_recorded_line_reads_the_same_after_a_reopen(gs):
+    kite(gs)
+    assert [r.code for r in nbedit.Session(gs.path).history] == [r.code for r in gs.history]
 
 
 def test_only_generated_media_can_be_regenerated(gs, footage):

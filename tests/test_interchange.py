@@ -506,3 +506,10 @@ def test_the_docs_table_is_the_one_the_tests_assert():
     table = {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in (r.strip("|").split("|") for r in body)}
     expected = {f: ["yes" if f in FORMATS[e].keeps else "no" for e in exts] for f in nbedit.interchange.FEATURES}
     assert table == expected
+
+
+def test_edl_export_works_when_the_first_track_is_empty(ab, tmp_path):
+    ab.add_track("V1")
+    ab.append("a", track="V2", src_in=0, src_out=1)
+    ab.export(tmp_path / "cut.edl")
+    assert "00:00:00:00 00:00:01:00" in (tmp_path / "cut.V2.edl").read_text()  # 1 s at 24 fps

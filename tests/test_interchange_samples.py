@@ -137,3 +137,8 @@ def test_generators_are_offline_clips_that_say_what_they_were(s):
 def test_an_imported_sample_reopens_identically(s):
     s.import_timeline(SAMPLES / "edl" / "speed_effects.edl")
     assert nbedit.Session(s.path).state() == s.state()
+
+
+def test_a_nested_sequence_the_reader_finds_empty_is_named_in_the_report(s):
+    report = s.import_timeline(SAMPLES / "fcp7-xml" / "premiere_example.xml")
+    assert any("sc01_sh010_anim" in n and "left out" in n for n in report.notes)

@@ -176,6 +176,15 @@ def test_a_pickled_checkpoint_loads_with_allow_pickle(gs, tiny_models):
     assert "allow_pickle=True" in gs.history[-1].code
 
 
+def test_a_resident_pickled_model_is_still_refused_without_allow_pickle(gs, tiny_models):
+    pickled_copy(gs, tiny_models)
+    gen(gs, allow_pickle=True)
+    before = unchanged(gs)
+    with pytest.raises(WeightsError, match="pickled"):
+        gen(gs, seed=2)
+    assert unchanged(gs) == before
+
+
 def test_weights_that_do_not_match_the_cards_sha256_are_refused(gs, tiny_models):
     folder = copy_model(tiny_models, "ltx-video", gs.path / "models")
     config = folder / "scheduler" / "scheduler_config.json"

@@ -107,7 +107,8 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
     readers start a track at its first event. Returns the files written besides ``path``."""
     EDLWriter = otio.adapters.from_name("cmx_3600").module().EDLWriter  # noqa: N806 - the adapter's class
 
-    rate = snap_rate(tl.tracks[0].duration().rate) if len(tl.tracks) else Fraction(24)
+    # the edit rate (an empty first track has a duration at rate 1)
+    rate = snap_rate(tl.global_start_time.rate) if tl.global_start_time is not None else Fraction(24)
     written = []
     for track in tl.tracks:
         if not len(track):

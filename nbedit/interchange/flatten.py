@@ -52,6 +52,7 @@ def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path) -> list
         else:
             layers = [t.deepcopy() for t in child if isinstance(t, Schema.Track) and t.kind == kind]
             if not layers:
+                notes.append(f"{what} {child.name!r} holds no {kind.lower()} the reader could find: left out as a gap")
                 return [gap]
             inner = layers[0] if len(layers) == 1 else otio.algorithms.flatten_stack(layers)
             if len(layers) > 1:

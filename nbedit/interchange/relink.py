@@ -112,7 +112,8 @@ class Relinker:
         if self._files is None:
             self._files = []
             for root in self.roots:
-                for folder, _, names in os.walk(root):
+                for folder, dirs, names in os.walk(root):
+                    dirs.sort()  # the same file wins on every run and every file system
                     self._files += [Path(folder, n) for n in sorted(names) if not n.startswith(".")]
         return self._files
 

@@ -141,7 +141,11 @@ class ModelPool:
             m = None
         if m is None:
             m = self._load(found, card, allow_pickle)
-        elif m.offloaded:
+        elif not allow_pickle:
+            # resident or not, a call that did not allow pickles must not run pickled weights: its recorded
+            # line would fail on replay
+            check(found.path, expected_sha256=card.sha256, allow_pickle=False)
+        if m.offloaded:
             self._place(m, self._choose(m))
         self._loaded.move_to_end(found.name)
         return m

@@ -11,8 +11,9 @@ Same seed, same bytes: the builds are seeded and save deterministically.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def make_tiny(folder: str | Path, *, names: Iterable[str] | None = None, force: 
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            build(tmp)
+            with _own_rng():
+                build(tmp)
         except ImportError as e:  # the ONNX builder needs the onnx package; the rest needs only diffusers
             shutil.rmtree(tmp, ignore_errors=True)
             print(f"skipped {name}: {e}")
@@ -228,3 +230,12 @@ def sepia_onnx(path: Path) -> None:
     model.ir_version = 8  # readable by every onnxruntime nbedit supports
     onnx.checker.check_model(model)
     onnx.save(model, str(path / "model.onnx"))
+
+
+@contextlib.contextmanager
+def _own_rng() -> Iterator[None]:
+    """Seeding the weights must not reseed the caller's torch random numbers."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        yield

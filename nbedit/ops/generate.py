@@ -467,8 +467,14 @@ class GenerateOps:
         media = self._import_generated(path, name, None)
         if made:
             _write_sidecar(path, media.info.sha256, gen)  # the import hashed the file: no second pass
-        self._media_pool()[media.id]["generation"] = gen
+        entry = self._media_pool()[media.id]
+        # the same frames may be in the pool already (regenerating with the same model and seed gives the same
+        # file): they keep the provenance they came with, not that of a take of themselves
+        entry.setdefault("generation", gen)
         pins = {**(pin or {}), **resolved, "weights_sha256": m.sha256}
+        if Path(found.path).is_relative_to(self.path / "models"):
+            # a recipe runs in a folder of its own: point it at this project's model folder
+            pins["model"] = str(found.path)
         self._extra[op] = {"pin": pins, "info": media.info.to_dict(), "name": name, "generation": gen}
         return media
 
