@@ -25,6 +25,9 @@ from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .ops.edit import edit_rate, media_entry, media_info, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, nb, timeline_end, video_tracks
+from .tools import effects
+from .tools.camera import reframe_crop
+from .tools.keyframes import value_at
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
@@ -168,6 +171,12 @@ class _Track:
         self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip)]
         self.starts = [p.start for p in self.placed]
         self.cuts = cuts
+        blend = track.metadata.get("nbedit", {}).get("blend", {})
+        self.mode = str(blend.get("mode", "normal"))
+        self._opacity = blend.get("opacity", 1.0)  # a number, or keys by timeline frame
+
+    def opacity(self, n: int) -> float:
+        return value_at(self._opacity, n)
 
     def at(self, n: int) -> tuple[Placed | None, Cut | None]:
         for c in self.cuts:
@@ -189,9 +198,12 @@ class Layer:
     entry: dict = field(compare=False, hash=False)
     sha256: str
     index: int | None  # source frame; None when the media is offline
-    transform: tuple  # x, y, scale, crop (left, top, right, bottom)
-    opacity: float
+    transform: tuple  # x, y, scale, crop (left, top, right, bottom): a reframed clip's crop at this frame
+    opacity: float  # the clip's, its blend node's and its track's, multiplied
     covers: bool  # opaque and filling the canvas: nothing below shows
+    effects: tuple = ()  # the clip's effect stack with every parameter's value at this frame (effects.Node)
+    blend: str = "normal"  # how it is laid over what is below: the clip's blend node, else its track's mode
+    masks: tuple = field(default=(), compare=False, hash=False)  # pool entry of each node's mask (or None)
 
 
 @dataclass(frozen=True)
@@ -225,16 +237,48 @@ class Compositor:
         self.length = timeline_end(timeline) if fmt else 0
         self.tracks = [_Track(t) for t in video_tracks(timeline) if t.enabled]
 
-    def _layer(self, p: Placed, n: int) -> Layer:
+    def _layer(self, p: Placed, n: int, track: _Track) -> Layer:
         """What clip ``p`` shows at timeline frame n (n may lie in a crossfade's handle)."""
         data = p.item.metadata["nbedit"]
         entry = media_entry(self.timeline, data["media"])
-        index = self.sources.index(entry, float(source_at(p.item, n - p.start) / self.rate))
+        pos = source_at(p.item, n - p.start)  # keyframes of clip parameters are set at source positions
+        index = self.sources.index(entry, float(pos / self.rate))
         tf = data.get("transform")
         transform = IDENTITY if tf is None else (float(tf["x"]), float(tf["y"]), float(tf["scale"]), tuple(tf["crop"]))
-        opacity = float(data.get("opacity", 1.0))
+        if "reframe" in data:
+            size = (int(entry.get("width") or self.format[0]), int(entry.get("height") or self.format[1]))
+            transform = (*transform[:3], reframe_crop(data["reframe"], pos, *size))
+        nodes, masks = self._effects(data.get("effects", ()), pos)
+        mode, node_opacity = effects.blend_of(nodes)
+        mode = mode or track.mode
+        opacity = float(data.get("opacity", 1.0)) * node_opacity * track.opacity(n)
+        opaque = opacity >= 1 and mode == "normal" and not any(nd.kind in effects.ALPHA_KINDS for nd in nodes)
         g = self._geometry(entry, transform)
-        return Layer(entry, entry["sha256"], index, transform, opacity, opacity >= 1 and g.covers(*self.canvas))
+        covers = opaque and g.covers(*self.canvas)
+        return Layer(entry, entry["sha256"], index, transform, opacity, covers, nodes, mode, masks)
+
+    def _effects(self, stack, pos: Fraction) -> tuple[tuple, tuple]:
+        """A clip's effect nodes at source position ``pos``, and the pool entry of each one's mask."""
+        nodes, masks = [], []
+        for stored in stack:
+            kind, params = effects.resolve(stored, pos)
+            mask = entry = None
+            if stored.get("mask"):
+                entry = media_entry(self.timeline, stored["mask"])
+                i = self._mask_index(entry, pos)
+                mask = (entry["sha256"], i, bool(stored.get("invert", False)), float(stored.get("feather", 0.0)))
+            nodes.append(effects.Node(kind, params, mask))
+            masks.append(entry)
+        return tuple(nodes), tuple(masks)
+
+    def _mask_index(self, entry: dict, pos: Fraction) -> int | None:
+        """The frame of mask media for source position ``pos`` of the clip it masks (None: offline).
+
+        A mask made by ``s.mask`` holds one frame per source frame from its "start" (media seconds) on; any
+        other video used as a mask is read from its beginning.
+        """
+        start = float(entry.get("generation", {}).get("start", 0.0))
+        return self.sources.index(entry, max(0.0, float(pos / self.rate) - start))
 
     @property
     def canvas(self) -> tuple[int, int]:
@@ -252,10 +296,10 @@ class Compositor:
         for track in self.tracks:
             p, cut = track.at(n)
             if p is not None:
-                layers.append(self._layer(p, n))
+                layers.append(self._layer(p, n, track))
             elif cut is not None:
                 w = (n - cut.start + 0.5) / (cut.end - cut.start)
-                layers.append(Mix(self._layer(cut.before, n), self._layer(cut.after, n), w))
+                layers.append(Mix(self._layer(cut.before, n, track), self._layer(cut.after, n, track), w))
             else:
                 continue
             if layers[-1].covers:
@@ -278,6 +322,7 @@ class Compositor:
         entry = layer.entry
         size = (int(entry.get("width") or 0), int(entry.get("height") or 0))
         plain = layer.transform == IDENTITY and layer.opacity >= 1 and not entry.get("rotation")
+        plain = plain and not layer.effects and layer.blend == "normal"
         if plain and layer.index is not None and entry["kind"] == "video" and size == self.canvas:
             return entry, layer.index
         return None
@@ -301,8 +346,68 @@ class Compositor:
         sx = img.shape[1] / int(entry.get("width") or img.shape[1])
         sy = img.shape[0] / int(entry.get("height") or img.shape[0])
         left, top, right, bottom = g.crop
-        part = img[round(top * sy) : round(bottom * sy), round(left * sx) : round(right * sx)]
-        return paste(canvas, resize(part, g.width, g.height), g, layer.opacity)
+        box = (slice(round(top * sy), round(bottom * sy)), slice(round(left * sx), round(right * sx)))
+        if not layer.effects and layer.blend == "normal":
+            return paste(canvas, resize(img[box], g.width, g.height), g, layer.opacity)
+        # the stack paints the whole source picture (masks are aligned with it), then it is cut and placed
+        masks = [self._mask_picture(e, node, img.shape) for e, node in zip(layer.masks, layer.effects, strict=True)]
+        rgb, alpha = effects.apply(img, layer.effects, masks, px=sx)
+        part = resize(np.rint(rgb[box]).astype(np.uint8), g.width, g.height)
+        a = alpha[box]
+        if a.shape != (g.height, g.width):
+            import cv2
+
+            a = cv2.resize(a, (g.width, g.height), interpolation=cv2.INTER_LINEAR)
+        return effects.blend_onto(canvas, part.astype(np.float32), a, g.x, g.y, layer.blend, layer.opacity)
+
+    def overlay(self, n: int) -> np.ndarray | None:
+        """Where the masks made from the clips on screen at frame n lie on the canvas, (H, W) float32 0-1 (None:
+        no such masks). For the preview's mask overlay; never part of a frame."""
+        out = None
+        for track in self.tracks:
+            p, cut = track.at(n)
+            for q in [p] if p is not None else [cut.before, cut.after] if cut is not None else []:
+                for mid in q.item.metadata["nbedit"].get("masks", ()):
+                    if out is None:
+                        out = np.zeros((self.height, self.width), np.float32)
+                    self._overlay_mask(out, q, n, track, media_entry(self.timeline, mid))
+        return out
+
+    def _overlay_mask(self, out: np.ndarray, p: Placed, n: int, track: _Track, entry: dict) -> None:
+        """Add one mask to the overlay where its clip's picture lies (cut and placed the same way)."""
+        import cv2
+
+        pos = source_at(p.item, n - p.start)
+        i = self._mask_index(entry, pos)
+        pic = None if i is None else self.sources.frame(entry, i)
+        if pic is None:
+            return
+        layer = self._layer(p, n, track)
+        g = self._geometry(layer.entry, layer.transform)
+        sx = pic.shape[1] / int(layer.entry.get("width") or pic.shape[1])
+        sy = pic.shape[0] / int(layer.entry.get("height") or pic.shape[0])
+        left, top, right, bottom = g.crop
+        part = pic[round(top * sy) : round(bottom * sy), round(left * sx) : round(right * sx), 0]
+        part = cv2.resize(part.astype(np.float32) / 255, (g.width, g.height), interpolation=cv2.INTER_LINEAR)
+        x0, y0 = max(g.x, 0), max(g.y, 0)
+        x1, y1 = min(g.x + g.width, self.width), min(g.y + g.height, self.height)
+        if x1 > x0 and y1 > y0:
+            region = part[y0 - g.y : y1 - g.y, x0 - g.x : x1 - g.x]
+            out[y0:y1, x0:x1] = np.maximum(out[y0:y1, x0:x1], region)
+
+    def _mask_picture(self, entry: dict | None, node: effects.Node, shape: tuple) -> np.ndarray | None:
+        """A node's mask as float32 0-1 at the picture's size (None: no mask, or its media is offline)."""
+        if entry is None or node.mask is None or node.mask[1] is None:
+            return None
+        pic = self.sources.frame(entry, node.mask[1])
+        if pic is None:
+            return None
+        m = pic[..., 0].astype(np.float32) / 255
+        if m.shape != shape[:2]:
+            import cv2
+
+            m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        return m
 
 
 # ---- audio --------------------------------------------------------------------------------------------

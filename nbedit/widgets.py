@@ -19,8 +19,10 @@ import traitlets
 from .errors import NbeditError
 from .ops.edit import source_at, source_in, time_scalar
 from .preview import JpegEncoder, Preview
-from .render import Sources, resize
-from .timeline import layout, nb, timeline_end
+from .render import Compositor, Sources, resize
+from .timeline import layout, locate, nb, timeline_end
+from .tools.camera import reframe_crop
+from .tools.keyframes import is_keyed
 
 
 def _static() -> Path:
@@ -36,7 +38,8 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    return "\n".join((STATIC / name).read_text() for name in ("preview.js", "timeline.js", "editor.js"))
+    parts = ("preview.js", "timeline.js", "graph.js", "editor.js")
+    return "\n".join((STATIC / name).read_text() for name in parts)
 
 
 def timecode(n: int, fps: float) -> str:
@@ -64,6 +67,8 @@ class Editor(anywidget.AnyWidget):
     mark_in = traitlets.Int(-1).tag(sync=True)
     mark_out = traitlets.Int(-1).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)  # the last error or notice, shown in the widget
+    show_crop = traitlets.Bool(False).tag(sync=True)  # a reframed clip's whole source, its crop as a rectangle
+    show_mask = traitlets.Bool(False).tag(sync=True)  # the masks made from the clips on screen, tinted over them
 
     def __init__(self, session: Any, parts: str = "all", **kwargs: Any):
         super().__init__(parts=parts, **kwargs)
@@ -74,7 +79,8 @@ class Editor(anywidget.AnyWidget):
         self._thumbs: dict[tuple, bytes] = {}
         self._peaks: dict[tuple, list[float]] = {}
         self.sent: list[dict] = []  # what went to the front end, newest last (a short log for tests and debugging)
-        self.observe(self._on_playhead, names="playhead")
+        self._overlay_comp: Compositor | None = None
+        self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
@@ -98,8 +104,62 @@ class Editor(anywidget.AnyWidget):
         if not self.doc.get("frames"):
             return
         n = self.playhead
-        jpeg = self.preview.jpeg(n)
-        self._push({"type": "frame", "n": n, "timecode": timecode(n, self.doc["fps"])}, [jpeg])
+        msg = {"type": "frame", "n": n, "timecode": timecode(n, self.doc["fps"])}
+        source = self._crop_view(n) if self.show_crop else None
+        if source is not None:  # the reframed clip's whole picture, and where its crop lies on it
+            jpeg, clip_id, box = source
+            msg.update({"view": "source", "clip": clip_id, "crop": box})
+        else:
+            jpeg = self.preview.jpeg(n)
+        buffers = [jpeg]
+        overlay = self._mask_png(n) if self.show_mask and source is None else None
+        if overlay is not None:
+            msg["mask"] = True
+            buffers.append(overlay)
+        self._push(msg, buffers)
+
+    def _crop_view(self, n: int) -> tuple[bytes, str, dict] | None:
+        """The source frame of the reframed clip at frame n (the selected one, else the top one) and its crop box
+        as fractions of the picture: what the preview shows while ``show_crop`` is on."""
+        s = self.session
+        candidates = [c for c in self.selection if c] + [
+            item["id"] for track in reversed(self.doc["tracks"]) if track["kind"] == "video" for item in track["items"]
+        ]
+        for cid in candidates:
+            try:
+                _, p = locate(s.timeline, cid)
+            except NbeditError:
+                continue
+            data = p.item.metadata["nbedit"]
+            if "reframe" not in data or not p.start <= n < p.end:
+                continue
+            entry = s.timeline.metadata["nbedit"]["media"][data["media"]]
+            w, h = int(entry["width"]), int(entry["height"])
+            pos = source_at(p.item, n - p.start)
+            left, top, right, bottom = reframe_crop(data["reframe"], pos, w, h)
+            i = self.thumb_sources.index(entry, float(pos / s.fps))
+            img = None if i is None else self.thumb_sources.frame(entry, i)
+            if img is None:
+                return None
+            pw = min(w, self.preview.max_width)
+            img = resize(img, pw, max(2, round(h * pw / w / 2) * 2))
+            box = {"x": left / w, "y": top / h, "w": (w - left - right) / w, "h": (h - top - bottom) / h}
+            return self._encode(img), cid, box
+        return None
+
+    def _mask_png(self, n: int) -> bytes | None:
+        """The masks on screen at frame n as a tinted, half-transparent PNG the size of the preview."""
+        tl = self.session.timeline
+        comp = self._overlay_comp
+        if comp is None or comp.timeline is not tl or comp.canvas != self.preview.size:
+            comp = self._overlay_comp = Compositor(tl, self.thumb_sources, size=self.preview.size)
+        alpha = comp.overlay(min(n, max(comp.length - 1, 0)))
+        if alpha is None:
+            return None
+        rgba = np.empty((*alpha.shape, 4), np.uint8)
+        rgba[..., :3] = (255, 40, 140)
+        rgba[..., 3] = np.rint(alpha * 140).astype(np.uint8)
+        return rgba_png(rgba)
 
     def _push(self, content: dict, buffers: list[bytes] | None = None) -> None:
         self.sent = [*self.sent[-20:], content]
@@ -153,6 +213,20 @@ class Editor(anywidget.AnyWidget):
                 for cid in list(msg.get("clips") or self.selection):
                     s.delete(cid, ripple=bool(msg.get("ripple", False)))
                 self.selection = []
+            elif op == "reframe":  # the aspect menu: the selected clip, or the whole timeline
+                clip = msg.get("clip")
+                if clip:
+                    s.reframe(clip, aspect=str(msg["aspect"]))
+                else:
+                    s.reframe(aspect=str(msg["aspect"]))
+            elif op == "crop_key":  # the crop rectangle dragged: its new centre, as fractions of the picture
+                clip = s.clip(msg["clip"])
+                entry = s.timeline.metadata["nbedit"]["media"][clip.media]
+                centre = (
+                    round(float(msg["x"]) * int(entry["width"]), 1),
+                    round(float(msg["y"]) * int(entry["height"]), 1),
+                )
+                s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
 
@@ -248,6 +322,9 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
                 "generated": "generation" in data,
                 "offline": not Path(entry["path"]).exists(),
             }
+            if track.kind == "Video":
+                item["reframed"] = "reframe" in data
+                item["graph"] = clip_graph(data, entry, track)
             if track.kind == "Audio" and peaks is not None and not item["offline"]:
                 item["peaks"] = _clip_peaks(session, p.item, entry, p.duration, peaks)
             items.append(item)
@@ -263,6 +340,8 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
             for c in cuts
         ]
         tracks.append({"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades})
+        if track.kind == "Video":
+            tracks[-1]["blend"] = _blend_text(track.metadata.get("nbedit", {}).get("blend", {}))
     return {
         "name": session.name,
         "fps": fps,
@@ -274,6 +353,61 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
         "can_undo": bool(session._undo),
         "can_redo": bool(session._redo),
     }
+
+
+def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:
+    """A clip's compositing graph as the node view draws it: source, effects (with their masks), placement, blend,
+    track. Each node: kind, a short label, and the mask feeding it when there is one."""
+    nodes = [{"kind": "source", "label": entry.get("name", data["media"])}]
+    blend = None
+    for n in data.get("effects", ()):
+        if n["kind"] == "blend":
+            blend = n
+            continue
+        params = ", ".join(f"{k} {_param_text(v)}" for k, v in n.get("params", {}).items())
+        node = {"kind": n["kind"], "id": n["id"], "label": f"{n['kind']} {params}".strip()}
+        if n.get("mask"):
+            node["mask"] = n["mask"] + (" (inverted)" if n.get("invert") else "")
+        nodes.append(node)
+    if "reframe" in data:
+        nodes.append({"kind": "reframe", "label": f"reframe {data['reframe']['aspect']}"})
+    tf, opacity = data.get("transform"), float(data.get("opacity", 1.0))
+    if tf is not None or opacity != 1:
+        scale = "" if tf is None else f"scale {float(tf['scale']):g} at {float(tf['x']):g}, {float(tf['y']):g}"
+        nodes.append({"kind": "place", "label": " ".join(p for p in (scale, f"opacity {opacity:g}") if p)})
+    if blend is not None:
+        params = blend.get("params", {})
+        label = f"{params.get('mode', 'normal')} {_param_text(params.get('opacity', 1.0))}"
+        nodes.append({"kind": "blend", "id": blend["id"], "label": label})
+    nodes.append(
+        {"kind": "track", "label": f"{track.name} {_blend_text(track.metadata.get('nbedit', {}).get('blend', {}))}"}
+    )
+    return nodes
+
+
+def _param_text(v: Any) -> str:
+    if is_keyed(v):
+        return f"keyed ({len(v['keys'])})"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int | float):
+        return f"{float(v):g}"
+    return "(" + ", ".join(f"{float(x):g}" for x in v) + ")"
+
+
+def _blend_text(blend: Any) -> str:
+    return f"{blend.get('mode', 'normal')} {_param_text(blend.get('opacity', 1.0))}"
+
+
+def rgba_png(img: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W, 4) uint8 RGBA picture (the preview's overlays)."""
+    import av
+
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height, codec.pix_fmt = img.shape[1], img.shape[0], "rgba"
+    packets = codec.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgba"))
+    packets += codec.encode(None)
+    return b"".join(bytes(p) for p in packets)
 
 
 def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict, points: int = 96) -> list[float]:

@@ -1,5 +1,5 @@
 // Editor: joins the preview and the timeline around one playhead, plays in real time and maps the keyboard.
-// This part holds the module's export; preview.js and timeline.js are joined in front of it.
+// This part holds the module's export; preview.js, timeline.js and graph.js are joined in front of it.
 
 function makeBus(model, root) {
   const handlers = {};
@@ -100,6 +100,7 @@ function render({ model, el }) {
   const cleanups = [];
   if (parts === "all" || parts === "preview") cleanups.push(mountPreview(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountTimeline(root, bus));
+  if (parts === "all" || parts === "timeline") cleanups.push(mountGraph(root, bus));
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });

@@ -28,7 +28,17 @@ from typing import Any
 from .errors import ModelError
 from .folders import CARD, MODEL_INDEX, ONNX_FILE
 
-TASKS = ("text-to-video", "image-to-video", "video-to-video", "keyframes-to-video", "image-to-image", "per-frame")
+TASKS = (
+    "text-to-video",
+    "image-to-video",
+    "video-to-video",
+    "keyframes-to-video",
+    "image-to-image",
+    "per-frame",
+    "frame-interpolation",
+    "segmentation",
+    "subject-detection",
+)
 """What an operation may ask of a model. keyframes-to-video: frames given at positions (extend, fill_gap, retake)."""
 
 # The LTX-Video family: one checkpoint serves all of these through pipelines that share its components.

@@ -1,7 +1,850 @@
-"""AI editing tools: interpolation, auto-reframe, masking, compositing (filled in by its issue)."""
+"""AI editing tools and the compositing graph, as recorded Session operations.
+
+    slow = s.interpolate("c1", factor=4)                 # 4x the frames, by optical flow: place it, then slow it
+    s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
+    s.reframe("c2", aspect="1:1", subject="face")
+    m = s.mask("c3", box=(420, 120, 760, 600))           # the object in the box, carried through the clip
+    s.composite("c3", background="c4", mask=m, blend="normal", feather=8)
+    s.effect("c2", "blur", radius=12, mask=m)            # blur inside the mask only
+    s.effect("c2", "color", saturation=[(1.0, 1.0), (2.0, 0.0)])   # keys: (timeline seconds, value)
+    s.blend("V2", "screen", opacity=0.8)
+    s.keyframe("c2", "reframe", at=3.0, value=(410, 260))           # move the reframed crop's centre
+
+The data each one leaves is plain OTIO metadata (see ``nbedit.tools.effects`` and ``nbedit.tools.keyframes``):
+
+    clip  metadata["nbedit"]["effects"]  [{"id": "e1", "kind": "blur", "params": {...}, "mask": "m1", ...}, ...]
+    clip  metadata["nbedit"]["reframe"]  {"aspect", "subject", "size": [w, h], "center": keys, "shots": [...]}
+    clip  metadata["nbedit"]["masks"]    ids of the mask media made from the clip (the preview overlays them)
+    track metadata["nbedit"]["blend"]    {"mode": "screen", "opacity": 0.8 or keys by timeline frame}
+
+``render.Compositor`` reads it, the same way for ``s.frame()``, ``s.render()`` and the widget's preview.
+Interpolated frames and masks are lossless media files in ``<project>/tools/`` with their provenance on the pool
+entry; reopening a project takes them (and reframe's analysis) from the journal instead of working them out again.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ClipNotFoundError, EditError, MediaError, TimeRangeError
+from ..record import operation
+from ..timeline import TRACK_NAME, Time, find_track, get_track, layout, locate, nb
+from ..tools import camera, effects, video
+from ..tools import keyframes as kf
+from . import edit
+
+if TYPE_CHECKING:
+    from ..session import Clip, Media
+
+VERSION = 1  # of the tools' algorithms: part of every output's key, so a change makes new files
+# what a model folder for each tool declares in its card (nbedit.models.cards.TASKS must know the name for the
+# folder to be picked without being named)
+TASKS = {"interpolate": "frame-interpolation", "mask": "segmentation", "reframe": "subject-detection"}
+
 
 class ToolOps:
-    """Session operations for the AI editing tools; Session inherits them."""
+    """Session operations for the AI editing tools and the compositing graph; Session inherits them."""
+
+    # ---- the effect stack ----------------------------------------------------------------------------------
+
+    @operation
+    def effect(
+        self,
+        clip: Clip | str,
+        kind: str,
+        *,
+        mask: Media | str | None = None,
+        invert: bool | None = None,
+        feather: float | None = None,
+        x: Any = None,
+        y: Any = None,
+        scale: Any = None,
+        rotation: Any = None,
+        left: Any = None,
+        top: Any = None,
+        right: Any = None,
+        bottom: Any = None,
+        softness: Any = None,
+        brightness: Any = None,
+        contrast: Any = None,
+        saturation: Any = None,
+        gamma: Any = None,
+        radius: Any = None,
+        color: Any = None,
+        tolerance: Any = None,
+        mode: Any = None,
+        opacity: Any = None,
+    ) -> Clip:
+        """Add an effect to a clip's stack, or change one: ``kind`` is a kind or the id of a node ("e2").
+
+        ``s.effect("c2", "blur", radius=12, mask="m1")`` blurs inside the mask only (``invert=True``: outside it;
+        ``feather``: soften its edge, in source pixels). Kinds and their parameters (source pixels, degrees):
+
+            transform  x, y, scale, rotation          crop   left, top, right, bottom, softness
+            color      brightness, contrast, saturation, gamma
+            blur       radius                          key    color (R, G, B), tolerance, softness
+            mask       (mask=, invert=, feather=)      blend  mode (normal, add, multiply, screen), opacity
+
+        Any parameter may be keyed: ``radius=[(1.0, 0), (2.0, 12)]`` is radius 0 at 1.0 s on the timeline rising
+        to 12 at 2.0 s (a third element, "smooth" or "hold", sets the ease to the next key).
+        """
+        # the parameters given (every effect kind's parameters are keywords of this one method)
+        given = {k: v for k, v in locals().items() if k in effects.PARAMS and v is not None}
+        cid, item, p = self._tool_video_clip_of(clip, "an effect")
+        stack = _plain(item.metadata["nbedit"].get("effects", []))
+        node = next((n for n in stack if n["id"] == kind), None)
+        if node is None:
+            if kind not in effects.KINDS:
+                raise EditError(f"unknown effect {kind!r}: kinds are {', '.join(effects.KINDS)} (or a node id)")
+            node = {"id": _next_id(stack), "kind": kind, "params": {}}
+            stack.append(node)
+        unknown = sorted(set(given) - set(effects.KINDS[node["kind"]]))
+        if unknown:
+            takes = ", ".join(effects.KINDS[node["kind"]]) or "mask=, invert= and feather="
+            raise EditError(f"a {node['kind']} effect takes {takes}; not {', '.join(unknown)}")
+        for name, value in given.items():
+            node["params"][name] = self._tool_param(node["kind"], name, value, p)
+        self._tool_limit(node, mask, invert, feather)
+        if node["kind"] == "mask" and not node.get("mask"):
+            raise EditError("a mask effect needs a mask: s.effect(clip, 'mask', mask=m) with m from s.mask(...)")
+        item.metadata["nbedit"]["effects"] = stack
+        return self._tool_clip_handle(cid)
+
+    @operation
+    def remove_effect(self, clip: Clip | str, effect: str) -> Clip:
+        """Take a node out of a clip's stack by id (or by kind when it has one). ``s.remove_effect("c2", "e1")``"""
+        cid, item, _ = self._tool_video_clip_of(clip, "an effect")
+        stack = _plain(item.metadata["nbedit"].get("effects", []))
+        node = _node(stack, effect, cid)
+        item.metadata["nbedit"]["effects"] = [n for n in stack if n["id"] != node["id"]]
+        return self._tool_clip_handle(cid)
+
+    def effects(self, clip: Clip | str) -> list[dict]:
+        """A clip's effect stack as plain data, in the order it is applied. ``s.effects("c2")``"""
+        cid = self._clip_id(clip)
+        return _plain(locate(self._tl, cid)[1].item.metadata["nbedit"].get("effects", []))
+
+    @operation
+    def blend(self, target: Clip | str, mode: str = "normal", *, opacity: Any = 1.0) -> None:
+        """How a track (or one clip) is laid over what is below: mode normal, add, multiply or screen, and opacity.
+
+        ``s.blend("V2", "screen", opacity=0.8)``; ``s.blend("c4", "multiply")`` sets the clip's own blend node,
+        which wins over its track's mode. Opacity may be keyed: ``opacity=[(2.0, 1.0), (3.0, 0.0)]``.
+        """
+        mode = self._tool_mode(mode)
+        name = target if isinstance(target, str) else None
+        if name is not None and TRACK_NAME.match(name):
+            track = get_track(self._tl, name)
+            if track.kind != "Video":
+                raise EditError(f"track {name} is an audio track: blend modes apply to video tracks")
+            nb(track)["blend"] = {"mode": mode, "opacity": self._tool_track_param(opacity)}
+            return None
+        cid, item, p = self._tool_video_clip_of(target, "a blend mode")
+        stack = [n for n in _plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] != "blend"]
+        params = {"mode": mode, "opacity": self._tool_param("blend", "opacity", opacity, p)}
+        stack.append({"id": _next_id(stack), "kind": "blend", "params": params})
+        item.metadata["nbedit"]["effects"] = stack
+        return None
+
+    @operation
+    def keyframe(self, target: Clip | str, param: str, at: Time, value: Any, *, ease: str = "linear") -> None:
+        """Set one key of a parameter at timeline time ``at`` (a key already there is replaced).
+
+        ``s.keyframe("c2", "e1.radius", at=2.0, value=12)`` (a node by id, or by kind when the clip has one of
+        it: ``"blur.radius"``); ``s.keyframe("c2", "reframe", at=3.0, value=(410, 260))`` moves a reframed
+        clip's crop centre (source pixels); ``s.keyframe("V2", "opacity", at=1.0, value=0.5)`` keys a track.
+        ``ease`` is how the value goes on to the next key: "linear", "smooth" or "hold".
+        """
+        if ease not in kf.EASES:
+            raise EditError(f"ease must be one of {', '.join(kf.EASES)}, not {ease!r}")
+        if not isinstance(param, str) or not param:
+            raise EditError(f"param names what to key ('e1.radius', 'reframe', 'opacity'), not {param!r}")
+        frame = self._f(at, "at")
+        name = target if isinstance(target, str) else None
+        if name is not None and TRACK_NAME.match(name):
+            track = get_track(self._tl, name)
+            blend = _plain(nb(track).get("blend", {"mode": "normal", "opacity": 1.0}))
+            if param != "opacity" or track.kind != "Video":
+                raise EditError(f"a video track's keyable parameter is 'opacity', not {param!r}")
+            checked = self._tool_checked("blend", "opacity", value)
+            blend["opacity"] = kf.with_key(blend.get("opacity", 1.0), frame, checked, ease)
+            nb(track)["blend"] = blend
+            return None
+        cid, item, p = self._tool_video_clip_of(target, "a keyframe")
+        data = item.metadata["nbedit"]
+        pos = float(edit.source_at(item, frame - p.start))
+        if param == "reframe":
+            if "reframe" not in data:
+                raise EditError(f"clip {cid!r} is not reframed: s.reframe({cid!r}, aspect=...) first")
+            reframe = _plain(data["reframe"])
+            if not (isinstance(value, tuple | list) and len(value) == 2 and all(_finite(v) for v in value)):
+                raise EditError(f"a reframe key is the crop's centre (x, y) in source pixels, not {value!r}")
+            reframe["center"] = kf.with_key(reframe["center"], pos, [float(v) for v in value], ease)
+            data["reframe"] = reframe
+            return None
+        node_name, _, pname = param.partition(".")
+        stack = _plain(data.get("effects", []))
+        node = _node(stack, node_name, cid)
+        if pname not in effects.KINDS[node["kind"]]:
+            raise EditError(
+                f"a {node['kind']} effect has no parameter {pname!r}: it has {', '.join(effects.KINDS[node['kind']])}"
+            )
+        checked = self._tool_checked(node["kind"], pname, value)
+        default = effects.KINDS[node["kind"]][pname].default
+        node["params"][pname] = kf.with_key(node["params"].get(pname, default), pos, checked, ease)
+        data["effects"] = stack
+        return None
+
+    @operation
+    def composite(
+        self,
+        clip: Clip | str,
+        *,
+        background: Clip | str | None = None,
+        mask: Media | str | None = None,
+        blend: str = "normal",
+        feather: float = 0.0,
+        invert: bool = False,
+    ) -> Clip:
+        """Lay a clip over a background through a mask: ``s.composite("c3", background="c4", mask=m, feather=8)``.
+
+        The clip keeps only what its mask covers (``invert=True``: what it does not), edge softened by
+        ``feather`` source pixels, laid in ``blend`` mode. With a ``background`` that is not already below it,
+        the clip moves up to the first video track above the background's that is free over its span, and the
+        background moves to start with it (cut to its length when longer).
+        """
+        blend = self._tool_mode(blend)
+        if not _finite(feather) or feather < 0:
+            raise EditError(f"feather must be a number of pixels, 0 or more, not {feather!r}")
+        cid, _, _ = self._tool_video_clip_of(clip, "composite")
+        mask_id = None if mask is None else self._tool_mask_media(mask)
+        if background is not None:
+            self._tool_place_over(cid, self._tool_video_clip_of(background, "a composite background")[0])
+        _, item, p = self._tool_video_clip_of(cid, "composite")
+        stack = [n for n in _plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] not in ("mask", "blend")]
+        if mask_id is not None:
+            stack.append(
+                {
+                    "id": _next_id(stack),
+                    "kind": "mask",
+                    "params": {},
+                    "mask": mask_id,
+                    "feather": float(feather),
+                    "invert": bool(invert),
+                }
+            )
+        if blend != "normal":
+            stack.append({"id": _next_id(stack), "kind": "blend", "params": {"mode": blend, "opacity": 1.0}})
+        item.metadata["nbedit"]["effects"] = stack
+        return self._tool_clip_handle(cid)
+
+    # ---- tools that look at the pictures ------------------------------------------------------------------
+
+    @operation
+    def interpolate(
+        self,
+        clip: Clip | str,
+        factor: float | None = None,
+        *,
+        fps: float | str | None = None,
+        model: str | None = None,
+        progress: bool = True,
+    ) -> Media:
+        """The frames a clip shows, with new frames made in between, as new lossless media of the same length.
+
+        ``slow = s.interpolate("c1", factor=4)`` makes four frames for each one (96 fps from 24): place it and
+        slow it down for smooth slow motion (``s.speed(s.append(slow), 0.25)``); ``fps=60`` converts the rate
+        instead. Frames come from optical flow with occlusion-aware blending, or from a learned interpolator
+        (``model="rife"``, an ONNX model folder taking two pictures and a time).
+        """
+        from ..tools import interpolate as ip
+
+        cid, item, p = self._tool_video_clip_of(clip, "interpolate")
+        entry = self._tool_entry_of(item)
+        if entry["kind"] != "video" or not entry.get("fps"):
+            raise EditError(f"interpolate needs moving pictures: clip {cid!r} shows a {entry['kind']}")
+        src_fps = Fraction(entry["fps"])
+        if (factor is None) == (fps is None):
+            raise EditError("give factor (4: four frames for each one) or fps (60: a new rate), one of them")
+        if factor is not None:
+            if not _finite(factor) or factor < 1 or factor > 64:
+                raise EditError(f"factor must be a number from 1 to 64 (4: four frames for each one), not {factor!r}")
+            out_fps = src_fps * Fraction(factor).limit_denominator(1000)
+        else:
+            out_fps = _rate(fps)
+        saved = self._extra.pop("interpolate", None) if self._replaying else None
+        if saved is not None:
+            return self._reuse_tool_media("interpolate", saved)
+        m = self._tool_model("interpolate", model)
+        try:
+            engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
+        except ValueError as e:
+            raise EditError(f"interpolate: {e}") from None
+        with self._tool_reader(entry) as reader:
+            first, last = self._tool_span(reader, item, p)
+            count = max(1, round(Fraction(last - first + 1) * out_fps / src_fps))
+            method = "flow" if m is None else {"model": m.name, "sha256": m.sha256}
+            job = {
+                "tool": "interpolate",
+                "version": VERSION,
+                "opencv": _opencv(),
+                "source": entry["sha256"],
+                "first": first,
+                "last": last,
+                "fps": str(out_fps),
+                "method": method,
+            }
+            path, key = self._tool_path("interpolate", job)
+            if not video.cached(path, key):
+                frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
+                video.write_lossless(path, frames, out_fps)
+                video.write_sidecar(path, key, job)
+            start = float(reader.frame_times[first])
+        name = f"{Path(entry['name']).stem}-{_rate_text(out_fps)}fps"
+        gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
+        pin = {"model": m.name} if m is not None and model is None else {}
+        return self._new_tool_media("interpolate", path, name, gen, pin)
+
+    @operation
+    def mask(
+        self,
+        clip: Clip | str,
+        *,
+        box: tuple[int, int, int, int] | None = None,
+        points: list[tuple[int, int]] | None = None,
+        at: Time | None = None,
+        invert: bool = False,
+        model: str | None = None,
+        progress: bool = True,
+    ) -> Media:
+        """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], through the clip.
+
+        ``m = s.mask("c3", box=(420, 120, 760, 600))``: coordinates are source pixels of the frame on screen at
+        timeline time ``at`` (the clip's first frame by default). The object is found there (GrabCut, or a
+        segmentation model folder: ``model="sam"``) and carried through every frame of the clip by optical flow.
+        The mask is lossless grey media (white: the object; ``invert=True``: everything else) linked to the clip;
+        use it with ``s.composite(...)`` and ``s.effect(..., mask=m)``.
+        """
+        from ..tools import masks as mk
+
+        cid, item, p = self._tool_video_clip_of(clip, "mask")
+        entry = self._tool_entry_of(item)
+        w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
+        if (box is None) == (points is None):
+            raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them")
+        if box is not None:
+            box = _box(box, w, h)
+        else:
+            points = _points(points, w, h)
+        if not isinstance(invert, bool):
+            raise EditError(f"invert must be True or False, not {invert!r}")
+        frame = p.start if at is None else self._f(at, "at")
+        if not p.start <= frame < p.end:
+            raise TimeRangeError(
+                f"at={at} is not on clip {cid!r}, which runs {float(p.start / self.fps):.3f}-"
+                f"{float(p.end / self.fps):.3f} s"
+            )
+        saved = self._extra.pop("mask", None) if self._replaying else None
+        if saved is not None:
+            media = self._reuse_tool_media("mask", saved)
+            self._tool_link_mask(item, media.id)
+            return media
+        m = self._tool_model("mask", model) if model is not None or box is not None else None  # models take boxes
+        if m is not None and points is not None:
+            raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
+        try:
+            segmenter = None if m is None else mk.SegmentModel(m.model)
+        except ValueError as e:
+            raise EditError(f"mask: {e}") from None
+        with self._tool_reader(entry) as reader:
+            first, last = self._tool_span(reader, item, p)
+            key_index = reader.index_at(float(edit.source_at(item, frame - p.start) / self.fps))
+            key_index = min(max(key_index, first), last)
+            job = {
+                "tool": "mask",
+                "version": VERSION,
+                "opencv": _opencv(),
+                "source": entry["sha256"],
+                "first": first,
+                "last": last,
+                "at": key_index,
+                "box": None if box is None else list(box),
+                "points": None if points is None else [list(q) for q in points],
+                "invert": invert,
+                "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
+            }
+            path, key = self._tool_path("mask", job)
+            if not video.cached(path, key):
+                ww, wh = mk.work_size(w, h)
+                k = ww / w
+                frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
+                start = key_index - first
+                if box is not None:
+                    wbox = tuple(round(v * k) for v in box)
+                    seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+                else:
+                    seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
+                bar = _bar(len(frames) - 1, progress, f"mask {cid}")
+                found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
+                bar.close()
+                video.write_lossless(
+                    path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True
+                )
+                video.write_sidecar(path, key, job)
+            start_time = float(reader.frame_times[first])
+        gen = {**job, "clip": cid, "start": start_time, "frames": last - first + 1, "key": key}
+        pin = {"model": m.name} if m is not None and model is None else {}
+        media = self._new_tool_media("mask", path, f"mask-{cid}", gen, pin)
+        self._tool_link_mask(item, media.id)
+        return media
+
+    @operation
+    def reframe(
+        self,
+        clip: Clip | str | None = None,
+        *,
+        aspect: str | float = "9:16",
+        subject: str = "auto",
+        model: str | None = None,
+        progress: bool = True,
+    ) -> Clip | None:
+        """Crop to another aspect, following the subject with a steady virtual camera.
+
+        ``s.reframe(aspect="9:16")`` turns the whole timeline vertical: the format becomes the largest 9:16 inside
+        it and every full-frame clip follows its subject (picture-in-picture clips keep their transform).
+        ``s.reframe("c2", aspect="1:1", subject="face")`` reframes one clip inside the timeline's frame.
+        ``subject``: "auto" (faces where a shot has them, else what stands out), "face", "saliency", "center",
+        or a subject model folder (``model=``, an ONNX heat map). The camera holds still while the subject
+        barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
+        "reframe", at=..., value=(x, y))`` moves it).
+        """
+        from ..tools import detect
+
+        try:
+            ratio = camera.aspect_ratio(aspect)
+        except ValueError as e:
+            raise EditError(str(e)) from None
+        if subject not in SUBJECTS:
+            raise EditError(f"subject must be one of {', '.join(SUBJECTS)}, not {subject!r}")
+        if subject == "face" and detect.face_cascade() is None:
+            raise EditError(
+                "this OpenCV has no face detector (opencv-python-headless 5 ships none): "
+                "install opencv-python-headless<5, or use subject='saliency'"
+            )
+        if clip is None:
+            if not nb(self._tl).get("format"):
+                raise EditError("reframe: the timeline is empty")
+            fmt = nb(self._tl)["format"]
+            cw, ch = camera.crop_size(int(fmt["width"]), int(fmt["height"]), ratio)
+            cw, ch = max(2, cw // 2 * 2), max(2, ch // 2 * 2)  # even, for yuv420p renders
+            ratio = Fraction(cw, ch)  # each clip's crop then fills the new frame exactly
+            targets = [
+                c.metadata["nbedit"]["id"]
+                for t in self._tl.tracks
+                if t.kind == "Video"
+                for c in t.find_clips()
+                if _full_frame(c.metadata["nbedit"].get("transform"))
+            ]
+        else:
+            targets = [self._tool_video_clip_of(clip, "reframe")[0]]
+        saved = self._extra.pop("reframe", None) if self._replaying else None
+        pin = {}
+        if saved is not None:  # reopening: the analysis as it was recorded
+            results = _plain(saved["clips"])
+        else:
+            m = self._tool_model("reframe", model) if model is not None or subject == "auto" else None
+            try:
+                finder = None if m is None else detect.HeatmapModel(m.model)
+            except ValueError as e:
+                raise EditError(f"reframe: {e}") from None
+            results = self._tool_reframe_all(
+                targets, ratio, aspect, subject if m is None else "model", finder, progress
+            )
+            pin = {"model": m.name} if m is not None and model is None else {}
+        if clip is None:
+            self.set_format(width=cw, height=ch, fps=self.fps)
+        for cid in targets:
+            _, item, _ = self._tool_video_clip_of(cid, "reframe")
+            item.metadata["nbedit"]["reframe"] = results[cid]
+        self._extra["reframe"] = {"clips": results, "pin": pin}
+        return None if clip is None else self._tool_clip_handle(targets[0])
+
+    def _tool_reframe_all(
+        self, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, progress
+    ) -> dict:
+        from ..tools import detect
+
+        spans = []  # (clip, media entry, first and last media frame it shows)
+        for cid in targets:
+            _, item, p = self._tool_video_clip_of(cid, "reframe")
+            entry = self._tool_entry_of(item)
+            with self._tool_reader(entry) as reader:
+                spans.append((cid, entry, *self._tool_span(reader, item, p)))
+        bar = _bar(sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
+        results = {}
+        try:
+            for cid, entry, first, last in spans:
+                w, h = int(entry["width"]), int(entry["height"])
+                aw, ah = _analysis_size(w, h, detect.ANALYSIS_WIDTH)
+                with self._tool_reader(entry) as reader:
+                    small = _frames(reader, first, last, (aw, ah), False, "", step=lambda: bar.update(1))
+                    positions = [float(reader.frame_times[i] * self.fps) for i in range(first, last + 1)]
+                    fps = float(entry.get("fps") and Fraction(entry["fps"]) or self.fps)
+                cuts = camera.shot_cuts(small)
+                if subject == "center":
+                    found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
+                else:
+                    found, used = detect.centres(small, subject, cuts, finder)
+                found = found * np.asarray([w / aw, h / ah])
+                crop = camera.crop_size(w, h, ratio)
+                path = camera.camera_path(found, cuts, (w, h), crop, fps)
+                results[cid] = {
+                    "aspect": aspect if isinstance(aspect, str) else float(aspect),
+                    "subject": subject,
+                    "found_by": used,
+                    "size": list(crop),
+                    "center": camera.keyframes(path, positions, cuts),
+                    "shots": [camera.key_position(positions[c]) for c in cuts],
+                }
+        finally:
+            bar.close()
+        return results
+
+    # ---- helpers for the tools' media ---------------------------------------------------------------------
+
+    def _tool_entry_of(self, item: Any) -> dict:
+        return edit.media_entry(self._tl, item.metadata["nbedit"]["media"])
+
+    @contextmanager
+    def _tool_reader(self, entry: dict) -> Iterator[Any]:
+        from ..media import VideoReader
+
+        if not os.path.exists(entry["path"]):
+            raise MediaError(f"media {entry['name']!r} is offline ({entry['path']}): the tools need its frames")
+        reader = VideoReader(entry["path"], info=edit.media_info(entry))
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+    def _tool_span(self, reader: Any, item: Any, p: Any) -> tuple[int, int]:
+        """The first and last media frames a clip shows."""
+        first = reader.index_at(float(edit.source_at(item, 0) / self.fps))
+        last = reader.index_at(float(edit.source_at(item, p.duration - 1) / self.fps))
+        return first, max(first, last)
+
+    def _tool_path(self, op: str, job: dict) -> tuple[Path, str]:
+        key = video.job_key(job)
+        return self.path / video.TOOLS / f"{op}-{key[:16]}.avi", key
+
+    def _tool_model(self, op: str, model: str | None) -> Any:
+        """The model folder a tool runs, through the session's resident models; None: the classic way.
+
+        Named models are used as named; with none named, a folder whose card declares the tool's task is used
+        when there is one (and the recorded call then names it).
+        """
+        from ..models.cards import TASKS as KNOWN
+
+        task = TASKS[op]
+        if model is None and task not in KNOWN:
+            return None  # no card can declare the task yet: nothing to look for (and torch stays unloaded)
+        pool = getattr(self, "models", None)
+        if model is None:
+            if pool is None:
+                return None
+            able = pool.able(task)
+            if not able:
+                return None
+            model = sorted(able)[0]
+        if pool is None:
+            raise EditError(f"{op}: model folders need nbedit.models, which this installation lacks")
+        m = pool.get(model, task=task if task in KNOWN else None, op=op)
+        if m.kind != "onnx":
+            raise EditError(f"{op} runs ONNX model folders (model.onnx); {m.name!r} is a {m.kind} model")
+        return m
+
+    def _new_tool_media(self, op: str, path: Path, name: str, gen: dict, pin: dict) -> Media:
+        media = self._import_tool_media(path, name, None)
+        nb(self._tl)["media"][media.id]["generation"] = gen
+        self._extra[op] = {"info": media.info.to_dict(), "name": name, "generation": gen, "pin": pin}
+        return media
+
+    def _reuse_tool_media(self, op: str, saved: dict) -> Media:
+        """On reopen: the recorded file and probe, nothing worked out again (a lost file becomes offline media)."""
+        media = self._import_tool_media(Path(saved["info"]["path"]), saved["name"], saved["info"])
+        nb(self._tl)["media"][media.id]["generation"] = saved["generation"]
+        self._extra[op] = saved
+        return media
+
+    def _import_tool_media(self, path: Path, name: str, info: dict | None) -> Media:
+        """Import a tool's file (nested: part of the running operation), with a recorded probe when there is one."""
+        self._extra.pop("import_media", None)
+        if info is not None:
+            self._extra["import_media"] = {"info": info}
+        try:
+            return self.import_media(str(path), name=name)
+        finally:
+            self._extra.pop("import_media", None)  # what the nested call left for a journal it does not write
+
+    def _tool_link_mask(self, item: Any, mask_id: str) -> None:
+        linked = [m for m in _plain(item.metadata["nbedit"].get("masks", [])) if m != mask_id]
+        item.metadata["nbedit"]["masks"] = [*linked, mask_id]
+
+    # ---- helpers for the graph ----------------------------------------------------------------------------
+
+    def _tool_video_clip_of(self, clip: Any, what: str) -> tuple[str, Any, Any]:
+        cid = self._clip_id(clip)
+        track, p = locate(self._tl, cid)
+        if track.kind != "Video":
+            raise EditError(f"{what} applies to video clips; {cid!r} is on audio track {track.name}")
+        return cid, p.item, p
+
+    def _tool_clip_handle(self, cid: str) -> Clip:
+        from ..session import Clip
+
+        return Clip(self, cid)
+
+    def _tool_mode(self, mode: Any) -> str:
+        if mode not in effects.MODES:
+            raise EditError(f"unknown blend mode {mode!r}: modes are {', '.join(effects.MODES)}")
+        return mode
+
+    def _tool_checked(self, kind: str, name: str, value: Any) -> Any:
+        try:
+            return effects.check_value(kind, name, value)
+        except ValueError as e:
+            raise EditError(str(e)) from None
+
+    def _tool_param(self, kind: str, name: str, value: Any, p: Any) -> Any:
+        """A parameter as stored: static, or keys from (timeline seconds, value[, ease]) pairs."""
+        if not _pairs(value):
+            return self._tool_checked(kind, name, value)
+        keys = []
+        for pair in value:
+            if len(pair) not in (2, 3) or (len(pair) == 3 and pair[2] not in kf.EASES):
+                raise EditError(f"a key is (time, value) or (time, value, ease), not {pair!r}")
+            pos = float(edit.source_at(p.item, self._f(pair[0], "key time") - p.start))
+            keys.append((pos, self._tool_checked(kind, name, pair[1]), *pair[2:]))
+        return kf.make_keys(keys)
+
+    def _tool_track_param(self, value: Any) -> Any:
+        if not _pairs(value):
+            return self._tool_checked("blend", "opacity", value)
+        return kf.make_keys(
+            [(self._f(k[0], "key time"), self._tool_checked("blend", "opacity", k[1]), *k[2:]) for k in value]
+        )
+
+    def _tool_limit(self, node: dict, mask: Any, invert: Any, feather: Any) -> None:
+        if mask is not None:
+            node["mask"] = self._tool_mask_media(mask)
+        if invert is not None:
+            if not isinstance(invert, bool):
+                raise EditError(f"invert must be True or False, not {invert!r}")
+            node["invert"] = invert
+        if feather is not None:
+            if not _finite(feather) or feather < 0:
+                raise EditError(f"feather must be a number of pixels, 0 or more, not {feather!r}")
+            node["feather"] = float(feather)
+        if (invert is not None or feather is not None) and not node.get("mask"):
+            raise EditError("invert and feather shape a mask: give mask= too")
+
+    def _tool_mask_media(self, mask: Any) -> str:
+        mid = mask.id if hasattr(mask, "id") and not isinstance(mask, str) else mask
+        if not isinstance(mid, str):
+            raise EditError(f"mask must be mask media (from s.mask(...)) or its id, not {mask!r}")
+        entry = edit.media_entry(self._tl, mid)
+        if entry["kind"] != "video":
+            raise EditError(f"media {mid!r} cannot be a mask: it is {entry['kind']}, and a mask is a video")
+        return mid
+
+    def _tool_place_over(self, fg: str, bg: str) -> None:
+        """Put clip ``bg`` under clip ``fg`` over fg's span (nothing moves if it is there already)."""
+        if fg == bg:
+            raise EditError("a clip cannot be its own background")
+        ftrack, f = locate(self._tl, fg)
+        btrack, b = locate(self._tl, bg)
+        level = _video_level
+        if level(btrack.name) < level(ftrack.name) and b.start < f.end and f.start < b.end:
+            return
+        up = level(btrack.name) + 1
+        while True:
+            name = f"V{up}"
+            track = find_track(self._tl, name)
+            if track is None or name == ftrack.name or _free(track, f.start, f.end):
+                break
+            up += 1
+        if name != ftrack.name:
+            edit.move(self._tl, fg, f.start, name)
+        _, b = locate(self._tl, bg)
+        if b.duration > f.duration:  # the background is cut to the foreground's length
+            edit.trim(self._tl, bg, None, edit.source_at(b.item, f.duration), ripple=False)
+        _, b = locate(self._tl, bg)
+        if b.start != f.start:
+            edit.move(self._tl, bg, f.start, btrack.name)
+
+
+# ---- small helpers ------------------------------------------------------------------------------------------
+
+
+SUBJECTS = ("auto", "face", "saliency", "center")
+
+
+def _opencv() -> str:
+    import cv2
+
+    return cv2.__version__
+
+
+def _bar(total: int, progress: bool, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="frame", desc=desc, leave=False, disable=not progress)
+
+
+def _frames(reader: Any, first: int, last: int, size: tuple[int, int], progress: bool, desc: str, step=None) -> list:
+    """Frames first..last of a reader at ``size`` (width, height)."""
+    import cv2
+
+    out = []
+    bar = _bar(last - first + 1, progress, desc) if step is None else None
+    for i in range(first, last + 1):
+        img = reader.frame(i)
+        if (img.shape[1], img.shape[0]) != size:
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        out.append(img)
+        if bar is not None:
+            bar.update(1)
+        else:
+            step()
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def _interpolated(reader: Any, engine: Any, first: int, count: int, step: Fraction, progress: bool, desc: str):
+    """Output frame j shows source position first + j * step: a source frame when whole, else one made between."""
+    import math
+
+    bar = _bar(count, progress, desc)
+    pair, pair_at = None, None
+    try:
+        for j in range(count):
+            q = Fraction(j) * step
+            i = first + math.floor(q)
+            u = q - math.floor(q)
+            if u == 0 or i + 1 >= len(reader):
+                yield reader.frame(min(i, len(reader) - 1))
+            else:
+                if pair_at != i:
+                    pair, pair_at = engine.pair(reader.frame(i), reader.frame(i + 1)), i
+                yield engine.between(pair, float(u))
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+def _analysis_size(w: int, h: int, width: int) -> tuple[int, int]:
+    if w <= width:
+        return w, h
+    return width, max(2, round(h * width / w))
+
+
+def _full_frame(transform: Any) -> bool:
+    """A clip placed as it is (no move, scale or crop): reframing the timeline reframes it."""
+    if transform is None:
+        return True
+    return float(transform["x"]) == 0 and float(transform["y"]) == 0 and float(transform["scale"]) == 1
+
+
+def _box(box: Any, w: int, h: int) -> tuple[int, int, int, int]:
+    if not isinstance(box, tuple | list) or len(box) != 4 or not all(_finite(v) for v in box):
+        raise EditError(f"box is four numbers (x0, y0, x1, y1) in source pixels, not {box!r}")
+    x0, y0, x1, y1 = (round(v) for v in box)
+    if x1 <= x0 or y1 <= y0:
+        raise EditError(f"box {tuple(box)} has no area: x1 must be right of x0 and y1 below y0")
+    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        raise EditError(f"box {tuple(box)} reaches outside the {w}x{h} picture")
+    return x0, y0, x1, y1
+
+
+def _points(points: Any, w: int, h: int) -> list[tuple[int, int]]:
+    if not isinstance(points, tuple | list) or not points:
+        raise EditError(f"points is a list of (x, y) in source pixels, not {points!r}")
+    out = []
+    for q in points:
+        if not isinstance(q, tuple | list) or len(q) != 2 or not all(_finite(v) for v in q):
+            raise EditError(f"a point is (x, y) in source pixels, not {q!r}")
+        if not (0 <= q[0] < w and 0 <= q[1] < h):
+            raise EditError(f"point {tuple(q)} is outside the {w}x{h} picture")
+        out.append((int(q[0]), int(q[1])))
+    return out
+
+
+def _rate(fps: Any) -> Fraction:
+    try:
+        rate = Fraction(fps) if isinstance(fps, str) else Fraction(fps if _finite(fps) else "x")
+    except (ValueError, ZeroDivisionError):
+        raise EditError(f"fps must be a number or a fraction like '60000/1001', not {fps!r}") from None
+    rate = rate.limit_denominator(1001)
+    if not 0 < rate <= 1000:
+        raise EditError(f"fps must be above 0 and at most 1000, not {fps!r}")
+    return rate
+
+
+def _rate_text(rate: Fraction) -> str:
+    return str(rate.numerator) if rate.denominator == 1 else f"{float(rate):.3f}"
+
+
+def _video_level(name: str) -> int:
+    return int(name[1:])
+
+
+def _free(track: Any, start: int, end: int) -> bool:
+    placed, _ = layout(track)
+    return not any(hasattr(p.item, "media_reference") and p.start < end and start < p.end for p in placed)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _pairs(value: Any) -> bool:
+    """Keys are given as a list of (time, value) pairs; a colour is a flat list of numbers."""
+    return isinstance(value, tuple | list) and len(value) > 0 and all(isinstance(v, tuple | list) for v in value)
+
+
+def _next_id(stack: list[dict]) -> str:
+    used = [int(m.group(1)) for n in stack if (m := re.fullmatch(r"e(\d+)", str(n.get("id", ""))))]
+    return f"e{max(used, default=0) + 1}"
+
+
+def _node(stack: list[dict], name: str, cid: str) -> dict:
+    """A node by id, or by kind when the clip has exactly one of that kind."""
+    for n in stack:
+        if n["id"] == name:
+            return n
+    same = [n for n in stack if n["kind"] == name]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        ids = ", ".join(n["id"] for n in same)
+        raise EditError(f"clip {cid!r} has several {name} effects ({ids}): name one by its id")
+    have = ", ".join(f"{n['id']} ({n['kind']})" for n in stack) or "none"
+    raise ClipNotFoundError(f"clip {cid!r} has no effect {name!r} (its effects: {have})")
+
+
+def _plain(value: Any) -> Any:
+    """OTIO metadata (AnyDictionary, AnyVector) as plain dicts and lists, to change and store back."""
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    return [_plain(v) for v in value]
