@@ -566,7 +566,9 @@ class ToolOps:
             model = sorted(able)[0]
         if pool is None:
             raise EditError(f"{op}: model folders need nbedit.models, which this installation lacks")
-        m = pool.get(model, task=task if task in KNOWN else None, op=op)
+        # a card that names a task must name this one; a bare model.onnx is judged by its inputs and outputs
+        declared = pool.card(model).task is not None
+        m = pool.get(model, task=task if task in KNOWN and declared else None, op=op)
         if m.kind != "onnx":
             raise EditError(f"{op} runs ONNX model folders (model.onnx); {m.name!r} is a {m.kind} model")
         return m
