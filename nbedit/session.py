@@ -408,6 +408,16 @@ class Session(InterchangeOps, GenerateOps, ToolOps, WidgetOps):
         self._extra["import_media"] = {"info": info.to_dict(), "pin": {"path": path, "sha256": info.sha256}}
         return Media(self, mid)
 
+    def _import_made(self, path: Path, name: str, info: dict | None) -> Media:
+        """Import a file an operation made (nested: part of that operation), reusing a recorded probe if given."""
+        self._extra.pop("import_media", None)
+        if info is not None:
+            self._extra["import_media"] = {"info": info}
+        try:
+            return self.import_media(str(path), name=name)
+        finally:
+            self._extra.pop("import_media", None)  # what the nested call left for a journal it does not write
+
     def _media_id(self, media: Media | str) -> str:
         mid = media.id if isinstance(media, Media) else media
         edit.media_entry(self._tl, mid)

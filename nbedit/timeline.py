@@ -71,6 +71,15 @@ def nb(obj: Any) -> dict:
     return obj.metadata["nbedit"]
 
 
+def plain(value: Any) -> Any:
+    """OTIO metadata (AnyDictionary, AnyVector) as plain dicts and lists, to read quickly, change and store back."""
+    if hasattr(value, "items"):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        return value
+    return [plain(v) for v in value]
+
+
 def item_id(item: Any) -> str | None:
     data = item.metadata.get("nbedit")
     return None if data is None else data.get("id")

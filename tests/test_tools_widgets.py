@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
-import av
 import nbformat
 import numpy as np
 import pytest
 from test_browser import ARTIFACTS, CHROMIUM, Kernel, browser, lab, run_all  # noqa: F401 (lab, browser: fixtures)
 from test_tools_footage import scene_session
+from widget_helpers import Sent, picture
 
 from nbedit.render import Compositor, Sources
 from nbedit.tools.synthetic import Scene
 
 SCENE = Scene(speed=(6, 2))
-
-
-def picture(data: bytes, fmt: str = "rgb24") -> np.ndarray:
-    with av.open(io.BytesIO(data)) as c:
-        return next(c.decode(video=0)).to_ndarray(format=fmt)
-
-
-class Sent:
-    """What a widget sends, as the front end receives it."""
-
-    def __init__(self, widget):
-        self.got: list[tuple[dict, list]] = []
-        original = widget.send
-
-        def send(content, buffers=None):
-            self.got.append((content, list(buffers or [])))
-            return original(content, buffers)
-
-        widget.send = send
-
-    def last(self, kind: str) -> tuple[dict, list]:
-        return next(m for m in reversed(self.got) if m[0].get("type") == kind)
 
 
 @pytest.fixture

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import av
 import numpy as np
 import pytest
+from widget_helpers import Sent, picture
 
 import nbedit
 from nbedit.cache import FrameCache
 from nbedit.media import read_counter
 from nbedit.preview import Preview
 from nbedit.widgets import timecode
-
-
-def jpeg_image(data: bytes) -> np.ndarray:
-    with av.open(io.BytesIO(data)) as c:
-        return next(c.decode(video=0)).to_ndarray(format="rgb24")
 
 
 @pytest.fixture
@@ -29,23 +23,6 @@ def edit(ab, footage):
     ab.append("a", track="V2", src_in=1, src_out=2)
     ab.append(ab.import_media(footage["tone"]), track="A1", src_in=0, src_out=3)
     return ab
-
-
-class Frames:
-    """Collects what a widget sends, as the front end would receive it."""
-
-    def __init__(self, widget):
-        self.got: list[tuple[dict, list]] = []
-        original = widget.send
-
-        def send(content, buffers=None):
-            self.got.append((content, list(buffers or [])))
-            return original(content, buffers)
-
-        widget.send = send
-
-    def last(self, kind: str) -> tuple[dict, list]:
-        return next(m for m in reversed(self.got) if m[0].get("type") == kind)
 
 
 def test_the_timeline_doc_lists_tracks_clips_and_crossfades(edit):
@@ -65,11 +42,11 @@ def test_audio_clips_carry_a_waveform(edit):
 
 def test_moving_the_playhead_sends_that_frame_as_jpeg_bytes(edit):
     ui = edit.ui()
-    frames = Frames(ui)
+    frames = Sent(ui)
     ui.playhead = 30
     msg, buffers = frames.last("frame")
     assert msg == {"type": "frame", "n": 30, "timecode": "00:00:01:06"}
-    img = jpeg_image(buffers[0])
+    img = picture(buffers[0])
     assert img.shape == (240, 320, 3)
     assert np.abs(img.astype(int) - edit.frame(30 / 24).astype(int)).mean() < 6
 
@@ -123,11 +100,11 @@ def test_a_refused_gesture_shows_why_and_changes_nothing(edit):
 
 def test_thumbnail_strips_are_one_jpeg_per_clip(edit):
     ui = edit.ui()
-    frames = Frames(ui)
+    frames = Sent(ui)
     ui._on_message(ui, {"type": "thumbs", "clip": "c1", "count": 6, "height": 36}, [])
     msg, buffers = frames.last("thumbs")
     assert msg["clip"] == "c1"
-    assert jpeg_image(buffers[0]).shape == (36, 6 * 48, 3)
+    assert picture(buffers[0]).shape == (36, 6 * 48, 3)
 
 
 def test_timecode_counts_hours_minutes_seconds_frames():
@@ -174,7 +151,7 @@ def test_long_gop_media_gets_an_all_intra_proxy_used_by_the_preview(s, tmp_path)
     proxy = p.proxies.ready(s.media["long"].info.sha256)
     with nbedit.media.VideoReader(str(proxy)) as r:
         assert r.keyframes == len(r) == 72
-    shown = [read_counter(jpeg_image(p.jpeg(n))) for n in (50, 3, 71, 20)]
+    shown = [read_counter(picture(p.jpeg(n))) for n in (50, 3, 71, 20)]
     assert shown == [50, 3, 71, 20]
     assert any(str(proxy) == r.path for r in p._sources._readers.values())  # the preview reads the proxy
     p.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EditError
+from ..timeline import plain  # noqa: F401 - re-exported for the format modules
 from .errors import InterchangeError
 
 
@@ -48,12 +49,3 @@ def write_with(path: Path, writer: str, write_tmp: Any, place: str | None = None
         raise
     except Exception as e:  # the writers raise anything for what they cannot write
         raise InterchangeError(path, f"the {writer} writer failed: {type(e).__name__}: {e}", place) from e
-
-
-def plain(value: Any) -> Any:
-    """OTIO metadata as plain dicts and lists (OTIO's own containers are slow to read item by item)."""
-    if hasattr(value, "items"):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        return value
-    return [plain(v) for v in value]

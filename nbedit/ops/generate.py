@@ -44,7 +44,7 @@ from ..models.loading import Loaded
 from ..models.lossless import write_lossless
 from ..models.pipelines import frames_for, multiples, run, size_for
 from ..record import operation
-from ..timeline import Time, get_track, layout, locate, nb
+from ..timeline import Time, get_track, layout, locate, nb, plain
 
 if TYPE_CHECKING:
     from ..session import Clip, Media
@@ -81,7 +81,7 @@ class GenerateOps:
                 data = locate(self._tl, what)[1].item.metadata["nbedit"].get("generation")
             except ClipNotFoundError:
                 data = media_entry(self._tl, what).get("generation")
-        return None if data is None else _plain(data)
+        return None if data is None else plain(data)
 
     # ---- making media --------------------------------------------------------------------------------------
 
@@ -436,7 +436,7 @@ class GenerateOps:
         """Media for a job: as the journal recorded it (reopening), from the cache, or made by the model."""
         saved = self._extra.pop(op, None) if self._replaying else None
         if saved and "info" in saved:
-            media = self._import_generated(Path(saved["info"]["path"]), saved["name"], saved["info"])
+            media = self._import_made(Path(saved["info"]["path"]), saved["name"], saved["info"])
             self._media_pool()[media.id]["generation"] = saved["generation"]
             self._extra[op] = saved
             return media
@@ -464,7 +464,7 @@ class GenerateOps:
             frames = run(m, job.request(pictures), progress=self.models.progress, desc=f"{op} {label}")
             write_lossless(path, frames[job.keep[0] : job.keep[1]], Fraction(job.fps))
         name = _slug(label if op == "regenerate" else f"{label}-s{job.seed}")  # a take is named for its source
-        media = self._import_generated(path, name, None)
+        media = self._import_made(path, name, None)
         if made:
             _write_sidecar(path, media.info.sha256, gen)  # the import hashed the file: no second pass
         entry = self._media_pool()[media.id]
@@ -477,16 +477,6 @@ class GenerateOps:
             pins["model"] = str(found.path)
         self._extra[op] = {"pin": pins, "info": media.info.to_dict(), "name": name, "generation": gen}
         return media
-
-    def _import_generated(self, path: Path, name: str, info: dict | None) -> Media:
-        """Import a generated file (nested: part of the running operation), reusing a recorded probe."""
-        self._extra.pop("import_media", None)
-        if info is not None:
-            self._extra["import_media"] = {"info": info}
-        try:
-            return self.import_media(str(path), name=name)
-        finally:
-            self._extra.pop("import_media", None)  # what the nested call left for a journal it does not write
 
     def _between(
         self,
@@ -692,17 +682,6 @@ class _Edge:
     def __init__(self, item: Any, offset: int):
         self.item = item
         self.offset = offset
-
-
-def _plain(value: Any) -> Any:
-    """OTIO metadata (AnyDictionary, AnyVector) as dicts and lists."""
-    if isinstance(value, str):
-        return value
-    if hasattr(value, "items"):
-        return {k: _plain(v) for k, v in value.items()}
-    if hasattr(value, "__iter__"):
-        return [_plain(v) for v in value]
-    return value
 
 
 def entry_id(item: Any) -> str:

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import ClipNotFoundError, EditError, MediaError, TimeRangeError
 from ..record import operation
-from ..timeline import TRACK_NAME, Time, find_track, get_track, layout, locate, nb
+from ..timeline import TRACK_NAME, Time, find_track, get_track, layout, locate, nb, plain
 from ..tools import camera, effects, video
 from ..tools import keyframes as kf
 from . import edit
@@ -99,7 +99,7 @@ class ToolOps:
         # the parameters given (every effect kind's parameters are keywords of this one method)
         given = {k: v for k, v in locals().items() if k in effects.PARAMS and v is not None}
         cid, item, p = self._tool_video_clip_of(clip, "an effect")
-        stack = _plain(item.metadata["nbedit"].get("effects", []))
+        stack = plain(item.metadata["nbedit"].get("effects", []))
         node = next((n for n in stack if n["id"] == kind), None)
         if node is None:
             if kind not in effects.KINDS:
@@ -122,7 +122,7 @@ class ToolOps:
     def remove_effect(self, clip: Clip | str, effect: str) -> Clip:
         """Take a node out of a clip's stack by id (or by kind when it has one). ``s.remove_effect("c2", "e1")``"""
         cid, item, _ = self._tool_video_clip_of(clip, "an effect")
-        stack = _plain(item.metadata["nbedit"].get("effects", []))
+        stack = plain(item.metadata["nbedit"].get("effects", []))
         node = _node(stack, effect, cid)
         item.metadata["nbedit"]["effects"] = [n for n in stack if n["id"] != node["id"]]
         return self._tool_clip_handle(cid)
@@ -130,7 +130,7 @@ class ToolOps:
     def effects(self, clip: Clip | str) -> list[dict]:
         """A clip's effect stack as plain data, in the order it is applied. ``s.effects("c2")``"""
         cid = self._clip_id(clip)
-        return _plain(locate(self._tl, cid)[1].item.metadata["nbedit"].get("effects", []))
+        return plain(locate(self._tl, cid)[1].item.metadata["nbedit"].get("effects", []))
 
     @operation
     def blend(self, target: Clip | str, mode: str = "normal", *, opacity: Any = 1.0) -> None:
@@ -148,7 +148,7 @@ class ToolOps:
             nb(track)["blend"] = {"mode": mode, "opacity": self._tool_track_param(opacity)}
             return None
         cid, item, p = self._tool_video_clip_of(target, "a blend mode")
-        stack = [n for n in _plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] != "blend"]
+        stack = [n for n in plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] != "blend"]
         params = {"mode": mode, "opacity": self._tool_param("blend", "opacity", opacity, p)}
         stack.append({"id": _next_id(stack), "kind": "blend", "params": params})
         item.metadata["nbedit"]["effects"] = stack
@@ -171,7 +171,7 @@ class ToolOps:
         name = target if isinstance(target, str) else None
         if name is not None and TRACK_NAME.match(name):
             track = get_track(self._tl, name)
-            blend = _plain(nb(track).get("blend", {"mode": "normal", "opacity": 1.0}))
+            blend = plain(nb(track).get("blend", {"mode": "normal", "opacity": 1.0}))
             if param != "opacity" or track.kind != "Video":
                 raise EditError(f"a video track's keyable parameter is 'opacity', not {param!r}")
             checked = self._tool_checked("blend", "opacity", value)
@@ -184,14 +184,14 @@ class ToolOps:
         if param == "reframe":
             if "reframe" not in data:
                 raise EditError(f"clip {cid!r} is not reframed: s.reframe({cid!r}, aspect=...) first")
-            reframe = _plain(data["reframe"])
+            reframe = plain(data["reframe"])
             if not (isinstance(value, tuple | list) and len(value) == 2 and all(_finite(v) for v in value)):
                 raise EditError(f"a reframe key is the crop's centre (x, y) in source pixels, not {value!r}")
             reframe["center"] = kf.with_key(reframe["center"], pos, [float(v) for v in value], ease)
             data["reframe"] = reframe
             return None
         node_name, _, pname = param.partition(".")
-        stack = _plain(data.get("effects", []))
+        stack = plain(data.get("effects", []))
         node = _node(stack, node_name, cid)
         if pname not in effects.KINDS[node["kind"]]:
             raise EditError(
@@ -229,7 +229,7 @@ class ToolOps:
         if background is not None:
             self._tool_place_over(cid, self._tool_video_clip_of(background, "a composite background")[0])
         _, item, p = self._tool_video_clip_of(cid, "composite")
-        stack = [n for n in _plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] not in ("mask", "blend")]
+        stack = [n for n in plain(item.metadata["nbedit"].get("effects", [])) if n["kind"] not in ("mask", "blend")]
         if mask_id is not None:
             stack.append(
                 {
@@ -458,7 +458,7 @@ class ToolOps:
         saved = self._extra.pop("reframe", None) if self._replaying else None
         pin = {}
         if saved is not None:  # reopening: the analysis as it was recorded
-            results = _plain(saved["clips"])
+            results = plain(saved["clips"])
         else:
             m = self._tool_model("reframe", model) if model is not None or subject == "auto" else None
             try:
@@ -574,30 +574,20 @@ class ToolOps:
         return m
 
     def _new_tool_media(self, op: str, path: Path, name: str, gen: dict, pin: dict) -> Media:
-        media = self._import_tool_media(path, name, None)
+        media = self._import_made(path, name, None)
         nb(self._tl)["media"][media.id]["generation"] = gen
         self._extra[op] = {"info": media.info.to_dict(), "name": name, "generation": gen, "pin": pin}
         return media
 
     def _reuse_tool_media(self, op: str, saved: dict) -> Media:
         """On reopen: the recorded file and probe, nothing worked out again (a lost file becomes offline media)."""
-        media = self._import_tool_media(Path(saved["info"]["path"]), saved["name"], saved["info"])
+        media = self._import_made(Path(saved["info"]["path"]), saved["name"], saved["info"])
         nb(self._tl)["media"][media.id]["generation"] = saved["generation"]
         self._extra[op] = saved
         return media
 
-    def _import_tool_media(self, path: Path, name: str, info: dict | None) -> Media:
-        """Import a tool's file (nested: part of the running operation), with a recorded probe when there is one."""
-        self._extra.pop("import_media", None)
-        if info is not None:
-            self._extra["import_media"] = {"info": info}
-        try:
-            return self.import_media(str(path), name=name)
-        finally:
-            self._extra.pop("import_media", None)  # what the nested call left for a journal it does not write
-
     def _tool_link_mask(self, item: Any, mask_id: str) -> None:
-        linked = [m for m in _plain(item.metadata["nbedit"].get("masks", [])) if m != mask_id]
+        linked = [m for m in plain(item.metadata["nbedit"].get("masks", [])) if m != mask_id]
         item.metadata["nbedit"]["masks"] = [*linked, mask_id]
 
     # ---- helpers for the graph ----------------------------------------------------------------------------
@@ -841,12 +831,3 @@ def _node(stack: list[dict], name: str, cid: str) -> dict:
         raise EditError(f"clip {cid!r} has several {name} effects ({ids}): name one by its id")
     have = ", ".join(f"{n['id']} ({n['kind']})" for n in stack) or "none"
     raise ClipNotFoundError(f"clip {cid!r} has no effect {name!r} (its effects: {have})")
-
-
-def _plain(value: Any) -> Any:
-    """OTIO metadata (AnyDictionary, AnyVector) as plain dicts and lists, to change and store back."""
-    if isinstance(value, str | bool | int | float) or value is None:
-        return value
-    if hasattr(value, "items"):
-        return {k: _plain(v) for k, v in value.items()}
-    return [_plain(v) for v in value]
