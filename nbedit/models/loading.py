@@ -5,6 +5,8 @@ Every model, a tiny test checkpoint or a 20 GB one, goes through ``load``: the s
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,11 +47,12 @@ def torch_dtype(name: str) -> Any:
     return getattr(torch, name)
 
 
-def load(found: Found, *, dtype: str, allow_pickle: bool, device: str) -> tuple[Any, dict]:
+def load(found: Found, *, dtype: str, allow_pickle: bool, device: str, progress: bool = True) -> tuple[Any, dict]:
     """The model object (a diffusers pipeline on the CPU, for a plan to move), and the bytes of each component."""
     if found.kind == "onnx":
         return load_onnx(found.path, device), {"model": (found.path / ONNX_FILE).stat().st_size}
-    pipe = load_diffusers(found.path, dtype=dtype, allow_pickle=allow_pickle)
+    with _loading_bars(progress):
+        pipe = load_diffusers(found.path, dtype=dtype, allow_pickle=allow_pickle)
     import torch
 
     sizes = {n: module_bytes(c) for n, c in pipe.components.items() if isinstance(c, torch.nn.Module)}
@@ -70,6 +73,23 @@ def load_diffusers(folder: Path, *, dtype: str, allow_pickle: bool) -> Any:
         # safetensors reports damage as these; diffusers reports missing or mismatched parts likewise
         what = WeightsError if "safetensor" in repr(e).lower() or "header" in repr(e).lower() else ModelError
         raise what(f"cannot load {folder} with diffusers: {type(e).__name__}: {e}") from e
+
+
+@contextlib.contextmanager
+def _loading_bars(show: bool) -> Iterator[None]:
+    """diffusers' and transformers' own loading bars, off while loading when the pool's progress is off."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    was = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
+    if not show:
+        dlog.disable_progress_bar()
+        tlog.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for on, mod in zip(was, (dlog, tlog), strict=True):
+            (mod.enable_progress_bar if on else mod.disable_progress_bar)()
 
 
 def _dtype_keyword() -> str:

@@ -163,7 +163,7 @@ class ModelPool:
         dtype = self._dtype(card)
         estimate = component_bytes(found.path, DTYPES[dtype])
         self._make_room("cpu", sum(estimate.values()), keep=set())  # it loads into RAM first
-        model, sizes = load(found, dtype=dtype, allow_pickle=allow_pickle, device="cpu")
+        model, sizes = load(found, dtype=dtype, allow_pickle=allow_pickle, device="cpu", progress=self.progress)
         m = Loaded(found, card, sha, found.kind, model, sizes, self._cpu_plan(found.name, sizes, dtype), self.device)
         self._loaded[found.name] = m
         try:
