@@ -27,6 +27,7 @@ from .errors import EditError, MediaError, NbeditError, ProjectError, TimeRangeE
 from .interchange import InterchangeOps
 from .ops import edit
 from .ops.generate import GenerateOps
+from .ops.graph import GraphOps
 from .ops.tools import ToolOps
 from .ops.ui import WidgetOps
 from .record import CellEmitter, History, Journal, Record, operation
@@ -146,7 +147,7 @@ class Media:
         return f"<Media {self.id} {i.kind} {what} {dur} {Path(i.path).name}{'' if self.online else ' OFFLINE'}>"
 
 
-class Session(InterchangeOps, GenerateOps, ToolOps, WidgetOps):
+class Session(InterchangeOps, GenerateOps, GraphOps, ToolOps, WidgetOps):
     """A project: a folder holding the journal of every edit, and the OTIO timeline those edits made.
 
     ``Session("my-edit")`` creates the folder, or reopens it (replaying its journal) if it exists. ``name`` is the
