@@ -10,7 +10,9 @@ the tiny checkpoints the tests and the demo use. Layout of a model folder: ``mod
     placement.py  which component on which device, from the memory budget
     pool.py       resident models, budgets, least-recently-used eviction, the s.models table
     pipelines.py  one function per kind of request: frames in, frames out, deterministic
+    requests.py   a generation's arguments as checked values (prompts, seeds, sizes), and labels
     jobs.py       a generation as data: cache key and provenance
+    sidecar.py    a generated file's .json: reusing the file when its key and sha256 match
     lossless.py   generated frames as a lossless video file
     tiny.py       tiny random-weight checkpoints
 """

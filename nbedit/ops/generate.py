@@ -23,33 +23,29 @@ a fresh folder (``fresh=True``) generates again, and gets the same frames.
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import opentimelineio as otio
 
-from ..errors import ClipNotFoundError, EditError, MediaError, TimeRangeError
+from ..errors import ClipNotFoundError, EditError, TimeRangeError
 from ..models import ModelPool, WeightsError
+from ..models import requests as req
 from ..models.cards import Card
 from ..models.jobs import Job, provenance
 from ..models.loading import Loaded
 from ..models.lossless import write_lossless
 from ..models.pipelines import frames_for, multiples, run, size_for
+from ..models.sidecar import GENERATED, cached, write_sidecar
 from ..record import operation
 from ..timeline import Time, get_track, layout, locate, nb, plain
+from . import generate_support as support
 
 if TYPE_CHECKING:
     from ..session import Clip, Media
 
-GENERATED = "generated"
 Build = Callable[[Loaded, Card], tuple[Job, dict]]
 
 
@@ -106,21 +102,23 @@ class GenerateOps:
         records ``..., steps=30, guidance=3.0, weights_sha256='…'``: whatever was left out, as used. The frame
         count and size snap to what the model makes (LTX: 8k+1 frames, multiples of 32 pixels).
         """
-        prompt = _text(prompt, "prompt")
+        prompt = req.text(prompt, "prompt")
 
         def build(m: Loaded, card: Card) -> tuple[Job, dict]:
             px, ft = multiples(m)
             fps = self._generation_fps(card)
-            secs = _positive(card.default("seconds") if seconds is None else seconds, "seconds")
+            secs = req.positive(card.default("seconds") if seconds is None else seconds, "seconds")
             n = frames_for(max(1, round(secs * fps)), ft)
-            w, h = size_for(*_size(card.default("size") if size is None else size), px)
-            common, pin = _common(card, seed, steps, guidance, negative_prompt)
+            w, h = size_for(*req.size(card.default("size") if size is None else size), px)
+            common, pin = req.common(card, seed, steps, guidance, negative_prompt)
             job = Job(
                 "generate", "text-to-video", m.name, prompt, **common, size=(w, h), fps=str(fps), frames=n, keep=(0, n)
             )
             return job, {**pin, **({"seconds": secs} if seconds is None else {}), "size": (w, h)}
 
-        return self._generated("generate", _label(prompt), model, "text-to-video", weights_sha256, allow_pickle, build)
+        return self._generated(
+            "generate", req.label(prompt), model, "text-to-video", weights_sha256, allow_pickle, build
+        )
 
     @operation
     def image_to_video(
@@ -144,16 +142,18 @@ class GenerateOps:
         ``s.image_to_video(s.frame(3.0), "slow push in", model="ltx-video", seconds=3, seed=1)`` saves the
         picture as ``<project>/generated/stills/<sha256>.png`` and records that path with its sha256.
         """
-        prompt = _text(prompt, "prompt")
+        prompt = req.text(prompt, "prompt")
 
         def build(m: Loaded, card: Card) -> tuple[Job, dict]:
-            still, still_sha = self._still(image, image_sha256)
+            still, still_sha = support.still(self.path, image, image_sha256)
             px, ft = multiples(m)
             fps = self._generation_fps(card)
-            secs = _positive(card.default("seconds") if seconds is None else seconds, "seconds")
+            secs = req.positive(card.default("seconds") if seconds is None else seconds, "seconds")
             n = frames_for(max(1, round(secs * fps)), ft)
-            w, h = size_for(*_size(size), px) if size is not None else _fit(*_picture_size(still), card, px)
-            common, pin = _common(card, seed, steps, guidance, negative_prompt)
+            w, h = (
+                size_for(*req.size(size), px) if size is not None else req.fit(*support.picture_size(still), card, px)
+            )
+            common, pin = req.common(card, seed, steps, guidance, negative_prompt)
             source = {"role": "image", "path": still, "sha256": still_sha, "start": "0", "step": "0", "count": 1}
             job = Job(
                 "image_to_video",
@@ -171,7 +171,7 @@ class GenerateOps:
             return job, {**pin, **({"seconds": secs} if seconds is None else {})}
 
         return self._generated(
-            "image_to_video", _label(prompt), model, "image-to-video", weights_sha256, allow_pickle, build
+            "image_to_video", req.label(prompt), model, "image-to-video", weights_sha256, allow_pickle, build
         )
 
     @operation
@@ -197,28 +197,28 @@ class GenerateOps:
         video-to-video model (LTX) takes the clip whole; an ONNX per-frame model maps each frame. ``strength``
         is how much changes (0: nothing, 1: everything). Place the result with ``s.overwrite(styled, ...)``.
         """
-        prompt = _text(prompt, "prompt")
+        prompt = req.text(prompt, "prompt")
         cid, track, p = self._video_clip(clip, "stylize")
         entry = self._entry(p.item)
-        if strength is not None and not 0 < _number(strength, "strength") <= 1:
+        if strength is not None and not 0 < req.number(strength, "strength") <= 1:
             raise EditError(f"strength must be above 0 and at most 1, not {strength!r}")
 
         def build(m: Loaded, card: Card) -> tuple[Job, dict]:
             px, ft = multiples(m)
-            task = _stylize_task(card)
+            task = req.stylize_task(card)
             count = p.duration
             made = count if task != "video-to-video" else frames_for(count, ft, at_least=True)
             if size is not None:
-                w, h = size_for(*_size(size), px)
+                w, h = size_for(*req.size(size), px)
             elif task == "per-frame":
                 w, h = int(entry["width"]), int(entry["height"])
             else:
-                w, h = _fit(int(entry["width"]), int(entry["height"]), card, px)
+                w, h = req.fit(int(entry["width"]), int(entry["height"]), card, px)
             if task == "per-frame":  # a fixed function of each frame: no noise, no steps, no prompt
                 common, pin = {"negative_prompt": None, "seed": 0, "steps": 1, "guidance": 0.0}, {}
                 used = None
             else:
-                common, pin = _common(card, seed, steps, guidance, negative_prompt)
+                common, pin = req.common(card, seed, steps, guidance, negative_prompt)
                 used = card.default("strength") if strength is None else strength
                 used = float(0.5 if used is None else used)
             job = Job(
@@ -232,14 +232,14 @@ class GenerateOps:
                 frames=made,
                 keep=(0, count),
                 strength=used,
-                sources=(self._span(p.item, 0, count, "video"),),
+                sources=(support.span(self._tl, self.fps, p.item, 0, count, "video"),),
             )
             if used is not None:
                 pin["strength"] = used
             return job, {**pin, "size": (w, h)}
 
-        label = f"{entry_id(p.item)}-{_slug(prompt or model)[:20]}"
-        return self._generated("stylize", label, model, _stylize_task, weights_sha256, allow_pickle, build)
+        label = f"{support.entry_id(p.item)}-{req.slug(prompt or model)[:20]}"
+        return self._generated("stylize", label, model, req.stylize_task, weights_sha256, allow_pickle, build)
 
     @operation
     def regenerate(
@@ -260,7 +260,7 @@ class GenerateOps:
         old = Job.from_provenance(self.generation(mid))
         name = old.model if model is None else model
         if seed is not None:
-            _seed(seed)
+            req.checked_seed(seed)
 
         def build(m: Loaded, card: Card) -> tuple[Job, dict]:
             px, ft = multiples(m)
@@ -269,7 +269,7 @@ class GenerateOps:
             job = job.but(frames=frames)
             return job, {"model": name, "seed": job.seed}
 
-        label = f"{mid}-{_slug(Path(name).name)}" + ("" if seed is None else f"-s{seed}")
+        label = f"{mid}-{req.slug(Path(name).name)}" + ("" if seed is None else f"-s{seed}")
         return self._generated(
             "regenerate", label, name, old.task, weights_sha256, allow_pickle, build, more={"take_of": mid}
         )
@@ -310,9 +310,13 @@ class GenerateOps:
             px, ft = multiples(m)
             k = 1 + ft if p.duration >= 1 + ft and ft > 1 else 1  # last frames to continue from: 8k+1 of them
             made = frames_for(k + n, ft, at_least=True)
-            w, h = size_for(*_size(size), px) if size is not None else _fit(entry["width"], entry["height"], card, px)
-            common, pin = _common(card, seed, steps, guidance, negative_prompt)
-            source = self._span(p.item, p.duration - k, k, "keyframe", index=0, strength=1.0)
+            w, h = (
+                size_for(*req.size(size), px)
+                if size is not None
+                else req.fit(entry["width"], entry["height"], card, px)
+            )
+            common, pin = req.common(card, seed, steps, guidance, negative_prompt)
+            source = support.span(self._tl, self.fps, p.item, p.duration - k, k, "keyframe", index=0, strength=1.0)
             job = Job(
                 "extend",
                 "keyframes-to-video",
@@ -328,7 +332,13 @@ class GenerateOps:
             return job, {**pin, "prompt": prompt, "model": model, "size": (w, h)}
 
         media = self._generated(
-            "extend", f"{entry_id(p.item)}-ext", model, "keyframes-to-video", weights_sha256, allow_pickle, build
+            "extend",
+            f"{support.entry_id(p.item)}-ext",
+            model,
+            "keyframes-to-video",
+            weights_sha256,
+            allow_pickle,
+            build,
         )
         return Clip(self, self._place_new(media.id, track.name, p.end, n, ripple=True))
 
@@ -354,7 +364,7 @@ class GenerateOps:
         """
         from ..session import Clip
 
-        prompt = _text(prompt, "prompt")
+        prompt = req.text(prompt, "prompt")
         t = get_track(self._tl, track)
         if t.kind != "Video":
             raise EditError(f"fill_gap works on video tracks, not {track}")
@@ -366,13 +376,13 @@ class GenerateOps:
         gap = placed[i]
         left = placed[i - 1] if i > 0 else None
         right = placed[i + 1] if i + 1 < len(placed) else None
-        job_sources = self._boundary_sources(left, right, gap.duration)
+        job_sources = support.boundary_sources(self._tl, self.fps, left, right, gap.duration)
         if not job_sources:
             raise EditError(f"the gap at {at} s on {track} has no clip on either side: use s.generate")
         near = (left or right).item
         entry = self._entry(near)
-        knobs = _Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
-        label = f"gap-{_slug(prompt)[:20]}"
+        knobs = req.Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
+        label = f"gap-{req.slug(prompt)[:20]}"
         media = self._between(
             "fill_gap", label, job_sources, gap.duration, left is not None, entry, prompt, model, knobs
         )
@@ -411,11 +421,11 @@ class GenerateOps:
             )
         entry = self._entry(p.item)
         prompt, model = self._defaults_from(entry, prompt, model, "retake")
-        before = _Edge(p.item, a - p.start - 1) if a > p.start else None
-        after = _Edge(p.item, b - p.start) if b < p.end else None
-        job_sources = self._boundary_sources(before, after, b - a)
-        knobs = _Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
-        label, pin = f"{entry_id(p.item)}-retake", {"prompt": prompt, "model": model}
+        before = support.Edge(p.item, a - p.start - 1) if a > p.start else None
+        after = support.Edge(p.item, b - p.start) if b < p.end else None
+        job_sources = support.boundary_sources(self._tl, self.fps, before, after, b - a)
+        knobs = req.Knobs(seed, steps, guidance, negative_prompt, size, weights_sha256, allow_pickle)
+        label, pin = f"{support.entry_id(p.item)}-retake", {"prompt": prompt, "model": model}
         media = self._between("retake", label, job_sources, b - a, before is not None, entry, prompt, model, knobs, pin)
         return Clip(self, self._place_new(media.id, track.name, a, b - a, ripple=False))
 
@@ -442,7 +452,7 @@ class GenerateOps:
             return media
         if not isinstance(allow_pickle, bool):
             raise EditError(f"allow_pickle must be True or False, not {allow_pickle!r}")
-        model = _text(model, "model")
+        model = req.text(model, "model")
         if callable(task):
             task = task(self.models.card(model))
         found, card, sha = self.models.describe(model, task=task, op=op)
@@ -458,15 +468,15 @@ class GenerateOps:
         )
         gen.update(more or {})
         path = self.path / GENERATED / f"{job.op}-{gen['key'][:16]}.mp4"
-        made = not _cached(path, gen["key"])
+        made = not cached(path, gen["key"])
         if made:
-            pictures = {i: self._pictures(src) for i, src in enumerate(job.sources)}
+            pictures = {i: support.pictures(self._tl, src) for i, src in enumerate(job.sources)}
             frames = run(m, job.request(pictures), progress=self.models.progress, desc=f"{op} {label}")
             write_lossless(path, frames[job.keep[0] : job.keep[1]], Fraction(job.fps))
-        name = _slug(label if op == "regenerate" else f"{label}-s{job.seed}")  # a take is named for its source
+        name = req.slug(label if op == "regenerate" else f"{label}-s{job.seed}")  # a take is named for its source
         media = self._import_made(path, name, None)
         if made:
-            _write_sidecar(path, media.info.sha256, gen)  # the import hashed the file: no second pass
+            write_sidecar(path, media.info.sha256, gen)  # the import hashed the file: no second pass
         entry = self._media_pool()[media.id]
         # the same frames may be in the pool already (regenerating with the same model and seed gives the same
         # file): they keep the provenance they came with, not that of a take of themselves
@@ -488,7 +498,7 @@ class GenerateOps:
         entry: dict,
         prompt: str,
         model: str | None,
-        knobs: _Knobs,
+        knobs: req.Knobs,
         pin: dict | None = None,
     ) -> Media:
         """Media of ``n`` frames between boundary pictures (fill_gap, retake): the left one is made frame 0."""
@@ -500,10 +510,10 @@ class GenerateOps:
             first = 1 if has_left else 0
             made = frames_for(n + len(sources), ft, at_least=True)
             if knobs.size is not None:
-                w, h = size_for(*_size(knobs.size), px)
+                w, h = size_for(*req.size(knobs.size), px)
             else:
-                w, h = _fit(entry["width"], entry["height"], card, px)
-            common, resolved = _common(card, knobs.seed, knobs.steps, knobs.guidance, knobs.negative_prompt)
+                w, h = req.fit(entry["width"], entry["height"], card, px)
+            common, resolved = req.common(card, knobs.seed, knobs.steps, knobs.guidance, knobs.negative_prompt)
             job = Job(
                 op,
                 "keyframes-to-video",
@@ -520,88 +530,6 @@ class GenerateOps:
 
         task = "keyframes-to-video"
         return self._generated(op, label, model, task, knobs.weights_sha256, knobs.allow_pickle, build, pin)
-
-    # ---- pictures from the timeline -------------------------------------------------------------------------
-
-    def _span(self, item: Any, first: int, count: int, role: str, **more: Any) -> dict:
-        """A run of a clip's frames (timeline offsets ``first``.. from its start) as a source of a job."""
-        from .edit import source_at, time_scalar
-
-        mid = item.metadata["nbedit"]["media"]
-        entry = self._media_pool()[mid]
-        start = source_at(item, first) / self.fps
-        step = time_scalar(item) / self.fps
-        return {
-            "role": role,
-            "media": mid,
-            "sha256": entry["sha256"],
-            "start": str(start),
-            "step": str(step),
-            "count": int(count),
-            **more,
-        }
-
-    def _boundary_sources(self, left: Any, right: Any, n: int) -> tuple[dict, ...]:
-        """Keyframes for ``n`` frames between the last frame of ``left`` and the first of ``right``."""
-        out = []
-        if left is not None:
-            offset = left.duration - 1 if not isinstance(left, _Edge) else left.offset
-            out.append(self._span(left.item, offset, 1, "keyframe", index=0, strength=1.0))
-        if right is not None:
-            offset = 0 if not isinstance(right, _Edge) else right.offset
-            index = n + (1 if left is not None else 0)
-            out.append(self._span(right.item, offset, 1, "keyframe", index=index, strength=1.0))
-        return tuple(out)
-
-    def _pictures(self, src: dict) -> np.ndarray:
-        """The frames a job source names, read from its media (checked against the recorded sha256)."""
-        from .. import media as media_mod
-        from .edit import media_entry, media_info
-
-        if "media" in src:
-            entry = media_entry(self._tl, src["media"])
-            if entry["sha256"] != src["sha256"]:
-                raise MediaError(f"media {src['media']!r} is not the file this generation used (sha256 differs)")
-            path, info = entry["path"], media_info(entry)
-        else:
-            path, info = src["path"], None
-            if os.path.exists(path) and media_mod.sha256_file(path) != src["sha256"]:
-                raise MediaError(f"{path} is not the picture this generation used (sha256 differs)")
-        if not os.path.exists(path):
-            raise MediaError(f"{path} is offline: cannot read the frames this generation starts from")
-        start, step = Fraction(src["start"]), Fraction(src["step"])
-        with media_mod.VideoReader(path, info=info) as reader:
-            return np.stack([reader.frame_at(float(start + k * step)) for k in range(int(src["count"]))])
-
-    def _still(self, image: Any, image_sha256: str | None) -> tuple[str, str]:
-        """A picture given as an array or an image file, as (absolute path, sha256) of a file."""
-        from .. import media as media_mod
-
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise EditError(f"image must be a (height, width, 3) uint8 array, not {image.dtype} {image.shape}")
-            from ..render import to_png
-
-            data = to_png(np.ascontiguousarray(image))
-            import hashlib
-
-            sha = hashlib.sha256(data).hexdigest()
-            path = self.path / GENERATED / "stills" / f"{sha[:16]}.png"
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.partial")
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
-            return str(path), sha
-        if not isinstance(image, str | os.PathLike):
-            raise EditError(f"image must be a picture (numpy array) or an image file path, not {type(image).__name__}")
-        path = os.path.abspath(os.fspath(image))
-        if not os.path.isfile(path):
-            raise MediaError(f"image file not found: {path}")
-        sha = media_mod.sha256_file(path)
-        if image_sha256 is not None and sha != image_sha256:
-            raise MediaError(f"{path} is not the recorded picture: its sha256 is {sha}, expected {image_sha256}")
-        return path, sha
 
     # ---- small helpers ------------------------------------------------------------------------------------
 
@@ -628,11 +556,11 @@ class GenerateOps:
 
     def _defaults_from(self, entry: dict, prompt: str | None, model: str | None, what: str) -> tuple[str, str]:
         gen = entry.get("generation") or {}
-        prompt = _text(gen.get("prompt", "") if prompt is None else prompt, "prompt")
+        prompt = req.text(gen.get("prompt", "") if prompt is None else prompt, "prompt")
         model = gen.get("model") if model is None else model
         if model is None:
             raise EditError(f"{what} needs a model (the clip was not generated): model='ltx-video', say")
-        return prompt, _text(model, "model")
+        return prompt, req.text(model, "model")
 
     def _generated_media_id(self, what: Any) -> str:
         from ..session import Clip, Media
@@ -661,141 +589,3 @@ class GenerateOps:
         clip = make_clip(self._tl, media_id, track, 0, frames)
         place(self._tl, clip, track, at, ripple=ripple)
         return item_id(clip)
-
-
-@dataclass(frozen=True)
-class _Knobs:
-    """The parameters every generation takes, as the call gave them (None: the model card's default)."""
-
-    seed: int | None
-    steps: int | None
-    guidance: float | None
-    negative_prompt: str | None
-    size: tuple[int, int] | None
-    weights_sha256: str | None
-    allow_pickle: bool
-
-
-class _Edge:
-    """One frame of a clip at a timeline offset from its start: a retake's boundary picture."""
-
-    def __init__(self, item: Any, offset: int):
-        self.item = item
-        self.offset = offset
-
-
-def entry_id(item: Any) -> str:
-    return item.metadata["nbedit"]["media"]
-
-
-# ---- parameters ----------------------------------------------------------------------------------------------
-
-
-def _common(card: Card, seed: Any, steps: Any, guidance: Any, negative_prompt: Any) -> tuple[dict, dict]:
-    """Seed, steps, guidance and negative prompt as used (card defaults filled in): Job fields, and pins."""
-    used_seed = random.SystemRandom().randrange(2**31) if seed is None else _seed(seed)
-    used_steps = card.default("steps") if steps is None else steps
-    if isinstance(used_steps, bool) or not isinstance(used_steps, int) or not 1 <= used_steps <= 1000:
-        raise EditError(f"steps must be a whole number from 1 to 1000, not {used_steps!r}")
-    used_guidance = _number(card.default("guidance") if guidance is None else guidance, "guidance")
-    if used_guidance < 0:
-        raise EditError(f"guidance must not be negative, not {guidance!r}")
-    negative = card.default("negative_prompt") if negative_prompt is None else negative_prompt
-    negative = None if negative is None else _text(negative, "negative_prompt")
-    job = {"negative_prompt": negative, "seed": used_seed, "steps": used_steps, "guidance": used_guidance}
-    pins = {"seed": used_seed, "steps": used_steps, "guidance": used_guidance}
-    if negative is not None:
-        pins["negative_prompt"] = negative
-    return job, pins
-
-
-def _stylize_task(card: Card) -> str:
-    """What stylize asks of a model: per-frame (ONNX), image-to-image, or video-to-video (LTX)."""
-    return next((t for t in ("per-frame", "image-to-image", "video-to-video") if t in card.tasks), "image-to-image")
-
-
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise EditError(f"seed must be a whole number from 0 to 2**63 - 1, not {seed!r}")
-    return seed
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise EditError(f"{what} must be text, not {type(value).__name__}")
-    return value
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise EditError(f"{what} must be a number, not {value!r}")
-    return float(value)
-
-
-def _positive(value: Any, what: str) -> float:
-    v = _number(value, what)
-    if not 0 < v <= 3600:
-        raise EditError(f"{what} must be above 0 and at most an hour, not {value!r}")
-    return v
-
-
-def _size(size: Any) -> tuple[int, int]:
-    if (
-        not isinstance(size, tuple | list)
-        or len(size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 8192 for v in size)
-    ):
-        raise EditError(f"size must be (width, height) in whole pixels, not {size!r}")
-    return int(size[0]), int(size[1])
-
-
-def _fit(width: Any, height: Any, card: Card, multiple: int) -> tuple[int, int]:
-    """A source's shape scaled to the model's default picture area, in the sizes it makes."""
-    dw, dh = _size(card.default("size"))
-    scale = math.sqrt(dw * dh / (int(width) * int(height)))
-    return size_for(round(int(width) * scale), round(int(height) * scale), multiple)
-
-
-def _picture_size(path: str) -> tuple[int, int]:
-    from .. import media as media_mod
-
-    info = media_mod.probe(path)
-    if not info.has_video:
-        raise MediaError(f"{path} holds no picture")
-    return int(info.width), int(info.height)
-
-
-def _slug(text: str) -> str:
-    out = "".join(c if c.isalnum() else "-" for c in text.lower())
-    while "--" in out:
-        out = out.replace("--", "-")
-    return out.strip("-") or "generated"
-
-
-def _label(prompt: str) -> str:
-    return _slug(prompt)[:24].strip("-") or "generated"
-
-
-# ---- the generated file ----------------------------------------------------------------------------------------
-
-
-def _cached(path: Path, key: str) -> bool:
-    """True when ``path`` holds the frames of ``key``: its sidecar names the key and the file's sha256."""
-    from ..media import sha256_file
-
-    side = path.with_suffix(".json")
-    if not (path.exists() and side.exists()):
-        return False
-    try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return meta.get("key") == key and meta.get("sha256") == sha256_file(path)
-
-
-def _write_sidecar(path: Path, sha256: str, gen: dict) -> None:
-    """``<file>.json``: the key and sha256 that let a later call reuse the file, and the whole provenance."""
-    side = {"key": gen["key"], "sha256": sha256, "generation": gen}
-    tmp = path.with_name(f".{path.stem}.json.partial")
-    tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path.with_suffix(".json"))
