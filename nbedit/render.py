@@ -98,10 +98,11 @@ def offline_slate(width: int, height: int) -> np.ndarray:
 
 
 def to_png(img: np.ndarray) -> bytes:
-    """PNG bytes of an (H, W, 3) uint8 RGB picture, for notebooks and widgets."""
+    """PNG bytes of an (H, W, 3) uint8 RGB or (H, W, 4) RGBA picture, for notebooks and widgets."""
+    fmt = "rgba" if img.shape[2] == 4 else "rgb24"
     codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = img.shape[1], img.shape[0], "rgb24"
-    packets = codec.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24"))
+    codec.width, codec.height, codec.pix_fmt = img.shape[1], img.shape[0], fmt
+    packets = codec.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt))
     packets += codec.encode(None)
     return b"".join(bytes(p) for p in packets)
 

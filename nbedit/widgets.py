@@ -19,7 +19,7 @@ import traitlets
 from .errors import NbeditError
 from .ops.edit import source_at, source_in, time_scalar
 from .preview import JpegEncoder, Preview
-from .render import Compositor, Sources, resize
+from .render import Compositor, Sources, resize, to_png
 from .timeline import layout, locate, nb, timeline_end
 from .tools.camera import reframe_crop
 from .tools.keyframes import is_keyed
@@ -159,7 +159,7 @@ class Editor(anywidget.AnyWidget):
         rgba = np.empty((*alpha.shape, 4), np.uint8)
         rgba[..., :3] = (255, 40, 140)
         rgba[..., 3] = np.rint(alpha * 140).astype(np.uint8)
-        return rgba_png(rgba)
+        return to_png(rgba)
 
     def _push(self, content: dict, buffers: list[bytes] | None = None) -> None:
         self.sent = [*self.sent[-20:], content]
@@ -397,17 +397,6 @@ def _param_text(v: Any) -> str:
 
 def _blend_text(blend: Any) -> str:
     return f"{blend.get('mode', 'normal')} {_param_text(blend.get('opacity', 1.0))}"
-
-
-def rgba_png(img: np.ndarray) -> bytes:
-    """PNG bytes of an (H, W, 4) uint8 RGBA picture (the preview's overlays)."""
-    import av
-
-    codec = av.CodecContext.create("png", "w")
-    codec.width, codec.height, codec.pix_fmt = img.shape[1], img.shape[0], "rgba"
-    packets = codec.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgba"))
-    packets += codec.encode(None)
-    return b"".join(bytes(p) for p in packets)
 
 
 def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict, points: int = 96) -> list[float]:
