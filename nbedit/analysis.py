@@ -18,8 +18,8 @@ import numpy as np
 import opentimelineio as otio
 
 from .errors import EditError, TimeRangeError
-from .ops.edit import edit_rate, media_entry, source_in, time_scalar
-from .timeline import Time, as_seconds, frame_at, layout, nb, timeline_end
+from .model import edit_rate, media_entry, nb, source_in, time_scalar
+from .timeline import Time, as_seconds, frame_at, layout, timeline_end
 
 CHANNELS = ("R", "G", "B")
 

@@ -79,7 +79,8 @@ def _render(source: Path, output: Path, *, crf: int, progress: bool) -> int:
 
 def load(source: Path, *, scratch: Path | None = None):
     """A Session from a project folder, an .otio file (opened in a project in ``scratch``) or a recipe notebook."""
-    from .session import PROJECT, Session
+    from .folder import PROJECT
+    from .session import Session
 
     if source.is_dir():
         if not (source / PROJECT).exists():

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import media
 from .cache import FrameCache
-from .ops.edit import media_info
+from .model import media_info
 from .proxy import Proxies
 from .render import Compositor, Sources
 
@@ -128,9 +128,9 @@ class Preview:
         return preview_size(fmt["width"], fmt["height"], self.max_width) if fmt else (self.max_width, 540)
 
     def _compositor(self, sources: Sources, old: Compositor | None) -> Compositor:
-        tl = self.session.timeline
-        if old is None or old.timeline is not tl or old.canvas != self.size:
-            old = Compositor(tl, sources, size=self.size)
+        s = self.session
+        if old is None or old.version != s.version or old.timeline is not s.timeline or old.canvas != self.size:
+            old = Compositor(s.timeline, sources, size=self.size, version=s.version)
         return old
 
     def jpeg(self, n: int) -> bytes:

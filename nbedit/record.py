@@ -6,22 +6,13 @@ The same record serves three readers: ``Session.history`` (people), the append-o
 
 from __future__ import annotations
 
-import functools
-import inspect
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import opentimelineio as otio
 from opentimelineio.opentime import RationalTime
-
-from .errors import EditError, ProjectError
-from .ops.edit import check
-from .timeline import item_id
 
 # ---- literals -----------------------------------------------------------------------------------------
 
@@ -69,68 +60,6 @@ def from_json(value: Any) -> Any:
     if isinstance(value, dict) and "tuple" in value:
         return tuple(from_json(v) for v in value["tuple"])
     return value
-
-
-# ---- the one mechanism every operation goes through ---------------------------------------------------------
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def operation(method: F) -> F:
-    """Make a Session method an edit: atomic, checked, recorded, journaled and undoable."""
-    signature = inspect.signature(method)
-    required = [
-        p.name
-        for p in list(signature.parameters.values())[1:]
-        if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty
-    ]
-
-    @functools.wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._depth:  # an operation used inside another is part of that one
-            return method(self, *args, **kwargs)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as e:
-            raise EditError(f"{method.__name__}: {e}") from None
-        values, opaque = {}, {}
-        for k, v in list(bound.arguments.items())[1:]:
-            try:
-                values[k] = literal(v)
-            except TypeError as e:  # e.g. a numpy picture: fine if the op pins a literal for it (a saved file)
-                opaque[k] = e
-        before, self._tl = self._tl, self._tl.deepcopy()
-        self._depth += 1
-        try:
-            result = method(self, *args, **kwargs)
-            check(self._tl)
-            extra = self._extra.pop(method.__name__, {})
-            values.update(extra.pop("pin", {}))  # what the call resolved (a full path, a sha256): replays must match
-            for k, e in opaque.items():
-                if k not in values:
-                    raise EditError(f"{method.__name__}: {e}")
-            order = list(signature.parameters)  # pinned values take their place, so a replay reads the same
-            values = dict(sorted(values.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
-            lead = [k for k in required if k in values]  # required arguments read best positionally
-            positional = tuple(values.pop(k) for k in lead)
-            rec = Record(method.__name__, positional, values, _new_clips(before, self._tl), extra)
-            self._commit(before, rec)
-        except BaseException:
-            self._tl = before
-            self._extra.pop(method.__name__, None)
-            raise
-        finally:
-            self._depth -= 1
-        self._changed(rec)
-        return result
-
-    return run  # type: ignore[return-value]
-
-
-def _new_clips(before: otio.schema.Timeline, after: otio.schema.Timeline) -> tuple[str, ...]:
-    """Ids of the clips an operation made, in timeline order."""
-    old = {item_id(c) for c in before.find_clips()}
-    return tuple(cid for c in after.find_clips() if (cid := item_id(c)) not in old)
 
 
 # ---- records ------------------------------------------------------------------------------------------
@@ -188,57 +117,6 @@ class History(list):
 
     def __str__(self) -> str:
         return "\n".join(r.code for r in self) or "(no operations yet)"
-
-
-# ---- journal ------------------------------------------------------------------------------------------
-
-
-class Journal:
-    """Append-only JSON lines, each flushed and fsynced before the operation returns."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def append(self, entry: dict) -> None:
-        line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
-        try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
-
-    def repair(self) -> bool:
-        """Cut off a torn last line (a crash in the middle of a write: that operation never returned), so the
-        next entry starts on a line of its own. True if there was one."""
-        if not self.path.exists():
-            return False
-        data = self.path.read_bytes()
-        if not data or data.endswith(b"\n"):
-            return False
-        try:
-            with open(self.path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
-        return True
-
-    def read(self) -> list[dict]:
-        """Every entry; a line that is not one is an error naming the line."""
-        if not self.path.exists():
-            return []
-        entries = []
-        for n, line in enumerate(self.path.read_text(encoding="utf-8").split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
-        return entries
 
 
 # ---- recipes ------------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ import opentimelineio as otio
 from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
-from .ops.edit import edit_rate, media_entry, media_info, source_at, source_in, time_scalar
-from .timeline import Cut, Placed, audio_tracks, layout, nb, timeline_end, video_tracks
+from .model import edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
 from .tools.keyframes import value_at
@@ -228,8 +228,16 @@ class Compositor:
     ``size`` renders a smaller canvas (a preview) with the same layout.
     """
 
-    def __init__(self, timeline: otio.schema.Timeline, sources: Sources, size: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        timeline: otio.schema.Timeline,
+        sources: Sources,
+        size: tuple[int, int] | None = None,
+        *,
+        version: int | None = None,
+    ):
         self.timeline = timeline
+        self.version = version  # the session's version it was made for (its items never change after)
         self.sources = sources
         fmt = nb(timeline).get("format") or {}
         self.format = (int(fmt.get("width", 0)), int(fmt.get("height", 0)))

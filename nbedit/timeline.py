@@ -64,27 +64,6 @@ def frames_of(t: RationalTime) -> int:
     return round(t.value)
 
 
-def nb(obj: Any) -> dict:
-    """The ``metadata["nbedit"]`` dictionary of an OTIO object, created on first use."""
-    if "nbedit" not in obj.metadata:
-        obj.metadata["nbedit"] = {}
-    return obj.metadata["nbedit"]
-
-
-def plain(value: Any) -> Any:
-    """OTIO metadata (AnyDictionary, AnyVector) as plain dicts and lists, to read quickly, change and store back."""
-    if hasattr(value, "items"):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        return value
-    return [plain(v) for v in value]
-
-
-def item_id(item: Any) -> str | None:
-    data = item.metadata.get("nbedit")
-    return None if data is None else data.get("id")
-
-
 # ---- tracks -------------------------------------------------------------------------------------------
 
 
@@ -121,11 +100,15 @@ def ensure_track(timeline: otio.schema.Timeline, name: str) -> otio.schema.Track
     if track is not None:
         return track
     track = otio.schema.Track(name=name, kind=track_kind(name))
-    tracks = list(timeline.tracks)
-    timeline.tracks.clear()
-    for t in sorted([*tracks, track], key=_track_sort_key):
-        timeline.tracks.append(t)
+    ensure_track_order(timeline, track)
     return track
+
+
+def ensure_track_order(timeline: otio.schema.Timeline, track: otio.schema.Track) -> None:
+    """Add a new track to the timeline in its place (video V1.. first, then audio A1..)."""
+    key = _track_sort_key(track)
+    at = next((i for i, t in enumerate(timeline.tracks) if _track_sort_key(t) > key), len(timeline.tracks))
+    timeline.tracks.insert(at, track)
 
 
 def video_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
@@ -198,16 +181,6 @@ def layout(track: otio.schema.Track) -> tuple[list[Placed], list[Cut]]:
             raise EditError(f"transition {tr.name!r} must sit between two clips")
         cuts.append(Cut(tr, i, after.start, frames_of(tr.in_offset), frames_of(tr.out_offset), before, after))
     return placed, cuts
-
-
-def locate(timeline: otio.schema.Timeline, clip_id: str) -> tuple[otio.schema.Track, Placed]:
-    """The track and placement of the clip with this id."""
-    for track in timeline.tracks:
-        placed, _ = layout(track)
-        for p in placed:
-            if isinstance(p.item, otio.schema.Clip) and item_id(p.item) == clip_id:
-                return track, p
-    raise ClipNotFoundError(f"no clip with id {clip_id!r} on the timeline")
 
 
 def track_end(track: otio.schema.Track) -> int:

@@ -17,10 +17,10 @@ import numpy as np
 import traitlets
 
 from .errors import NbeditError
-from .ops.edit import source_at, source_in, time_scalar
+from .model import nb, source_at, source_in, time_scalar
 from .preview import JpegEncoder, Preview
 from .render import Compositor, Sources, resize, to_png
-from .timeline import layout, locate, nb, timeline_end
+from .timeline import layout, timeline_end
 from .tools.camera import reframe_crop
 from .tools.keyframes import is_keyed
 
@@ -127,7 +127,7 @@ class Editor(anywidget.AnyWidget):
         ]
         for cid in candidates:
             try:
-                _, p = locate(s.timeline, cid)
+                _, p = s.locate(cid)
             except NbeditError:
                 continue
             data = p.item.metadata["nbedit"]
@@ -350,8 +350,8 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
         "height": fmt["height"] if fmt else 0,
         "tracks": tracks,
         "history": len(session.history),
-        "can_undo": bool(session._undo),
-        "can_redo": bool(session._redo),
+        "can_undo": session.can_undo,
+        "can_redo": session.can_redo,
     }
 
 
@@ -403,7 +403,7 @@ def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict
     """Peak levels across an audio clip, for its waveform."""
     key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), duration, points)
     if key not in cache:
-        pcm = session._sources.audio(entry)
+        pcm = session.sources.audio(entry)
         rate = 48000
         a = int(float(source_in(item) / session.fps) * rate)
         b = int(float(source_at(item, duration) / session.fps) * rate)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import opentimelineio as otio
 import pytest
@@ -57,10 +58,67 @@ def test_each_operation_is_a_json_line_in_the_journal(ab):
     assert entries[0]["extra"]["info"]["sha256"] == ab.media["a"].info.sha256
 
 
-def test_the_project_is_also_a_plain_otio_file(ab):
+def test_the_project_is_also_a_plain_otio_file_once_saved(ab):
     edit_some(ab)
+    ab.save()
     tl = otio.adapters.read_from_file(str(ab.path / "timeline.otio"))
     assert tl.to_json_string() == ab.state()
+
+
+def test_the_snapshot_catches_up_in_the_background_when_editing_pauses(ab, monkeypatch):
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_IDLE", 0.2)
+    edit_some(ab)
+    for _ in range(100):  # the thread wakes at least every SNAPSHOT_IDLE seconds
+        path = ab.path / "timeline.otio"
+        if path.exists() and otio.adapters.read_from_file(str(path)).to_json_string() == ab.state():
+            break
+        time.sleep(0.05)
+    assert otio.adapters.read_from_file(str(ab.path / "timeline.otio")).to_json_string() == ab.state()
+
+
+def test_a_snapshot_is_written_every_so_many_edits(ab, monkeypatch):
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_IDLE", 3600.0)
+    edit_some(ab)  # 5 edits after 2 imports: snapshots after the 3rd and 6th journal entry
+    snap = json.loads((ab.path / "snapshot.json").read_text())
+    assert snap["entries"] == 6
+
+
+def test_reopening_replays_only_the_journal_after_the_snapshot(ab, monkeypatch):
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_IDLE", 3600.0)
+    edit_some(ab)
+    replayed = []
+    real = nbedit.session.context.run
+    monkeypatch.setattr(nbedit.session.context, "run", lambda *a, **k: replayed.append(a[2]) or real(*a, **k))
+    again = nbedit.Session(ab.path)
+    assert replayed == ["slip"]  # the 7th entry; the first 6 came from the snapshot
+    assert again.state() == ab.state()
+    assert [r.code for r in again.history] == [r.code for r in ab.history]
+
+
+def test_undo_reaches_behind_the_snapshot_after_a_reopen(ab, monkeypatch):
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_EVERY", 3)
+    edit_some(ab)
+    states = []
+    for _ in range(4):
+        ab.undo()
+        states.append(ab.state())
+    for _ in range(4):
+        ab.redo()
+    again = nbedit.Session(ab.path)
+    for want in states:
+        again.undo()
+        assert again.state() == want
+    assert again.can_redo
+
+
+def test_a_snapshot_that_does_not_match_its_journal_is_not_used(ab, monkeypatch):
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_EVERY", 3)
+    edit_some(ab)
+    state = ab.state()
+    (ab.path / "timeline.otio").write_text(nbedit.Session(ab.path.parent / "other").state())  # a stray file
+    assert nbedit.Session(ab.path).state() == state
 
 
 def test_a_torn_last_line_is_dropped_on_reopen(ab):

@@ -29,7 +29,7 @@ The modules, in the order data flows through them:
     pool.py      media pool entries for found and offline media, their ids, their OTIO references
     conform.py   Conform: a foreign timeline turned into an nbedit timeline, with notes on what changed
     export.py    write(): an nbedit timeline out through the adapters, with the .nbedit.otio sidecar
-    ops.py       InterchangeOps (the Session mixin: export, import_timeline, ...) and convert()
+    ops.py       the import_timeline operation, export() and convert()
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .edl import EDL_RATES
 from .errors import InterchangeError, UnsupportedFeatureError
 from .export import foreign_copy, lost, write
 from .formats import FEATURES, FORMATS, SIDECAR, Format, format_of
-from .ops import InterchangeOps, convert
+from .ops import convert, export, import_timeline, last_import_report
 from .rates import snap_rate, user_rate
 from .read import pick_timeline, read_file
 from .relink import MEDIA_SUFFIXES, Relinker, url_path
@@ -56,7 +56,9 @@ __all__ = [
     "Format",
     "ImportReport",
     "InterchangeError",
-    "InterchangeOps",
+    "export",
+    "import_timeline",
+    "last_import_report",
     "Relink",
     "Relinker",
     "UnsupportedFeatureError",

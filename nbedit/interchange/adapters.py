@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EditError
-from ..timeline import plain  # noqa: F401 - re-exported for the format modules
+from ..model import plain  # noqa: F401 - re-exported for the format modules
 from .errors import InterchangeError
 
 

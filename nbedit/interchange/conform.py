@@ -13,7 +13,8 @@ from typing import Any
 
 import opentimelineio as otio
 
-from ..timeline import frames_of, item_id, nb, rt, trange
+from ..model import item_id, nb
+from ..timeline import frames_of, rt, trange
 from . import fcp7
 from .adapters import plain
 from .edl import is_black
@@ -337,7 +338,7 @@ class Conform:
 
     def _fit_transitions(self, t: _Track, media: dict[tuple, Media]) -> None:
         """Drop crossfades whose clips' media (found files) lack the handles the mix reads."""
-        from ..ops.edit import available_frames
+        from ..model import available_frames
 
         for i, item in enumerate(t.items):
             if not isinstance(item, Schema.Transition):
@@ -358,7 +359,7 @@ class Conform:
         t.items = [x for x in t.items if x is not None]
 
     def _clip(self, p: _Piece, m: Media, tl: Schema.Timeline, taken: set[str]) -> Schema.Clip:
-        from ..ops.edit import new_id, set_source
+        from ..model import set_source, take_id
 
         ref = reference(m.entry, self.rate, p.clip.media_reference)
         clip = Schema.Clip(name=p.clip.name or m.entry["name"], media_reference=ref)
@@ -375,7 +376,7 @@ class Conform:
         cid = data.pop("id", None)
         data.pop("media", None)
         if not cid or cid in taken:
-            cid = new_id(tl)
+            cid = take_id(tl)
         taken.add(cid)
         clip.metadata["nbedit"] = {"id": cid, "media": m.id, **data}
         if "generation" in m.entry and "generation" not in data:

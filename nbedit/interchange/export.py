@@ -12,7 +12,8 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from ..errors import EditError
-from ..timeline import frames_of, layout, nb, rt, timeline_end, trange
+from ..model import nb
+from ..timeline import frames_of, layout, rt, timeline_end, trange
 from . import aaf, edl, fcp7, fcpx
 from .adapters import atomic, quiet, write_with
 from .errors import InterchangeError
@@ -85,7 +86,7 @@ def lost(tl: Schema.Timeline, fmt: Format) -> tuple[str, ...]:
 def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
     """The timeline as other tools want it: plain media references (offline media at its original URL) and
     source times in the media's own timecode."""
-    from ..ops.edit import edit_rate, media_entry
+    from ..model import edit_rate, media_entry
 
     rate = edit_rate(tl)
     out = Schema.Timeline(name=tl.name)
@@ -129,7 +130,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
 
 def _media_reach(tl: Schema.Timeline) -> dict[str, int]:
     """For each media id, the edit-rate frame just past the last one any clip reads (handles included)."""
-    from ..ops.edit import source_at
+    from ..model import source_at
 
     reach: dict[str, int] = {}
     for track in tl.tracks:

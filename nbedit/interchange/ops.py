@@ -11,9 +11,9 @@ from typing import Any
 import opentimelineio as otio
 
 from .. import media as media_mod
+from .. import model
 from ..errors import EditError
-from ..record import operation
-from ..timeline import Time, nb
+from ..ops.context import Edit
 from . import fcp7
 from .adapters import plain
 from .conform import Conform
@@ -28,114 +28,99 @@ from .results import Exported, ImportReport
 Schema = otio.schema
 
 
-class InterchangeOps:
-    """Session operations for interchange and analysis; Session inherits them."""
+def export(timeline: Schema.Timeline, path: str | os.PathLike) -> Exported:
+    """Write the timeline for another tool; the format follows the extension. ``s.export("cut.fcpxml")``
 
-    def export(self, path: str | os.PathLike) -> Exported:
-        """Write the timeline for another tool; the format follows the extension. ``s.export("cut.fcpxml")``
+    ``.otio`` and ``.otioz`` (OTIO with the media files) keep everything; ``.xml`` (FCP 7), ``.fcpxml``,
+    ``.aaf`` and ``.edl`` keep what they can (``Exported.lost`` says what they could not) and get a sidecar
+    ``<name>.nbedit.otio`` beside them with everything. Not an edit: nothing is recorded.
+    """
+    path = Path(path).expanduser().absolute()
+    fmt = format_of(path)
+    if fmt.adapter == "otio_json":
+        from ..folder import atomic_write
 
-        ``.otio`` and ``.otioz`` (OTIO with the media files) keep everything; ``.xml`` (FCP 7), ``.fcpxml``,
-        ``.aaf`` and ``.edl`` keep what they can (``Exported.lost`` says what they could not) and get a sidecar
-        ``<name>.nbedit.otio`` beside them with everything. Not an edit: nothing is recorded.
-        """
-        path = Path(path).expanduser().absolute()
-        fmt = format_of(path)
-        if fmt.adapter == "otio_json":
-            return Exported.of(self.save(path), fmt.name, (path,))
-        return write(self._tl, path)
+        atomic_write(path, timeline.to_json_string())
+        return Exported.of(path, fmt.name, (path,))
+    return write(timeline, path)
 
-    @operation
-    def import_timeline(
-        self,
-        path: str | os.PathLike,
-        *,
-        search_paths: tuple[str, ...] | list[str] | None = None,
-        rate: int | float | str | None = None,
-        sha256: str | None = None,
-    ) -> ImportReport:
-        """Make a timeline from another tool (or an nbedit export) the session's timeline, relinking its media.
 
-        ``s.import_timeline("/cuts/from_resolve.xml", search_paths=("~/footage",))`` is the cell it records
-        (with the file's sha256, so a recipe checks it is the same file). Media is found at its path, by file
-        name under ``search_paths``, by sha256 or by name and duration; what is not found stays offline (the
-        offline slate). The imported timeline replaces the current one (undo brings that back); the media pool
-        keeps its items. ``rate`` reads an EDL at that frame rate (EDLs do not say; by default the lowest common
-        rate it reads at) or conforms any file to it. Returns (and ``s.last_import_report`` keeps) the
-        report of what was relinked, what is offline and what had to change.
-        """
-        path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-        saved = self._extra.pop("import_timeline", {}) if self._replaying else {}
-        if saved.get("timeline"):
-            self._tl = otio.adapters.read_from_string(saved["timeline"], "otio_json")
-            self._extra["import_timeline"] = {"timeline": saved["timeline"], "report": saved["report"]}  # kept
-            return ImportReport.from_dict(saved["report"])
-        roots = _search_paths(search_paths)
-        asked = None if rate is None else user_rate(rate)
-        try:
-            digest = media_mod.sha256_file(path)
-        except OSError as e:
-            raise InterchangeError(path, f"cannot read it: {e}") from e
-        if sha256 is not None and digest != sha256:
-            raise InterchangeError(path, f"not the recorded file: its sha256 is {digest}, expected {sha256}")
-        src, base, extract = Path(path), Path(path).parent, None
-        if format_of(src).adapter == "otioz":  # the bundle's media is unpacked into the project folder
-            base = self.path / "imports" / f"{src.stem}-{digest[:12]}"
-            if not (base / "media").exists():
-                base.mkdir(parents=True, exist_ok=True)
-                extract = base
-        read = read_file(src, asked, extract)
-        notes = [read.note] if read.note else []
-        foreign = pick_timeline(read.obj, src, notes)
-        tl_rate = asked or read.rate or file_rate(foreign, src)
-        if read.format.adapter == "fcpx_xml" and tl_rate.denominator == 1001:
-            notes.append("the FCPX reader counts NTSC time in whole frames per second: positions may be a frame off")
-        pool = plain(nb(self._tl).get("media", {}))
-        conform = Conform(foreign, src, base, tl_rate, Relinker(roots, notes), pool)
-        conform.notes = notes
-        size = self._import_size(foreign)
-        new, report = conform.build(foreign.name or src.stem, size, int(nb(self._tl).get("next_id", 1)))
-        report.format = format_of(src).name
-        text = new.to_json_string()
-        # the timeline as the journal gives it back (OTIO's JSON keeps 16 digits), so a reopen is identical
-        self._tl = otio.adapters.read_from_string(text, "otio_json")
-        pin: dict[str, Any] = {"path": path, "sha256": digest}
-        if rate is None and read.rate is not None:
-            pin["rate"] = literal_rate(read.rate)  # the rate an EDL was read at: the recipe reads it so again
-        self._extra["import_timeline"] = {"timeline": text, "report": report.to_dict(), "pin": pin}
-        return report
+def import_timeline(
+    e: Edit,
+    path: str | os.PathLike,
+    *,
+    search_paths: tuple[str, ...] | list[str] | None = None,
+    rate: int | float | str | None = None,
+    sha256: str | None = None,
+) -> ImportReport:
+    """Make a timeline from another tool (or an nbedit export) the session's timeline, relinking its media.
 
-    def _import_size(self, foreign: Schema.Timeline) -> tuple[int, int] | None:
-        """Picture size: nbedit's own (a file it wrote), the file's sequence format, else the session's."""
-        theirs = (foreign.metadata.get("nbedit") or {}).get("format") or {}
-        if theirs.get("width") and theirs.get("height"):
-            return int(theirs["width"]), int(theirs["height"])
-        size = fcp7.frame_size(foreign)
-        if size is None and self.format:
-            size = self.format["width"], self.format["height"]
-        return size
+    ``s.import_timeline("/cuts/from_resolve.xml", search_paths=("~/footage",))`` is the cell it records
+    (with the file's sha256, so a recipe checks it is the same file). Media is found at its path, by file
+    name under ``search_paths``, by sha256 or by name and duration; what is not found stays offline (the
+    offline slate). The imported timeline replaces the current one (undo brings that back); the media pool
+    keeps its items. ``rate`` reads an EDL at that frame rate (EDLs do not say; by default the lowest common
+    rate it reads at) or conforms any file to it. Returns (and ``s.last_import_report`` keeps) the
+    report of what was relinked, what is offline and what had to change.
+    """
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    saved = e.saved if e.replaying else {}
+    if saved.get("timeline"):
+        e.replace_timeline(otio.adapters.read_from_string(saved["timeline"], "otio_json"))
+        e.keep(timeline=saved["timeline"], report=saved["report"])
+        return ImportReport.from_dict(saved["report"])
+    roots = _search_paths(search_paths)
+    asked = None if rate is None else user_rate(rate)
+    try:
+        digest = media_mod.sha256_file(path)
+    except OSError as err:
+        raise InterchangeError(path, f"cannot read it: {err}") from err
+    if sha256 is not None and digest != sha256:
+        raise InterchangeError(path, f"not the recorded file: its sha256 is {digest}, expected {sha256}")
+    src, base, extract = Path(path), Path(path).parent, None
+    if format_of(src).adapter == "otioz":  # the bundle's media is unpacked into the project folder
+        base = e.folder / "imports" / f"{src.stem}-{digest[:12]}"
+        if not (base / "media").exists():
+            base.mkdir(parents=True, exist_ok=True)
+            extract = base
+    read = read_file(src, asked, extract)
+    notes = [read.note] if read.note else []
+    foreign = pick_timeline(read.obj, src, notes)
+    tl_rate = asked or read.rate or file_rate(foreign, src)
+    if read.format.adapter == "fcpx_xml" and tl_rate.denominator == 1001:
+        notes.append("the FCPX reader counts NTSC time in whole frames per second: positions may be a frame off")
+    conform = Conform(foreign, src, base, tl_rate, Relinker(roots, notes), plain(model.pool(e.timeline)))
+    conform.notes = notes
+    size = _import_size(foreign, e.format)
+    new, report = conform.build(foreign.name or src.stem, size, model.next_id(e.timeline))
+    report.format = format_of(src).name
+    text = new.to_json_string()
+    # the timeline as the journal gives it back (OTIO's JSON keeps 16 digits), so a reopen is identical
+    e.replace_timeline(otio.adapters.read_from_string(text, "otio_json"))
+    e.pin(path=path, sha256=digest)
+    if rate is None and read.rate is not None:
+        e.pin(rate=literal_rate(read.rate))  # the rate an EDL was read at: the recipe reads it so again
+    e.keep(timeline=text, report=report.to_dict())
+    return report
 
-    @property
-    def last_import_report(self) -> ImportReport | None:
-        """The report of the latest ``import_timeline`` in the history (None if there is none)."""
-        for rec in reversed(self.history):
-            if rec.op == "import_timeline" and "report" in rec.extra:
-                return ImportReport.from_dict(rec.extra["report"])
-        return None
 
-    def to_xarray(self, fps: int | float | str | None = None) -> Any:
-        """The edit as an ``xarray.Dataset`` indexed by timeline frame: per track, the clip and media ids, the source
-        frame shown, speed, opacity, gain and generation seed. ``ds = s.to_xarray()``; ``fps`` samples at another
-        rate. See ``nbedit.analysis.to_xarray``."""
-        from ..analysis import to_xarray
+def _import_size(foreign: Schema.Timeline, ours: dict | None) -> tuple[int, int] | None:
+    """Picture size: nbedit's own (a file it wrote), the file's sequence format, else the session's."""
+    theirs = (foreign.metadata.get("nbedit") or {}).get("format") or {}
+    if theirs.get("width") and theirs.get("height"):
+        return int(theirs["width"]), int(theirs["height"])
+    size = fcp7.frame_size(foreign)
+    if size is None and ours:
+        size = ours["width"], ours["height"]
+    return size
 
-        return to_xarray(self._tl, fps=fps)
 
-    def frames(self, start: Time | None = None, end: Time | None = None, *, chunk: int = 16) -> Any:
-        """The composited frames from ``start`` to ``end`` seconds as a lazy ``xarray.DataArray`` (time, y, x,
-        channel), ``chunk`` frames per dask chunk. ``s.frames(0, 2).mean(("y", "x")).compute()``"""
-        from ..analysis import frames
-
-        return frames(self._tl, start, end, chunk=chunk)
+def last_import_report(history: list) -> ImportReport | None:
+    """The report of the latest ``import_timeline`` in a history (None if there is none)."""
+    for rec in reversed(history):
+        if rec.op == "import_timeline" and "report" in rec.extra:
+            return ImportReport.from_dict(rec.extra["report"])
+    return None
 
 
 def _search_paths(search_paths: Any) -> tuple[str, ...]:

@@ -85,7 +85,7 @@ def _slug(text: str) -> str:
 
 def reference(entry: dict, rate: Fraction, theirs: Any = None) -> Any:
     """The OTIO media reference for a pool entry (the file's own reference kept for offline generators)."""
-    from ..ops.edit import available_frames
+    from ..model import available_frames
 
     avail = available_frames(entry, rate)
     rng = None if avail is None else trange(0, avail, rate)

@@ -1,410 +1,556 @@
-"""NLE edit operations as plain functions over an OTIO timeline, in whole frames at the edit rate.
+"""NLE edit operations: plain functions over an edit context, in whole frames at the edit rate.
 
-Each function changes the timeline it is given in place and raises a typed error when the edit cannot be made.
-The Session calls them on a copy of its timeline, so a failure half way leaves nothing behind; it also converts
-seconds to frames, records the call and makes it undoable, so none of that appears here.
+Each public function here is a Session verb (``s.trim(...)`` runs :func:`trim` through ``ops.context.run``): it
+converts the user's seconds to frames at the API edge, changes the tracks through ``e`` and returns the ids it
+made or changed. The helpers below them (``place``, ``lift_range``, ``boundary``, ``tidy``) are the track surgery
+the other operation families use too. Positions come from the track index (``e.find``, ``ti.starts``), so an
+edit reads and writes only the few children around the place it changes.
 """
 
 from __future__ import annotations
 
-import math
+import os
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import opentimelineio as otio
 
-from ..errors import ClipNotFoundError, EditError, TimeRangeError
-from ..timeline import Placed, frames_of, item_id, layout, locate, nb, track_kind, trange
+from .. import args, model
+from .. import media as media_mod
+from ..errors import EditError, MediaError, ProjectError, TimeRangeError
+from ..index import TrackIndex
+from ..model import ClipId, MediaId, half_up, source_at, source_in, time_scalar
+from ..timeline import Time, track_kind, trange
+from .context import Edit
 
-# ---- media pool and ids (kept in the timeline's metadata so an .otio file is a whole project) ----------
+Gap = otio.schema.Gap
+Transition = otio.schema.Transition
+OtioClip = otio.schema.Clip
 
-
-def edit_rate(tl: otio.schema.Timeline) -> Fraction:
-    fmt = nb(tl).get("format")
-    if not fmt:
-        raise EditError("the timeline has no format yet: place a video clip or call set_format(...) first")
-    return Fraction(fmt["fps"])
-
-
-def media_entry(tl: otio.schema.Timeline, media_id: str) -> dict:
-    pool = nb(tl).get("media", {})
-    if media_id not in pool:
-        known = ", ".join(pool.keys()) or "none imported yet"
-        raise ClipNotFoundError(f"no media with id {media_id!r} in the pool (media: {known})")
-    return pool[media_id]
+# ---- the project's format and media ---------------------------------------------------------------------------
 
 
-def media_info(entry: dict):
-    """The MediaInfo of a pool entry (which also holds the media's display name)."""
-    from dataclasses import fields
+def set_format(e: Edit, width: int, height: int, fps: int | float | str | Fraction = 24) -> None:
+    """Set the timeline's picture size and edit rate; the first video clip sets them if you don't.
 
-    from ..media import MediaInfo
-
-    return MediaInfo.from_dict({f.name: entry[f.name] for f in fields(MediaInfo)})
-
-
-def new_id(tl: otio.schema.Timeline, prefix: str = "c") -> str:
-    data = nb(tl)
-    n = int(data.get("next_id", 1))
-    data["next_id"] = n + 1
-    return f"{prefix}{n}"
+    ``s.set_format(width=1920, height=1080, fps="30000/1001")``. The rate can change only while no clip is
+    placed (every time on the timeline is counted in its frames).
+    """
+    rate = args.rate(fps)
+    width, height = args.even_size(width, height)
+    old = e.format
+    if old and Fraction(old["fps"]) != rate and e.index.where:
+        raise EditError("the edit rate cannot change once clips are placed")
+    e.set_timeline_data("format", {"width": width, "height": height, "fps": str(rate)})
 
 
-def available_frames(entry: dict, rate: Fraction) -> int | None:
-    """How many frames of the media exist at the edit rate (None: a still image lasts forever)."""
-    if entry.get("duration") is None:
-        return None
-    return math.ceil(Fraction(entry["duration"]) * rate - Fraction(1, 10**6))
+def ensure_format(e: Edit, media_id: str) -> None:
+    """Give the timeline the format of its first video media, if it has none yet."""
+    if e.format:
+        return
+    entry = e.entry(media_id)
+    if entry["kind"] == "audio":
+        raise EditError("set the timeline format first: s.set_format(width=..., height=..., fps=...)")
+    fps = Fraction(entry["fps"]) if entry.get("fps") else Fraction(24)
+    # yuv420p output needs even sizes
+    e.inner(set_format, width=int(entry["width"]) // 2 * 2, height=int(entry["height"]) // 2 * 2, fps=fps)
 
 
-def media_reference(entry: dict, rate: Fraction) -> otio.schema.ExternalReference:
-    from pathlib import Path
+def import_media(e: Edit, path: str | os.PathLike, *, name: str | None = None, sha256: str | None = None) -> MediaId:
+    """Add a file to the media pool: probed with PyAV, identified by its sha256.
 
-    avail = available_frames(entry, rate)
-    return otio.schema.ExternalReference(
-        target_url=Path(entry["path"]).as_uri(),
-        available_range=None if avail is None else trange(0, avail, rate),
+    ``s.import_media("/footage/interview.mp4", sha256="9f2c...")`` is the cell it records; with ``sha256``
+    given, a different file at that path is refused.
+    """
+    path = os.path.abspath(os.fspath(path))
+    replay = e.saved.get("info") if e.replaying else None
+    if replay is not None:
+        info = media_mod.MediaInfo.from_dict(replay)  # reopen: no re-hash, and a lost file becomes offline
+    else:
+        info = media_mod.probe(path)
+    if sha256 is not None and info.sha256 != sha256:
+        raise MediaError(f"{path} is not the recorded file: its sha256 is {info.sha256}, expected {sha256}")
+    e.pin(path=path, sha256=info.sha256)
+    e.keep(info=info.to_dict())
+    return add_file(e, info, name)
+
+
+def add_file(e: Edit, info: media_mod.MediaInfo, name: str | None, generation: dict | None = None) -> MediaId:
+    """The pool id of a probed file: the entry that has it already, or a new one named after it."""
+    pool = model.pool(e.timeline)
+    for mid, entry in pool.items():
+        if entry["path"] == info.path and entry["sha256"] == info.sha256:
+            return MediaId(mid)
+    base = name or _slug(Path(info.path).stem)
+    mid, k = base, 2
+    while mid in pool:
+        mid, k = f"{base}-{k}", k + 1
+    e.add_media(mid, model.pool_entry(info.to_dict(), name or Path(info.path).name, generation))
+    return MediaId(mid)
+
+
+def open_timeline(e: Edit, path: str | os.PathLike, *, sha256: str | None = None) -> None:
+    """Make an ``.otio`` file written by nbedit the session's timeline. ``s.open_timeline("cut.otio")``
+
+    The journal keeps the whole timeline, so the project reopens even if the file changes or goes away.
+    """
+    path = os.path.abspath(os.fspath(path))
+    saved = e.saved.get("timeline") if e.replaying else None
+    if saved is not None:
+        e.replace_timeline(otio.adapters.read_from_string(saved, "otio_json"))
+        return
+    try:
+        digest = media_mod.sha256_file(path)
+        tl = otio.adapters.read_from_file(path)
+    except Exception as err:  # OTIO raises many kinds for one cause: not a timeline it can read
+        raise ProjectError(f"cannot read {path} as an OTIO timeline: {err}") from err
+    if sha256 is not None and digest != sha256:
+        raise ProjectError(f"{path} is not the recorded file: its sha256 is {digest}, expected {sha256}")
+    if not model.is_project(tl):
+        raise ProjectError(f"{path} is not an nbedit timeline (no metadata['nbedit']['format'])")
+    e.replace_timeline(tl)
+    e.pin(path=path, sha256=digest)
+    e.keep(timeline=tl.to_json_string())
+
+
+# ---- placing clips ----------------------------------------------------------------------------------------
+
+
+def new_clip(e: Edit, media: Any, track: str, src_in: Time | None, src_out: Time | None, duration: Time | None):
+    """A clip of ``media`` for ``track``: from src_in to src_out, or for duration, or to the end of the media."""
+    mid = e.media_id(media)
+    kind = track_kind(track)
+    if kind == otio.schema.TrackKind.Video:
+        ensure_format(e, mid)
+    rate = e.rate
+    entry = e.entry(mid)
+    avail = model.available_frames(entry, rate)
+    first = e.opt_frames(src_in, "src_in") or 0
+    if src_out is not None and duration is not None:
+        raise EditError("give src_out or duration, not both")
+    if src_out is not None:
+        last = e.frames(src_out, "src_out")
+    elif duration is not None:
+        last = first + e.frames(duration, "duration")
+    elif avail is None:
+        last = first + round(5 * rate)  # a still lasts five seconds unless told otherwise
+    else:
+        last = avail
+    return model.new_clip(entry, mid, e.new_id(), kind, first, last - first, rate)
+
+
+def append(
+    e: Edit,
+    media: Any,
+    track: str = "V1",
+    *,
+    src_in: Time | None = None,
+    src_out: Time | None = None,
+    duration: Time | None = None,
+) -> ClipId:
+    """Put a clip of ``media`` at the end of ``track``.
+
+    ``s.append("interview", track="V1", src_in=2.0, src_out=9.5)``; without src_out the clip runs to the end
+    of the media (stills last five seconds, or ``duration``).
+    """
+    clip = new_clip(e, media, track, src_in, src_out, duration)
+    place(e, clip, track, e.ensure_track(track).end, ripple=True)
+    return ClipId(model.item_id(clip))
+
+
+def insert(
+    e: Edit,
+    media: Any,
+    track: str = "V1",
+    *,
+    at: Time,
+    src_in: Time | None = None,
+    src_out: Time | None = None,
+    duration: Time | None = None,
+) -> ClipId:
+    """Insert a clip at ``at`` seconds; what was there and after moves right (a clip under ``at`` is cut).
+
+    ``s.insert("broll", track="V1", at=3.0, src_in=0.0, src_out=2.0)``
+    """
+    clip = new_clip(e, media, track, src_in, src_out, duration)
+    place(e, clip, track, e.frames(at, "at"), ripple=True)
+    return ClipId(model.item_id(clip))
+
+
+def overwrite(
+    e: Edit,
+    media: Any,
+    track: str = "V1",
+    *,
+    at: Time,
+    src_in: Time | None = None,
+    src_out: Time | None = None,
+    duration: Time | None = None,
+) -> ClipId:
+    """Place a clip at ``at`` seconds over whatever is there; nothing else moves.
+
+    ``s.overwrite("broll", track="V1", at=3.0, duration=1.5)``
+    """
+    clip = new_clip(e, media, track, src_in, src_out, duration)
+    place(e, clip, track, e.frames(at, "at"), ripple=False)
+    return ClipId(model.item_id(clip))
+
+
+# ---- changing clips -----------------------------------------------------------------------------------------
+
+
+def trim(e: Edit, clip: Any, *, src_in: Time | None = None, src_out: Time | None = None, ripple: bool = True) -> ClipId:
+    """Set a clip's source in and/or out point, in seconds of its media.
+
+    ``s.trim("c3", src_in=5.0)``. With ``ripple=True`` (the default) later clips on the track move to follow
+    the clip's new length; with ``ripple=False`` the clip's other edge stays put and a gap opens (or a gap
+    beside it shrinks).
+    """
+    cid = e.clip_id(clip)
+    if src_in is None and src_out is None:
+        raise EditError("trim needs src_in, src_out or both")
+    trim_frames(e, cid, e.opt_frames(src_in, "src_in"), e.opt_frames(src_out, "src_out"), ripple=ripple)
+    return ClipId(cid)
+
+
+def trim_frames(e: Edit, cid: str, src_in: Fraction | int | None, src_out: Fraction | int | None, *, ripple: bool):
+    """:func:`trim` with source points in edit-rate frames (maybe fractional)."""
+    ti, i = e.find(cid)
+    item, dur = ti.items[i], ti.dur[i]
+    scalar = time_scalar(item)
+    old_in = source_in(item)
+    old_out = source_at(item, dur)  # the end of the span it plays (exclusive)
+    new_in = old_in if src_in is None else src_in
+    new_out = old_out if src_out is None else src_out
+    if new_out <= new_in:
+        raise TimeRangeError(f"clip {cid!r}: the out point must come after the in point")
+    head = half_up(Fraction(new_in - old_in) / scalar)  # >0: the clip now starts later in the timeline (non-ripple)
+    # at speeds other than 1 the clip keeps whole timeline frames, so an out point snaps to the nearest one
+    new_dur = dur - head if src_out is None else half_up(Fraction(new_out - new_in) / scalar)
+    if new_dur < 1:
+        raise TimeRangeError(f"clip {cid!r}: that trim leaves less than one frame")
+    tail = new_dur - (dur - head)  # >0: it now ends later
+    if not ripple:
+        if (head and _transition_beside(ti, i, -1)) or (tail and _transition_beside(ti, i, +1)):
+            raise EditError(f"clip {cid!r} has a crossfade on that side: trim with ripple=True or delete it")
+        i += _absorb(e, ti, i, -1, head)
+        _absorb(e, ti, i, +1, -tail)
+    e.set_source(ti, i, new_in, new_dur)
+    tidy(e, ti, i - 2, i + 3)
+
+
+def _transition_beside(ti: TrackIndex, i: int, side: int) -> bool:
+    j = i + side
+    return 0 <= j < len(ti) and isinstance(ti.items[j], Transition)
+
+
+def _absorb(e: Edit, ti: TrackIndex, i: int, side: int, frames: int) -> int:
+    """Keep the far edge still: add ``frames`` of gap beside child i (or take -frames from the gap there).
+
+    Returns how far child i moved (1 when a gap went in before it)."""
+    if frames == 0:
+        return 0
+    j = i + side
+    neighbour = ti.items[j] if 0 <= j < len(ti) else None
+    if frames > 0:
+        e.insert(ti, i if side < 0 else i + 1, _gap(frames, e.rate))
+        return 1 if side < 0 else 0
+    if neighbour is None and side > 0:
+        return 0  # growing past the end of the track needs no room
+    if not isinstance(neighbour, Gap) or ti.dur[j] < -frames:
+        raise EditError("no room to lengthen the clip there without ripple: trim with ripple=True")
+    e.set_source(ti, j, 0, ti.dur[j] + frames)
+    return 0
+
+
+def split(e: Edit, clip: Any, *, at: Time) -> tuple[ClipId, ClipId]:
+    """Cut a clip in two at timeline time ``at``; returns (left, right). ``s.split("c1", at=4.0)``"""
+    cid = e.clip_id(clip)
+    ti, i = e.find(cid)
+    n = e.frames(at, "at")
+    p = ti.placed(i)
+    if not p.start < n < p.end:
+        raise TimeRangeError(f"clip {cid!r} spans frames {p.start}..{p.end}: cannot split at {n}")
+    right = split_item(e, ti, i, n - p.start)
+    return ClipId(cid), ClipId(right)
+
+
+def delete(e: Edit, clip: Any, *, ripple: bool = False) -> None:
+    """Remove a clip: leave a gap (lift, the default) or close it (``ripple=True``).
+
+    ``s.delete("c1", ripple=True)``. Crossfades touching the clip go with it.
+    """
+    ti, i = e.find(clip)
+    p = ti.placed(i)
+    k = lift_range(e, ti, p.start, p.end, ripple=ripple)
+    tidy(e, ti, k - 2, k + 2)
+
+
+def move(e: Edit, clip: Any, *, to: Time, track: str | None = None) -> ClipId:
+    """Move a clip to timeline time ``to`` (and to another track of its kind), over what is there.
+
+    ``s.move("c2", to=10.0, track="V2")``. The old place becomes a gap; crossfades touching it go.
+    """
+    cid = e.clip_id(clip)
+    move_frames(e, cid, e.frames(to, "to"), track)
+    return ClipId(cid)
+
+
+def move_frames(e: Edit, cid: str, to: int, track: str | None) -> None:
+    """:func:`move` to edit-rate frame ``to``."""
+    ti, i = e.find(cid)
+    target = ti.name if track is None else track
+    if track_kind(target) != ti.kind:
+        raise EditError(f"cannot move a clip from {ti.kind} track {ti.name} to {target}")
+    moved = ti.items[i].deepcopy()
+    p = ti.placed(i)
+    k = lift_range(e, ti, p.start, p.end, ripple=False)
+    tidy(e, ti, k - 2, k + 2)
+    place(e, moved, target, to, ripple=False)
+
+
+def slip(e: Edit, clip: Any, *, by: Time) -> ClipId:
+    """Show a later (or earlier, negative) part of the media in the same place. ``s.slip("c1", by=0.5)``"""
+    cid = e.clip_id(clip)
+    ti, i = e.find(cid)
+    e.set_source(ti, i, source_in(ti.items[i]) + e.frames(by, "by"), ti.dur[i])
+    return ClipId(cid)
+
+
+def speed(e: Edit, clip: Any, factor: float) -> ClipId:
+    """Play a clip ``factor`` times as fast (0.5: slow motion); it keeps its content and later clips ripple.
+
+    ``s.speed("c2", 2.0)`` records an OTIO LinearTimeWarp on the clip.
+    """
+    ratio = Fraction(args.number(factor, "speed factor")).limit_denominator(10**4)
+    if not 0 < ratio <= 100:
+        raise EditError(f"speed factor must be above 0 and at most 100, not {factor!r}")
+    cid = e.clip_id(clip)
+    ti, i = e.find(cid)
+    item = e.own(ti, i)
+    span = ti.dur[i] * time_scalar(item)  # the stretch of media the clip plays, kept as it is
+    item.effects[:] = [fx for fx in item.effects if not isinstance(fx, otio.schema.LinearTimeWarp)]
+    if ratio != 1:
+        item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(ratio)))
+    e.set_source(ti, i, source_in(item), max(1, half_up(Fraction(span) / ratio)))
+    tidy(e, ti, i - 2, i + 3)
+    return ClipId(cid)
+
+
+def crossfade(e: Edit, a: Any, b: Any, *, duration: Time = 0.5) -> None:
+    """Dissolve from clip ``a`` into the next clip ``b``, centred on their cut.
+
+    ``s.crossfade("c1", "c2", duration=0.5)``. Both clips need that much more media beyond the cut (handles).
+    """
+    a_id, b_id = e.clip_id(a), e.clip_id(b)
+    ti_a, ia = e.find(a_id)
+    ti_b, ib = e.find(b_id)
+    frames = e.frames(duration, "duration")
+    if ti_a is ti_b and ib == ia + 2 and isinstance(ti_a.items[ia + 1], Transition):
+        raise EditError(f"clips {a_id!r} and {b_id!r} already have crossfade {ti_a.items[ia + 1].name!r}")
+    if ti_a is not ti_b or ib != ia + 1:
+        raise EditError(f"clips {a_id!r} and {b_id!r} must be neighbours on one track, {a_id!r} first")
+    if frames < 2:
+        raise TimeRangeError("a crossfade must last at least two frames")
+    before = frames // 2
+    tr = Transition(
+        name=f"{a_id}-{b_id}",
+        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+        in_offset=trange(0, before, e.rate).duration,
+        out_offset=trange(0, frames - before, e.rate).duration,
     )
+    e.insert(ti_a, ib, tr)
 
 
-def make_clip(tl: otio.schema.Timeline, media_id: str, track_name: str, src_in: int, duration: int) -> otio.schema.Clip:
-    rate = edit_rate(tl)
-    entry = media_entry(tl, media_id)
-    kind = track_kind(track_name)
-    if kind == otio.schema.TrackKind.Video and entry["kind"] == "audio":
-        raise EditError(f"media {media_id!r} is audio only: place it on an audio track (A1, A2, ...)")
-    if kind == otio.schema.TrackKind.Audio and entry.get("audio_rate") is None:
-        raise EditError(f"media {media_id!r} has no audio: place it on a video track (V1, V2, ...)")
-    if duration <= 0:
-        raise TimeRangeError(f"a clip must last at least one frame (asked for {duration} frames)")
-    clip = otio.schema.Clip(
-        name=entry.get("name", media_id),
-        media_reference=media_reference(entry, rate),
-        source_range=trange(src_in, duration, rate),
-    )
-    clip.metadata["nbedit"] = {"id": new_id(tl), "media": media_id}
-    if "generation" in entry:  # a generated asset's provenance travels with every clip of it
-        clip.metadata["nbedit"]["generation"] = entry["generation"]
-    return clip
+def opacity(e: Edit, clip: Any, value: float) -> ClipId:
+    """Set a video clip's opacity, 0 (invisible) to 1. ``s.opacity("c4", 0.5)``"""
+    v = args.number(value, "opacity", lo=0, hi=1)
+    cid = clip_of_kind(e, clip, video=True, what="opacity")
+    e.set_clip(cid, "opacity", v)
+    return ClipId(cid)
 
 
-# ---- track surgery --------------------------------------------------------------------------------------
+def transform(
+    e: Edit,
+    clip: Any,
+    *,
+    x: float = 0.0,
+    y: float = 0.0,
+    scale: float = 1.0,
+    crop: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> ClipId:
+    """Place a video clip's picture: crop (left, top, right, bottom source pixels), scale, move.
+
+    ``s.transform("c4", x=200, y=-100, scale=0.3)``. At scale 1 the picture fits the frame; x and y move its
+    centre in output pixels.
+    """
+    cid = clip_of_kind(e, clip, video=True, what="transform")
+    ti, i = e.find(cid)
+    entry = e.entry(model.media_of(ti.items[i]))
+    box = args.crop(crop, int(entry.get("width") or 0), int(entry.get("height") or 0))
+    value = {
+        "x": args.number(x, "x"),
+        "y": args.number(y, "y"),
+        "scale": args.positive(scale, "scale"),
+        "crop": list(box),
+    }
+    e.set_clip(cid, "transform", value)
+    return ClipId(cid)
 
 
-def _neighbour_transition(track: otio.schema.Track, index: int) -> bool:
-    return any(0 <= j < len(track) and isinstance(track[j], otio.schema.Transition) for j in (index - 1, index + 1))
+def gain(e: Edit, clip: Any, db: float) -> ClipId:
+    """Set an audio clip's gain in decibels. ``s.gain("c5", -6.0)``"""
+    v = args.number(db, "gain", lo=-100, hi=40)
+    cid = clip_of_kind(e, clip, video=False, what="gain_db")
+    e.set_clip(cid, "gain_db", v)
+    return ClipId(cid)
 
 
-def _split_item(tl: otio.schema.Timeline, track: otio.schema.Track, p: Placed, offset: int) -> str | None:
-    """Split the placed item ``offset`` frames after its start into two that play the same; the right one's id."""
-    if _neighbour_transition(track, p.index) and isinstance(p.item, otio.schema.Clip):
-        _, cuts = layout(track)
-        for c in cuts:
-            if c.before.index == p.index and offset > p.duration - c.in_offset:
+def clip_of_kind(e: Edit, clip: Any, *, video: bool, what: str) -> str:
+    """The id of a clip that must be on a video (or audio) track for ``what``."""
+    cid = e.clip_id(clip)
+    ti, _ = e.find(cid)
+    kind = otio.schema.TrackKind.Video if video else otio.schema.TrackKind.Audio
+    if ti.kind != kind:
+        raise EditError(f"clip {cid!r} is on {ti.kind} track {ti.name}: {what} applies to {kind} clips")
+    return cid
+
+
+# ---- tracks ---------------------------------------------------------------------------------------------------
+
+
+def add_track(e: Edit, name: str) -> None:
+    """Add an empty track (V1, V2, ... or A1, A2, ...). ``s.add_track("V3")``"""
+    track_kind(name)
+    if e.index.track(name) is not None:
+        raise EditError(f"track {name} exists already")
+    e.ensure_track(name)
+
+
+def remove_track(e: Edit, name: str, *, force: bool = False) -> None:
+    """Remove a track; one holding clips only with ``force=True``. ``s.remove_track("V3")``"""
+    ti = e.track(name)
+    if any(cid is not None for cid in ti.ids) and not force:
+        raise EditError(f"track {name} holds clips: delete them first or pass force=True")
+    e.remove_track(name)
+
+
+# ---- track surgery ----------------------------------------------------------------------------------------
+
+
+def _gap(frames: int, rate: Fraction) -> otio.schema.Gap:
+    return Gap(source_range=trange(0, frames, rate))
+
+
+def split_item(e: Edit, ti: TrackIndex, i: int, offset: int) -> str | None:
+    """Split child i ``offset`` frames after its start into two that play the same; the right one's id."""
+    item, dur = ti.items[i], ti.dur[i]
+    if isinstance(item, OtioClip) and (_transition_beside(ti, i, -1) or _transition_beside(ti, i, +1)):
+        for c in ti.cuts(i - 1, i + 2):
+            if c.before.index == i and offset > dur - c.in_offset:
                 raise EditError(f"cannot cut inside crossfade {c.transition.name!r}")
-            if c.after.index == p.index and offset < c.out_offset:
+            if c.after.index == i and offset < c.out_offset:
                 raise EditError(f"cannot cut inside crossfade {c.transition.name!r}")
-    rate = edit_rate(tl)
-    right = p.item.deepcopy()
-    if isinstance(p.item, otio.schema.Gap):
-        p.item.source_range = trange(0, offset, rate)
-        right.source_range = trange(0, p.duration - offset, rate)
-        track.insert(p.index + 1, right)
+    rate = e.rate
+    if isinstance(item, Gap):
+        e.splice(ti, i, i + 1, [_gap(offset, rate), _gap(dur - offset, rate)])
         return None
-    set_source(right, source_at(p.item, offset), p.duration - offset, rate)
-    set_source(p.item, source_in(p.item), offset, rate)
-    right.metadata["nbedit"]["id"] = rid = new_id(tl)
-    track.insert(p.index + 1, right)
+    left, right = item.deepcopy(), item.deepcopy()
+    model.set_source(right, source_at(item, offset), dur - offset, rate)
+    model.set_source(left, source_in(item), offset, rate)
+    model.nb(right)["id"] = rid = e.new_id()
+    e.splice(ti, i, i + 1, [left, right])
     return rid
 
 
-def boundary(tl: otio.schema.Timeline, track: otio.schema.Track, at: int, lineage: dict | None = None) -> int:
-    """Index of the item that starts at frame ``at``, splitting an item or padding with a gap to make one.
+def boundary(e: Edit, ti: TrackIndex, at: int, lineage: dict | None = None) -> int:
+    """Index of the child that starts at frame ``at``, splitting an item or padding with a gap to make one.
 
     ``lineage`` collects {new piece id: id it was split from}.
     """
-    placed, _ = layout(track)
-    end = placed[-1].end if placed else 0
+    end = ti.end
     if at >= end:
         if at > end:
-            track.append(otio.schema.Gap(source_range=trange(0, at - end, edit_rate(tl))))
-        return len(track)
-    for p in placed:
-        if p.start == at:
-            return p.index
-        if p.start < at < p.end:
-            rid = _split_item(tl, track, p, at - p.start)
-            if rid is not None and lineage is not None:
-                lineage[rid] = item_id(p.item)
-            return p.index + 1
-    raise AssertionError("unreachable: frame inside the track but in no item")
+            e.insert(ti, len(ti), _gap(at - end, e.rate))
+        return len(ti)
+    i = ti.at(at)
+    start = ti.starts[i]
+    if start == at:
+        return i
+    rid = split_item(e, ti, i, at - start)
+    if rid is not None and lineage is not None:
+        lineage[rid] = ti.ids[i]
+    return i + 1
 
 
-def lift_range(tl: otio.schema.Timeline, track: otio.schema.Track, start: int, end: int, *, ripple: bool) -> int:
+def lift_range(e: Edit, ti: TrackIndex, start: int, end: int, *, ripple: bool) -> int:
     """Remove what lies in frames [start, end) of a track; returns the index where the range began."""
     lineage: dict[str, str] = {}
-    i = boundary(tl, track, start, lineage)
-    boundary(tl, track, end, lineage)
-    placed, cuts = layout(track)
-    doomed = [p for p in placed if start <= p.start and p.end <= end]
-    doomed_idx = {p.index for p in doomed}
-    for c in cuts:
-        if c.before.index in doomed_idx or c.after.index in doomed_idx:
-            doomed_idx.add(c.index)
-    for j in sorted(doomed_idx, reverse=True):
-        del track[j]
-    i = min([i, *doomed_idx]) if doomed_idx else i
-    if not ripple and end > start:
-        track.insert(i, otio.schema.Gap(source_range=trange(0, end - start, edit_rate(tl))))
-    _keep_ids(track, lineage)
-    return i
+    i = boundary(e, ti, start, lineage)
+    k = boundary(e, ti, end, lineage) if end < ti.end else len(ti)
+    lo = i
+    if k > i and i > 0 and isinstance(ti.items[i - 1], Transition):
+        lo = i - 1  # a crossfade into the first lifted clip goes with it
+    new = [_gap(end - start, e.rate)] if not ripple and end > start else []
+    if k > lo or new:
+        e.splice(ti, lo, k, new)
+    _keep_ids(e, ti, lineage)
+    return lo
 
 
-def _keep_ids(track: otio.schema.Track, lineage: dict[str, str]) -> None:
+def _keep_ids(e: Edit, ti: TrackIndex, lineage: dict[str, str]) -> None:
     """A piece whose original was removed takes the original's id, so the user's handle still finds it."""
-    present = {item_id(c) for c in track.find_clips()}
-    for clip in track.find_clips():
-        root = cid = item_id(clip)
+    if not lineage:
+        return
+    pieces = sorted((ti.index_of(rid), rid) for rid in lineage if e.index.where.get(rid) is ti)
+    for i, rid in pieces:
+        root = rid
         while root in lineage:
             root = lineage[root]
-        if root != cid and root not in present:
-            clip.metadata["nbedit"]["id"] = root
-            present.add(root)
+        if root != rid and root not in e.index.where:
+            model.nb(e.own(ti, i))["id"] = root
+            e.changed(ti, i)
 
 
-def tidy(track: otio.schema.Track, rate: Fraction) -> None:
-    """Merge neighbouring gaps and drop empty and trailing ones, so equal edits give equal timelines."""
-    i = 0
-    while i < len(track):
-        item = track[i]
-        if isinstance(item, otio.schema.Gap):
-            dur = frames_of(item.source_range.duration)
-            if dur == 0:
-                del track[i]
+def tidy(e: Edit, ti: TrackIndex, lo: int = 0, hi: int | None = None) -> None:
+    """Merge neighbouring gaps and drop empty and trailing ones near children [lo, hi), so equal edits give
+    equal timelines."""
+    rate = e.rate
+    i = max(lo - 1, 0)
+    hi = len(ti) if hi is None else hi
+    while i < min(hi + 1, len(ti)):
+        if isinstance(ti.items[i], Gap):
+            if ti.dur[i] == 0:
+                e.remove(ti, i)
                 continue
-            if i + 1 < len(track) and isinstance(track[i + 1], otio.schema.Gap):
-                dur += frames_of(track[i + 1].source_range.duration)
-                del track[i + 1]
-                item.source_range = trange(0, dur, rate)
+            if i + 1 < len(ti) and isinstance(ti.items[i + 1], Gap):
+                e.splice(ti, i, i + 2, [_gap(ti.dur[i] + ti.dur[i + 1], rate)])
                 continue
         i += 1
-    while len(track) and isinstance(track[len(track) - 1], otio.schema.Gap):
-        del track[len(track) - 1]
+    while len(ti) and isinstance(ti.items[-1], Gap):
+        e.remove(ti, len(ti) - 1)
 
 
-def time_scalar(clip: otio.schema.Clip) -> Fraction:
-    for e in clip.effects:
-        if isinstance(e, otio.schema.LinearTimeWarp):
-            return Fraction(e.time_scalar).limit_denominator(10**6)
-    return Fraction(1)
-
-
-# A clip's source in point is exact: a split of a clip at speed 1.5 starts the right piece at 4.5 source frames,
-# so it is kept as a fraction (a float RationalTime value in OTIO) while track positions stay whole frames.
-
-
-def source_in(clip: otio.schema.Clip) -> Fraction:
-    """Media position (edit-rate frames, maybe fractional) shown at the clip's first timeline frame."""
-    return Fraction(clip.source_range.start_time.value).limit_denominator(10**6)
-
-
-def source_at(clip: otio.schema.Clip, offset: int | Fraction) -> Fraction:
-    """Media position shown ``offset`` timeline frames after the clip's start (negative: in a crossfade handle)."""
-    return source_in(clip) + offset * time_scalar(clip)
-
-
-def set_source(clip: otio.schema.Item, start: Fraction, duration: int, rate: Fraction) -> None:
-    value = int(start) if start.denominator == 1 else float(start)
-    clip.source_range = otio.opentime.TimeRange(
-        otio.opentime.RationalTime(value, float(rate)), otio.opentime.RationalTime(duration, float(rate))
-    )
-
-
-def half_up(x: Fraction) -> int:
-    """Round to the nearest whole frame, halves up (Python's round() goes to even, which looks random here)."""
-    return math.floor(x + Fraction(1, 2))
-
-
-# ---- the operations -------------------------------------------------------------------------------------
-
-
-def place(tl: otio.schema.Timeline, clip: otio.schema.Clip, track_name: str, at: int, *, ripple: bool) -> None:
+def place(e: Edit, clip: otio.schema.Clip, track_name: str, at: int, *, ripple: bool) -> None:
     """Put ``clip`` at frame ``at``: insert (ripple, later items move right) or overwrite (replace what is there)."""
-    from ..timeline import ensure_track
-
     if at < 0:
         raise TimeRangeError(f"cannot place a clip before the start of the timeline (at {at} frames)")
-    track = ensure_track(tl, track_name)
-    dur = frames_of(clip.source_range.duration)
+    ti = e.ensure_track(track_name)
+    dur = round(clip.source_range.duration.value)
     if ripple:
-        i = boundary(tl, track, at)
-        if 0 < i <= len(track) - 1 and isinstance(track[i - 1], otio.schema.Transition):
+        i = boundary(e, ti, at)
+        if 0 < i <= len(ti) - 1 and isinstance(ti.items[i - 1], Transition):
             raise EditError(
-                f"cannot insert at the cut of crossfade {track[i - 1].name!r}: delete one of its clips' crossfade "
-                "first, or insert elsewhere"
+                f"cannot insert at the cut of crossfade {ti.items[i - 1].name!r}: delete one of its clips' "
+                "crossfade first, or insert elsewhere"
             )
     else:
-        i = lift_range(tl, track, at, at + dur, ripple=True)
-    track.insert(i, clip)
-    tidy(track, edit_rate(tl))
+        i = lift_range(e, ti, at, at + dur, ripple=True)
+    e.insert(ti, i, clip)
+    tidy(e, ti, i - 2, i + 3)
 
 
-def trim(tl: otio.schema.Timeline, clip_id: str, src_in: int | None, src_out: int | None, *, ripple: bool) -> None:
-    track, p = locate(tl, clip_id)
-    rate = edit_rate(tl)
-    clip = p.item
-    scalar = time_scalar(clip)
-    old_in = source_in(clip)
-    old_out = source_at(clip, p.duration)  # the end of the span it plays (exclusive)
-    new_in = old_in if src_in is None else Fraction(src_in)
-    new_out = old_out if src_out is None else Fraction(src_out)
-    if new_out <= new_in:
-        raise TimeRangeError(f"clip {clip_id!r}: the out point must come after the in point")
-    head = half_up((new_in - old_in) / scalar)  # >0: the clip now starts later in the timeline (non-ripple)
-    # at speeds other than 1 the clip keeps whole timeline frames, so an out point snaps to the nearest one
-    new_dur = p.duration - head if src_out is None else half_up((new_out - new_in) / scalar)
-    if new_dur < 1:
-        raise TimeRangeError(f"clip {clip_id!r}: that trim leaves less than one frame")
-    tail = new_dur - (p.duration - head)  # >0: it now ends later
-    if not ripple:
-        if (head and _neighbour_side(track, p.index, -1)) or (tail and _neighbour_side(track, p.index, +1)):
-            raise EditError(f"clip {clip_id!r} has a crossfade on that side: trim with ripple=True or delete it")
-        _absorb(tl, track, p.index, -1, head)
-        p = next(q for q in layout(track)[0] if q.item is clip)
-        _absorb(tl, track, p.index, +1, -tail)
-    set_source(clip, new_in, new_dur, rate)
-    tidy(track, rate)
-
-
-def _neighbour_side(track: otio.schema.Track, index: int, side: int) -> bool:
-    j = index + side
-    return 0 <= j < len(track) and isinstance(track[j], otio.schema.Transition)
-
-
-def _absorb(tl: otio.schema.Timeline, track: otio.schema.Track, index: int, side: int, frames: int) -> None:
-    """Keep the far edge still: add ``frames`` of gap beside the clip (or take -frames from the gap there)."""
-    if frames == 0:
-        return
-    rate = edit_rate(tl)
-    j = index + side
-    neighbour = track[j] if 0 <= j < len(track) else None
-    if frames > 0:
-        track.insert(index if side < 0 else index + 1, otio.schema.Gap(source_range=trange(0, frames, rate)))
-        return
-    if neighbour is None and side > 0:
-        return  # growing past the end of the track needs no room
-    if not isinstance(neighbour, otio.schema.Gap) or frames_of(neighbour.source_range.duration) < -frames:
-        raise EditError("no room to lengthen the clip there without ripple: trim with ripple=True")
-    neighbour.source_range = trange(0, frames_of(neighbour.source_range.duration) + frames, rate)
-
-
-def split(tl: otio.schema.Timeline, clip_id: str, at: int) -> str:
-    """Cut a clip in two at timeline frame ``at``; returns the id of the right-hand piece."""
-    track, p = locate(tl, clip_id)
-    if not p.start < at < p.end:
-        raise TimeRangeError(f"clip {clip_id!r} spans frames {p.start}..{p.end}: cannot split at {at}")
-    _split_item(tl, track, p, at - p.start)
-    return item_id(track[p.index + 1])
-
-
-def delete(tl: otio.schema.Timeline, clip_id: str, *, ripple: bool) -> None:
-    track, p = locate(tl, clip_id)
-    lift_range(tl, track, p.start, p.end, ripple=ripple)
-    tidy(track, edit_rate(tl))
-
-
-def move(tl: otio.schema.Timeline, clip_id: str, to: int, track_name: str | None) -> None:
-    """Lift a clip (leaving a gap) and overwrite it at frame ``to`` on a track."""
-    track, p = locate(tl, clip_id)
-    target = track.name if track_name is None else track_name
-    if track_kind(target) != track.kind:
-        raise EditError(f"cannot move a clip from {track.kind} track {track.name} to {target}")
-    clip = p.item.deepcopy()
-    lift_range(tl, track, p.start, p.end, ripple=False)
-    tidy(track, edit_rate(tl))
-    place(tl, clip, target, to, ripple=False)
-
-
-def slip(tl: otio.schema.Timeline, clip_id: str, by: int) -> None:
-    _, p = locate(tl, clip_id)
-    set_source(p.item, source_in(p.item) + by, p.duration, edit_rate(tl))
-
-
-def speed(tl: otio.schema.Timeline, clip_id: str, factor: Fraction) -> None:
-    """Play the same source content ``factor`` times faster (the clip gets shorter and later items ripple)."""
-    if factor <= 0:
-        raise EditError(f"speed must be a positive factor, not {float(factor)}")
-    track, p = locate(tl, clip_id)
-    clip = p.item
-    span = p.duration * time_scalar(clip)  # the stretch of media the clip plays, kept as it is
-    clip.effects[:] = [e for e in clip.effects if not isinstance(e, otio.schema.LinearTimeWarp)]
-    if factor != 1:
-        clip.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(factor)))
-    set_source(clip, source_in(clip), max(1, half_up(span / factor)), edit_rate(tl))
-    tidy(track, edit_rate(tl))
-
-
-def crossfade(tl: otio.schema.Timeline, a_id: str, b_id: str, duration: int) -> None:
-    track_a, a = locate(tl, a_id)
-    track_b, b = locate(tl, b_id)
-    if track_a is track_b and b.index == a.index + 2 and isinstance(track_a[a.index + 1], otio.schema.Transition):
-        raise EditError(f"clips {a_id!r} and {b_id!r} already have crossfade {track_a[a.index + 1].name!r}")
-    if track_a is not track_b or b.index != a.index + 1:
-        raise EditError(f"clips {a_id!r} and {b_id!r} must be neighbours on one track, {a_id!r} first")
-    if duration < 2:
-        raise TimeRangeError("a crossfade must last at least two frames")
-    before = duration // 2
-    tr = otio.schema.Transition(
-        name=f"{a_id}-{b_id}",
-        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-        in_offset=trange(0, before, edit_rate(tl)).duration,
-        out_offset=trange(0, duration - before, edit_rate(tl)).duration,
-    )
-    track_a.insert(b.index, tr)
-
-
-def remove_track(tl: otio.schema.Timeline, name: str, *, force: bool) -> None:
-    from ..timeline import get_track
-
-    track = get_track(tl, name)
-    if track.find_clips() and not force:
-        raise EditError(f"track {name} holds clips: delete them first or pass force=True")
-    tl.tracks.remove(track)
-
-
-# ---- invariants -----------------------------------------------------------------------------------------
-
-
-def check(tl: otio.schema.Timeline) -> None:
-    """Raise if any clip reads outside its media or any crossfade lacks the media it mixes (its handles)."""
-    if not nb(tl).get("format"):
-        return
-    rate = edit_rate(tl)
-    for track in tl.tracks:
-        placed, cuts = layout(track)
-        reach: dict[int, list[int]] = {p.index: [0, 0] for p in placed}  # extra frames read before / after
-        for c in cuts:
-            if c.in_offset > c.before.duration or c.out_offset > c.after.duration:
-                raise EditError(f"crossfade {c.transition.name!r} is longer than the clips it joins")
-            reach[c.before.index][1] = c.out_offset
-            reach[c.after.index][0] = c.in_offset
-        for p in placed:
-            if isinstance(p.item, otio.schema.Gap):
-                continue
-            cid = item_id(p.item)
-            entry = media_entry(tl, p.item.metadata["nbedit"]["media"])
-            first = source_at(p.item, -reach[p.index][0])  # the first and last media positions it shows
-            last = source_at(p.item, p.duration + reach[p.index][1] - 1)
-            avail = available_frames(entry, rate)
-            what = "its crossfade needs" if any(reach[p.index]) else "it reads"
-            if first < 0:
-                raise TimeRangeError(
-                    f"clip {cid!r}: {what} {float(-first / rate):.3f} s before the start of {entry['name']!r}"
-                )
-            if avail is not None and last >= avail:
-                raise TimeRangeError(
-                    f"clip {cid!r}: {what} up to {float((math.floor(last) + 1) / rate):.3f} s of {entry['name']!r}, "
-                    f"which lasts {float(avail / rate):.3f} s"
-                )
-        for a, b in zip(cuts, cuts[1:], strict=False):
-            if a.after.index == b.before.index and a.end > b.start:
-                raise EditError(f"crossfades {a.transition.name!r} and {b.transition.name!r} overlap")
+def _slug(text: str) -> str:
+    out = "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-")
+    return out or "media"

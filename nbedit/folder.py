@@ -1,0 +1,169 @@
+"""The project folder: ``project.json`` (its name), ``journal.jsonl`` (the truth) and a snapshot of the timeline.
+
+The journal holds every edit, fsynced before the edit returns. ``timeline.otio`` is a plain OTIO file of the
+timeline as it stood after the first ``entries`` journal entries, written every so many edits and when the
+session has been idle a moment; ``snapshot.json`` says which entries those were (with the sha256 of that part of
+the journal and of the timeline file). Reopening loads the snapshot and replays only the journal after it; a
+snapshot that does not match its journal, or a missing one, means replaying the whole journal. The snapshot is
+written after the timeline file, so a crash between the two leaves a snapshot that no longer matches: safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ProjectError
+
+JOURNAL = "journal.jsonl"
+PROJECT = "project.json"
+TIMELINE = "timeline.otio"
+SNAPSHOT = "snapshot.json"
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write a file whole or not at all (a temporary file renamed over it)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ProjectError(f"cannot write {path}: {e}") from e
+
+
+def clear(path: Path) -> None:
+    """Empty a project folder for ``fresh=True``, refusing folders that are not nbedit projects."""
+    if not path.exists():
+        return
+    if not (path / PROJECT).exists() and any(path.iterdir()):
+        raise ProjectError(f"{path} holds files but no nbedit project: refusing to clear it")
+    shutil.rmtree(path)
+
+
+def open_name(path: Path, name: str | None) -> str:
+    """The project's name, from its ``project.json``; a new project gets one (the folder's name by default)."""
+    meta_file = path / PROJECT
+    if meta_file.exists():
+        try:
+            return json.loads(meta_file.read_text())["name"]
+        except (OSError, ValueError, KeyError) as e:
+            raise ProjectError(f"{meta_file} is not an nbedit project file: {e}") from e
+    if any(path.iterdir()):
+        raise ProjectError(f"{path} is not empty and holds no nbedit project: choose another folder")
+    name = name or path.name
+    atomic_write(meta_file, json.dumps({"nbedit": 1, "name": name}, indent=1))
+    return name
+
+
+class Journal:
+    """Append-only JSON lines, each flushed and fsynced before the operation returns.
+
+    It counts its entries and bytes and keeps a running sha256, so a snapshot can name the part it covers."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries = 0
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    def append(self, entry: dict) -> None:
+        line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+        try:
+            with open(self.path, "ab") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
+        self.entries += 1
+        self.size += len(line)
+        self._hash.update(line)
+
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def repair(self) -> bool:
+        """Cut off a torn last line (a crash in the middle of a write: that operation never returned), so the
+        next entry starts on a line of its own. True if there was one."""
+        if not self.path.exists():
+            return False
+        data = self.path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return False
+        try:
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
+        return True
+
+    def read(self) -> list[dict]:
+        """Every entry; a line that is not one is an error naming it.
+
+        Reading also sets the counts and running hash, so later appends continue them."""
+        self.entries, self.size, self._hash = 0, 0, hashlib.sha256()
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        out, pos = [], 0
+        for n, line in enumerate(data.split(b"\n"), 1):
+            end = min(pos + len(line) + 1, len(data))
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
+            self._hash.update(data[pos:end])
+            pos = end
+        self.size = pos
+        self.entries = len(out)
+        return out
+
+    def prefix_digest(self, size: int) -> str:
+        with open(self.path, "rb") as f:
+            return hashlib.sha256(f.read(size)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    entries: int
+    journal_bytes: int
+    journal_sha256: str
+    timeline_sha256: str
+
+
+def write_snapshot(folder: Path, timeline_json: str, journal: Journal) -> None:
+    data = timeline_json.encode("utf-8")
+    atomic_write(folder / TIMELINE, data)
+    snap = {
+        "entries": journal.entries,
+        "journal_bytes": journal.size,
+        "journal_sha256": journal.digest(),
+        "timeline_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    atomic_write(folder / SNAPSHOT, json.dumps(snap, indent=1))
+
+
+def read_snapshot(folder: Path, journal: Journal) -> tuple[Snapshot, str] | None:
+    """The snapshot and its timeline JSON, if both are there and match the journal as it is now."""
+    try:
+        snap = Snapshot(**json.loads((folder / SNAPSHOT).read_text()))
+        text = (folder / TIMELINE).read_bytes()
+    except (OSError, ValueError, TypeError):
+        return None
+    if snap.entries > journal.entries or snap.journal_bytes > journal.size:
+        return None
+    if hashlib.sha256(text).hexdigest() != snap.timeline_sha256:
+        return None
+    if snap.journal_bytes and journal.prefix_digest(snap.journal_bytes) != snap.journal_sha256:
+        return None
+    return snap, text.decode("utf-8")
