@@ -8,6 +8,7 @@ s.render("out.mp4")
 """
 
 from . import media
+from .convert import convert
 from .errors import (
     ClipNotFoundError,
     EditError,
@@ -17,13 +18,12 @@ from .errors import (
     RenderError,
     TimeRangeError,
 )
-from .interchange import convert
 from .models import ModelError, ModelNotFoundError, ModelTaskError, PlacementNotice, WeightsError
 from .session import Clip, Media, Session
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
+    "__version__",
     "convert",
     "Session",
     "Clip",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 
+from . import args
 from .errors import EditError, TimeRangeError
 from .model import edit_rate, media_entry, nb, source_in, time_scalar
 from .timeline import Time, as_seconds, frame_at, layout, timeline_end
@@ -59,11 +60,9 @@ def to_xarray(tl: otio.schema.Timeline, fps: int | float | str | None = None) ->
     """
     import xarray as xr
 
-    from .interchange import user_rate
-
     rate = _rate(tl)
     end = timeline_end(tl)
-    sample = rate if fps is None else user_rate(fps)
+    sample = rate if fps is None else args.rate(fps)
     count = math.ceil(Fraction(end) / rate * sample - Fraction(1, 10**6))
     k = np.arange(count, dtype=np.int64)
     # the edit frame on screen at k / sample seconds, in exact integer arithmetic
@@ -117,7 +116,7 @@ def to_xarray(tl: otio.schema.Timeline, fps: int | float | str | None = None) ->
 
 def _fill(data: dict, tl: Any, p: Any, rows: np.ndarray, edit_frames: np.ndarray, j: int, rate: Fraction, video: bool):
     clip = p.item
-    meta = clip.metadata["nbedit"]
+    meta = nb(clip)
     entry = media_entry(tl, meta["media"])
     offsets = edit_frames[rows] - p.start
     # source_at() in floats: exact fractions per frame are slow, and seconds as floats are what numpy holds

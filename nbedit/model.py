@@ -165,6 +165,11 @@ def new_clip(entry: Any, media_id: str, clip_id: str, kind: str, src_in: int, du
     return clip
 
 
+def tag_recipe(notebook: Any, name: str) -> None:
+    """Mark an nbformat notebook as the recipe of project ``name`` (its metadata["nbedit"])."""
+    notebook.metadata[KEY] = {"recipe": name}
+
+
 def blend_of(track: Any) -> dict:
     """A track's blend mode data: {"mode", "opacity"} (empty: normal, fully opaque)."""
     return data(track).get("blend", {})

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import media
 from .cache import FrameCache
-from .model import media_info
+from .model import media_info, pool
 from .proxy import Proxies
 from .render import Compositor, Sources
 
@@ -120,7 +120,7 @@ class Preview:
 
     def refresh_proxies(self) -> None:
         if self.use_proxies:
-            self.proxies.request(list(self.session.timeline.metadata["nbedit"].get("media", {}).values()))
+            self.proxies.request(list(pool(self.session.timeline).values()))
 
     @property
     def size(self) -> tuple[int, int]:

@@ -162,7 +162,6 @@ def notebook(name: str, history: list[Record], *, folder: str | None = None, ren
     cells.append(nbf.new_code_cell(f"s.render({render_to!r})", metadata={"tags": ["render"]}))
     nb = nbf.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["nbedit"] = {"recipe": name}
     return nb
 
 

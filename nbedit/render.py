@@ -23,7 +23,7 @@ import opentimelineio as otio
 from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
-from .model import edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .model import blend_of, edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -172,7 +172,7 @@ class _Track:
         self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip)]
         self.starts = [p.start for p in self.placed]
         self.cuts = cuts
-        blend = track.metadata.get("nbedit", {}).get("blend", {})
+        blend = blend_of(track)
         self.mode = str(blend.get("mode", "normal"))
         self._opacity = blend.get("opacity", 1.0)  # a number, or keys by timeline frame
 
@@ -248,7 +248,7 @@ class Compositor:
 
     def _layer(self, p: Placed, n: int, track: _Track) -> Layer:
         """What clip ``p`` shows at timeline frame n (n may lie in a crossfade's handle)."""
-        data = p.item.metadata["nbedit"]
+        data = nb(p.item)
         entry = media_entry(self.timeline, data["media"])
         pos = source_at(p.item, n - p.start)  # keyframes of clip parameters are set at source positions
         index = self.sources.index(entry, float(pos / self.rate))
@@ -376,7 +376,7 @@ class Compositor:
         for track in self.tracks:
             p, cut = track.at(n)
             for q in [p] if p is not None else [cut.before, cut.after] if cut is not None else []:
-                for mid in q.item.metadata["nbedit"].get("masks", ()):
+                for mid in nb(q.item).get("masks", ()):
                     if out is None:
                         out = np.zeros((self.height, self.width), np.float32)
                     self._overlay_mask(out, q, n, track, media_entry(self.timeline, mid))
@@ -453,7 +453,7 @@ class Mixer:
             if hi <= lo:
                 continue
             clip = p.item
-            data = clip.metadata["nbedit"]
+            data = nb(clip)
             pcm = self.sources.audio(media_entry(self.timeline, data["media"]))
             if pcm is None:
                 continue

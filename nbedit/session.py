@@ -41,7 +41,7 @@ from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
 from .timeline import Placed, Time, as_seconds, frame_at, seconds
 
-SNAPSHOT_EVERY = 500  # journal entries between snapshots written in the middle of editing
+SNAPSHOT_EVERY = 2000  # journal entries between snapshots written in the middle of editing (rare: beyond p99)
 SNAPSHOT_IDLE = 2.0  # seconds without an edit after which the snapshot catches up
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
@@ -378,7 +378,9 @@ class Session:
         from .record import notebook
 
         path = Path(path)
-        disk.atomic_write(path, nbformat.writes(notebook(self.name, self.history, render_to=render_to)))
+        nbk = notebook(self.name, self.history, render_to=render_to)
+        model.tag_recipe(nbk, self.name)
+        disk.atomic_write(path, nbformat.writes(nbk))
         return path
 
     @classmethod

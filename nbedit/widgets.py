@@ -17,7 +17,7 @@ import numpy as np
 import traitlets
 
 from .errors import NbeditError
-from .model import nb, source_at, source_in, time_scalar
+from .model import blend_of, item_id, nb, pool, source_at, source_in, time_scalar
 from .preview import JpegEncoder, Preview
 from .render import Compositor, Sources, resize, to_png
 from .timeline import layout, timeline_end
@@ -130,10 +130,10 @@ class Editor(anywidget.AnyWidget):
                 _, p = s.locate(cid)
             except NbeditError:
                 continue
-            data = p.item.metadata["nbedit"]
+            data = nb(p.item)
             if "reframe" not in data or not p.start <= n < p.end:
                 continue
-            entry = s.timeline.metadata["nbedit"]["media"][data["media"]]
+            entry = pool(s.timeline)[data["media"]]
             w, h = int(entry["width"]), int(entry["height"])
             pos = source_at(p.item, n - p.start)
             left, top, right, bottom = reframe_crop(data["reframe"], pos, w, h)
@@ -221,7 +221,7 @@ class Editor(anywidget.AnyWidget):
                     s.reframe(aspect=str(msg["aspect"]))
             elif op == "crop_key":  # the crop rectangle dragged: its new centre, as fractions of the picture
                 clip = s.clip(msg["clip"])
-                entry = s.timeline.metadata["nbedit"]["media"][clip.media]
+                entry = pool(s.timeline)[clip.media]
                 centre = (
                     round(float(msg["x"]) * int(entry["width"]), 1),
                     round(float(msg["y"]) * int(entry["height"]), 1),
@@ -244,7 +244,7 @@ class Editor(anywidget.AnyWidget):
         s = self.session
         clip = s.clip(clip_id)
         item = clip.otio
-        entry = s.timeline.metadata["nbedit"]["media"][clip.media]
+        entry = pool(s.timeline)[clip.media]
         dur = round(clip.duration * float(s.fps))
         key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), dur, count, height)
         strip = self._thumbs.get(key)
@@ -308,7 +308,7 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
         for p in placed:
             if not hasattr(p.item, "media_reference") or "nbedit" not in p.item.metadata:
                 continue
-            data = p.item.metadata["nbedit"]
+            data = nb(p.item)
             entry = pool[data["media"]]
             item = {
                 "id": data["id"],
@@ -334,14 +334,14 @@ def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
                 "start": c.start,
                 "end": c.end,
                 "at": c.at,
-                "a": c.before.item.metadata["nbedit"]["id"],
-                "b": c.after.item.metadata["nbedit"]["id"],
+                "a": item_id(c.before.item),
+                "b": item_id(c.after.item),
             }
             for c in cuts
         ]
         tracks.append({"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades})
         if track.kind == "Video":
-            tracks[-1]["blend"] = _blend_text(track.metadata.get("nbedit", {}).get("blend", {}))
+            tracks[-1]["blend"] = _blend_text(blend_of(track))
     return {
         "name": session.name,
         "fps": fps,
@@ -380,7 +380,7 @@ def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:
         label = f"{params.get('mode', 'normal')} {_param_text(params.get('opacity', 1.0))}"
         nodes.append({"kind": "blend", "id": blend["id"], "label": label})
     nodes.append(
-        {"kind": "track", "label": f"{track.name} {_blend_text(track.metadata.get('nbedit', {}).get('blend', {}))}"}
+        {"kind": "track", "label": f"{track.name} {_blend_text(blend_of(track))}"}
     )
     return nodes
 

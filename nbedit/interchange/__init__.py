@@ -39,7 +39,7 @@ from .edl import EDL_RATES
 from .errors import InterchangeError, UnsupportedFeatureError
 from .export import foreign_copy, lost, write
 from .formats import FEATURES, FORMATS, SIDECAR, Format, format_of
-from .ops import convert, export, import_timeline, last_import_report
+from .ops import export, import_timeline, last_import_report
 from .rates import snap_rate, user_rate
 from .read import pick_timeline, read_file
 from .relink import MEDIA_SUFFIXES, Relinker, url_path
@@ -62,7 +62,6 @@ __all__ = [
     "Relink",
     "Relinker",
     "UnsupportedFeatureError",
-    "convert",
     "foreign_copy",
     "format_of",
     "lost",

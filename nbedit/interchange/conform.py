@@ -13,7 +13,7 @@ from typing import Any
 
 import opentimelineio as otio
 
-from ..model import item_id, nb
+from ..model import data, item_id, nb
 from ..timeline import frames_of, rt, trange
 from . import fcp7
 from .adapters import plain
@@ -190,7 +190,7 @@ class Conform:
 
     def _want(self, clip: Schema.Clip, kind: str) -> Want:
         ref = clip.media_reference
-        mine = (clip.metadata.get("nbedit") or {}).get("media")
+        mine = (data(clip) or {}).get("media")
         entry = dict(self.theirs.get("media", {}).get(mine, {})) if mine else {}
         avail = ref.available_range if ref is not None else None
         url = getattr(ref, "target_url", None) if isinstance(ref, Schema.ExternalReference) else None
@@ -305,7 +305,7 @@ class Conform:
         for t in tracks:
             self._fit_transitions(t, media)
         tl = Schema.Timeline(name=name)
-        tl.metadata["nbedit"] = {"format": dict(fmt), "media": self.old_pool, "next_id": next_id}
+        nb(tl).update({"format": dict(fmt), "media": self.old_pool, "next_id": next_id})
         # a file nbedit wrote keeps its clip ids (the ids a notebook's handles use)
         theirs = [cid for c in self.src.find_clips() if (cid := item_id(c)) and re.fullmatch(r"c\d+", cid)]
         if self.theirs and theirs:
@@ -372,15 +372,15 @@ class Conform:
             if not isinstance(e, Schema.LinearTimeWarp) and not fcp7.is_time_remap(e)
         )
         clip.markers.extend(self._marker(x, m.origin) for x in p.clip.markers)
-        data = dict(p.clip.metadata.get("nbedit") or {}) if self.theirs else {}
-        cid = data.pop("id", None)
-        data.pop("media", None)
+        mine = dict(data(p.clip) or {}) if self.theirs else {}
+        cid = mine.pop("id", None)
+        mine.pop("media", None)
         if not cid or cid in taken:
             cid = take_id(tl)
         taken.add(cid)
-        clip.metadata["nbedit"] = {"id": cid, "media": m.id, **data}
-        if "generation" in m.entry and "generation" not in data:
-            clip.metadata["nbedit"]["generation"] = m.entry["generation"]
+        nb(clip).update({"id": cid, "media": m.id, **mine})
+        if "generation" in m.entry and "generation" not in mine:
+            nb(clip)["generation"] = m.entry["generation"]
         return clip
 
 

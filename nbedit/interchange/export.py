@@ -12,7 +12,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from ..errors import EditError
-from ..model import nb
+from ..model import data, media_of, nb
 from ..timeline import frames_of, layout, rt, timeline_end, trange
 from . import aaf, edl, fcp7, fcpx
 from .adapters import atomic, quiet, write_with
@@ -75,7 +75,7 @@ def lost(tl: Schema.Timeline, fmt: Format) -> tuple[str, ...]:
         out.append("clip markers")
     if "timeline markers" not in fmt.keeps and (tl.tracks.markers or any(t.markers for t in tracks)):
         out.append("timeline markers")
-    extras = {k for c in clips for k in c.metadata.get("nbedit", {}) if k not in ("id", "media")}
+    extras = {k for c in clips for k in data(c) if k not in ("id", "media")}
     if "metadata" not in fmt.keeps and extras:
         out.append(f"nbedit clip data ({', '.join(sorted(extras))})")
     if fmt.adapter == "cmx_3600" and len(tracks) > 1:
@@ -97,18 +97,18 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
         t.enabled = track.enabled
         for item in track:
             if isinstance(item, Schema.Clip):
-                entry = media_entry(tl, item.metadata["nbedit"]["media"])
+                entry = media_entry(tl, media_of(item))
                 tc = round(Fraction(entry.get("source_timecode", 0)) * rate)
                 ref = reference(entry, rate)
                 if ref.available_range is None:  # a still: the formats want a length, so the part in use
-                    ref.available_range = trange(0, reach.get(item.metadata["nbedit"]["media"], 1), rate)
+                    ref.available_range = trange(0, reach.get(media_of(item), 1), rate)
                 if tc:
                     ar = ref.available_range
                     ref.available_range = TimeRange(rt(frames_of(ar.start_time) + tc, rate), ar.duration)
                 clip = Schema.Clip(name=item.name, media_reference=ref)
                 # only adapter namespaces are written out; the ids keep equal clips on two tracks apart (the FCP 7
                 # XML writer hashes each clip's JSON and writes a repeat as a reference to the first, timing and all)
-                clip.metadata["nbedit"] = {k: item.metadata["nbedit"][k] for k in ("id", "media")}
+                nb(clip).update({k: nb(item)[k] for k in ("id", "media")})
                 sr = item.source_range
                 clip.source_range = TimeRange(RationalTime(sr.start_time.value + tc, sr.start_time.rate), sr.duration)
                 clip.effects.extend(e.deepcopy() for e in item.effects)
@@ -138,7 +138,7 @@ def _media_reach(tl: Schema.Timeline) -> dict[str, int]:
         tail = {c.before.index: c.out_offset for c in cuts}
         for p in placed:
             if isinstance(p.item, Schema.Clip):
-                mid = p.item.metadata["nbedit"]["media"]
+                mid = media_of(p.item)
                 end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
                 reach[mid] = max(reach.get(mid, 0), end)
     return reach

@@ -1,10 +1,8 @@
-"""The Session operations of interchange (``export``, ``import_timeline``, ``last_import_report``; also
-``to_xarray`` and ``frames``), and ``convert``, which runs an import and an export in a scratch project."""
+"""The operations of interchange: ``import_timeline`` (recorded), ``export`` and ``last_import_report``."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +104,7 @@ def import_timeline(
 
 def _import_size(foreign: Schema.Timeline, ours: dict | None) -> tuple[int, int] | None:
     """Picture size: nbedit's own (a file it wrote), the file's sequence format, else the session's."""
-    theirs = (foreign.metadata.get("nbedit") or {}).get("format") or {}
+    theirs = (model.data(foreign) or {}).get("format") or {}
     if theirs.get("width") and theirs.get("height"):
         return int(theirs["width"]), int(theirs["height"])
     size = fcp7.frame_size(foreign)
@@ -131,35 +129,3 @@ def _search_paths(search_paths: Any) -> tuple[str, ...]:
     if not isinstance(search_paths, tuple | list) or not all(isinstance(p, str | os.PathLike) for p in search_paths):
         raise EditError(f"search_paths must be a list of folders, not {search_paths!r}")
     return tuple(os.fspath(p) for p in search_paths)
-
-
-def convert(
-    source: str | os.PathLike,
-    target: str | os.PathLike,
-    *,
-    search_paths: tuple[str, ...] | list[str] | None = None,
-    rate: int | float | str | None = None,
-) -> Exported:
-    """Convert a timeline file to another format through nbedit's model. ``nbedit.convert("a.xml", "a.fcpxml")``
-
-    The file is imported into a scratch project (media relinked as by ``import_timeline``) and exported; the
-    import's report is ``Exported.report``. From an ``.otioz``, the unpacked media stays in ``<target>-media/``.
-    """
-    import shutil
-
-    from ..session import Session
-
-    out = Path(target).expanduser().absolute()
-    format_of(out)
-    bundle = format_of(source).adapter == "otioz"
-    # an .otioz bundle's media is unpacked into the project, which then stays beside the target for it to use
-    folder = out.with_name(f"{out.stem}-media") if bundle else Path(tempfile.mkdtemp(prefix="nbedit-convert-"))
-    try:
-        s = Session(folder / "project", name=Path(source).stem, fresh=bundle)
-        report = s.import_timeline(source, search_paths=search_paths, rate=rate)
-        exported = s.export(out)
-        exported.report = report
-        return exported
-    finally:
-        if not bundle:
-            shutil.rmtree(folder, ignore_errors=True)

@@ -93,7 +93,7 @@ def versions(kind: str) -> dict[str, str]:
     """The libraries whose versions can change the frames."""
     import torch
 
-    from .. import __version__
+    from ..version import __version__
 
     out = {"nbedit": __version__, "python": platform.python_version(), "torch": torch.__version__}
     if kind == "onnx":
