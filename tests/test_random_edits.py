@@ -87,3 +87,75 @@ def test_random_edits_keep_the_project_sound(ab, seed, tmp_path, monkeypatch):
     if ab.duration:
         for k in range(0, round(ab.duration * 24), 7):  # every frame it can show, it shows without an error
             ab.frame(k / 24)
+
+
+def positions_agree(s: nbedit.Session) -> list[str]:
+    """Where the session says each clip is (its index) against a walk of the OTIO timeline itself."""
+    from nbedit.timeline import layout
+
+    wrong = []
+    for track in s.timeline.tracks:
+        for p in layout(track)[0]:
+            if isinstance(p.item, otio.schema.Clip):
+                cid = p.item.metadata["nbedit"]["id"]
+                t, q = s.locate(cid)
+                if (t.name, q.start, q.duration) != (track.name, p.start, p.duration):
+                    wrong.append(f"{cid}: {t.name} {q.start}+{q.duration}, walked {track.name} {p.start}+{p.duration}")
+    return wrong
+
+
+def random_call_at_scale(s: nbedit.Session, rnd: random.Random, length: float):
+    ids = [c.id for c in s.clips]
+    c, d = rnd.choice(ids), rnd.choice(ids)
+    track = rnd.choice(["V1", "V2", "V3", "V4", "A1", "A2", "A3", "A4"])
+    media = rnd.choice(["a", "b"])
+
+    def t(hi: float = length) -> float:
+        return rnd.randrange(0, int(hi * 24)) / 24
+
+    neighbour = s.clips[min(ids.index(c) + 1, len(ids) - 1)].id
+    return rnd.choice(
+        [
+            lambda: s.append(media, track=track, src_in=t(1.5), duration=t(1.5) + 1 / 24),
+            lambda: s.insert(media, track=track, at=t(), src_in=t(1.5), duration=t(1.5) + 1 / 24),
+            lambda: s.overwrite(media, track=track, at=t(), src_in=t(1.5), duration=t(2) + 1 / 24),
+            lambda: s.trim(c, src_in=t(2.5), ripple=rnd.random() < 0.5),
+            lambda: s.trim(c, src_out=t(3) + 1 / 24, ripple=rnd.random() < 0.5),
+            lambda: s.split(c, at=s.clip(c).start + t(0.5)),
+            lambda: s.delete(c, ripple=rnd.random() < 0.5),
+            lambda: s.move(c, to=t(), track=rnd.choice([None, "V2", "A3"])),
+            lambda: s.slip(c, by=rnd.choice([-0.25, 0.25, 0.5])),
+            lambda: s.speed(c, rnd.choice([0.5, 0.75, 1.5, 2])),
+            lambda: s.crossfade(c, neighbour if rnd.random() < 0.8 else d, duration=rnd.choice([1 / 12, 0.25])),
+            lambda: s.undo(),
+            lambda: s.redo(),
+        ]
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_random_edits_at_five_thousand_clips_keep_the_project_sound(ab, seed, tmp_path, monkeypatch):
+    rnd = random.Random(seed)
+    for k in range(5000):  # 625 clips on each of V1..V4 and A1..A4, with handles both sides
+        track = ("V", "A")[k % 8 // 4] + str(k % 4 + 1)
+        ab.append("ab"[k % 2], track=track, src_in=0.5 + (k % 5) / 24, duration=0.5)
+    length = ab.duration
+    made = 0
+    for _ in range(40):
+        state, history = ab.state(), list(ab.history)
+        size = ab.journal.path.stat().st_size
+        try:
+            random_call_at_scale(ab, rnd, length)()
+            made += 1
+        except nbedit.NbeditError:
+            assert (ab.state(), ab.history, ab.journal.path.stat().st_size) == (state, history, size)
+            continue
+        assert well_formed(ab.timeline) == []
+        assert positions_agree(ab) == []
+    assert made >= 10
+    assert nbedit.Session(ab.path).state() == ab.state()
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(ab.recipe(), namespace)
+    assert namespace["s"].state() == ab.state()
