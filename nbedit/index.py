@@ -34,7 +34,7 @@ def _entry(child: Any) -> tuple[str | None, int, bool]:
 class TrackIndex:
     """One track's children, their clip ids (None for gaps and transitions) and durations in frames."""
 
-    __slots__ = ("track", "items", "ids", "dur", "trans", "_starts")
+    __slots__ = ("track", "items", "ids", "dur", "trans", "version", "_starts")
 
     def __init__(self, track: otio.schema.Track):
         self.track = track
@@ -43,6 +43,7 @@ class TrackIndex:
         self.ids = [r[0] for r in rows]
         self.dur = [r[1] for r in rows]
         self.trans = [i for i, r in enumerate(rows) if r[2]]  # indices of transitions, in order
+        self.version = 0  # grows with every change of the track's children or its own data
         self._starts: list[int] | None = None
 
     @property
@@ -137,6 +138,7 @@ class TrackIndex:
         k = bisect.bisect_left(self.trans, i)
         self.trans[k:] = [i + m for m, r in enumerate(rows) if r[2]] + [t + shift for t in self.trans[k:] if t >= j]
         self._starts = None
+        self.version += 1
         if where is not None:
             for cid in old_ids:
                 if cid is not None and where.get(cid) is self:
@@ -156,6 +158,7 @@ class TrackIndex:
             if cid is not None:
                 where[cid] = self
         self.ids[i] = cid
+        self.version += 1
         if dur != self.dur[i]:
             self.dur[i] = dur
             self._starts = None

@@ -130,7 +130,7 @@ class Preview:
     def _compositor(self, sources: Sources, old: Compositor | None) -> Compositor:
         s = self.session
         if old is None or old.version != s.version or old.timeline is not s.timeline or old.canvas != self.size:
-            old = Compositor(s.timeline, sources, size=self.size, version=s.version)
+            old = Compositor(s.timeline, sources, size=self.size, version=s.version, index=s.index, reuse=old)
         return old
 
     def jpeg(self, n: int) -> bytes:

@@ -24,6 +24,7 @@ from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .model import blend_of, edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .index import TimelineIndex, TrackIndex
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -167,11 +168,12 @@ def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
 
 
 class _Track:
-    def __init__(self, track: otio.schema.Track):
-        placed, cuts = layout(track)
+    def __init__(self, track: otio.schema.Track, ti: TrackIndex | None = None):
+        placed, cuts = layout(track) if ti is None else ti.layout()
         self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip)]
         self.starts = [p.start for p in self.placed]
         self.cuts = cuts
+        self.key: tuple | None = None  # (track, index version) it was made from, when made from an index
         blend = blend_of(track)
         self.mode = str(blend.get("mode", "normal"))
         self._opacity = blend.get("opacity", 1.0)  # a number, or keys by timeline frame
@@ -235,7 +237,11 @@ class Compositor:
         size: tuple[int, int] | None = None,
         *,
         version: int | None = None,
+        index: TimelineIndex | None = None,
+        reuse: Compositor | None = None,
     ):
+        """``index`` (the session's) gives each track's layout without walking it; ``reuse`` is an earlier
+        Compositor of the same timeline whose tracks are kept where the index says they did not change."""
         self.timeline = timeline
         self.version = version  # the session's version it was made for (its items never change after)
         self.sources = sources
@@ -244,7 +250,20 @@ class Compositor:
         self.width, self.height = size or self.format
         self.rate = edit_rate(timeline) if fmt else Fraction(24)
         self.length = timeline_end(timeline) if fmt else 0
-        self.tracks = [_Track(t) for t in video_tracks(timeline) if t.enabled]
+        self.tracks = [self._track(t, index, reuse) for t in video_tracks(timeline) if t.enabled]
+
+    @staticmethod
+    def _track(track: otio.schema.Track, index: TimelineIndex | None, reuse: Compositor | None) -> _Track:
+        ti = None if index is None else index.track(track.name)
+        if ti is None or ti.track is not track:
+            return _Track(track)
+        key = (id(track), ti.version)
+        for old in reuse.tracks if reuse is not None else ():
+            if old.key == key:
+                return old
+        made = _Track(track, ti)
+        made.key = key
+        return made
 
     def _layer(self, p: Placed, n: int, track: _Track) -> Layer:
         """What clip ``p`` shows at timeline frame n (n may lie in a crossfade's handle)."""

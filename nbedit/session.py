@@ -35,6 +35,7 @@ from . import folder as disk
 from .cache import FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
+from .index import TimelineIndex
 from .ops import context, edit
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
@@ -118,6 +119,11 @@ class Session:
     def timeline(self) -> otio.schema.Timeline:
         """The OTIO timeline. Read it freely; change it only through the session's operations."""
         return self._state.timeline
+
+    @property
+    def index(self) -> TimelineIndex:
+        """Where every item sits (per-track ids, durations, positions): read it, never change it."""
+        return self._state.index
 
     @property
     def version(self) -> int:
@@ -226,7 +232,6 @@ class Session:
     def _changed(self, rec: Record | None) -> None:
         if self._replaying:
             return
-        self._compositor = None
         for listener in list(self.listeners):
             try:
                 listener(self, rec)
@@ -456,7 +461,8 @@ class Session:
             raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
         comp = self._compositor
         if comp is None or comp.version != self.version:
-            comp = self._compositor = Compositor(self.timeline, self.sources, version=self.version)
+            comp = Compositor(self.timeline, self.sources, version=self.version, index=self.index, reuse=comp)
+            self._compositor = comp
         return comp.frame(n)
 
     def show(self, t: Time) -> Any:

@@ -95,7 +95,8 @@ class Change:
         """Names of the tracks whose children changed (all of them when the timeline was replaced)."""
         if self.timeline is not None:
             return {t.name for t in self.timeline[1].tracks} | {t.name for t in self.timeline[0].tracks}
-        return {s.track.name for s in self.splices}
+        names = {s.track.name for s in self.splices}
+        return names | {m.target.name for m in self.meta if isinstance(m.target, otio.schema.Track)}
 
     @property
     def empty(self) -> bool:
@@ -107,6 +108,7 @@ class Change:
             return
         for m in reversed(self.meta):
             _set_meta(m.target, m.path, m.old)
+            _bump(state, m.target)
         for s in reversed(self.splices):
             s.track.splice(s.at, s.at + len(s.new), list(s.old), state.index.where)
         if self.tracks is not None:
@@ -122,6 +124,7 @@ class Change:
             s.track.splice(s.at, s.at + len(s.old), list(s.new), state.index.where)
         for m in self.meta:
             _set_meta(m.target, m.path, m.new)
+            _bump(state, m.target)
 
     def made(self, state: State) -> tuple[str, ...]:
         """Ids of the clips this edit made, in timeline order."""
@@ -156,6 +159,14 @@ def _set_tracks(state: State, tracks: list) -> None:
         stack.append(t)
         if id(t) not in was:
             state.index.add(t)
+
+
+def _bump(state: State, target: Any) -> None:
+    """A track's own data changed: its version moves, so views of it (a compositor's) are made again."""
+    if isinstance(target, otio.schema.Track):
+        ti = state.index.track(target.name)
+        if ti is not None and ti.track is target:
+            ti.version += 1
 
 
 def _get_meta(target: Any, path: tuple[str, ...]) -> Any:
@@ -361,6 +372,7 @@ class Edit:
         if key not in self._meta:
             self._meta[key] = MetaSet(target, path, _get_meta(target, path), None)
         _set_meta(target, path, value)
+        _bump(self.state, target)
 
     def set_timeline_data(self, key: str, value: Any) -> None:
         if key == "format":
