@@ -421,6 +421,25 @@ class Session:
     remove_track = verb(edit.remove_track)
     # timelines from other tools (nbedit.interchange)
     import_timeline = verb(interchange.import_timeline)
+    # generative clips (nbedit.ops.generate)
+    from .ops import generate as _generative  # imported here so this family's lines stay in one block
+
+    generate = verb(_generative.generate)
+    image_to_video = verb(_generative.image_to_video)
+    stylize = verb(_generative.stylize)
+    regenerate = verb(_generative.regenerate)
+    extend = verb(_generative.extend)
+    fill_gap = verb(_generative.fill_gap)
+    retake = verb(_generative.retake)
+
+    def generation(self, what: Clip | Media | str) -> dict | None:  # not an edit: reads the provenance
+        from .ops.generate import generation
+
+        return generation(self.timeline, self._state.index, what)
+
+    generation.__doc__ = _generative.generation.__doc__
+    del _generative
+    # (end of generative clips)
 
     # ---- interchange and analysis (not edits: nothing is recorded) ---------------------------------------------
 

@@ -12,8 +12,7 @@ the tiny checkpoints the tests and the demo use. Layout of a model folder: ``mod
     pipelines.py  one function per kind of request: frames in, frames out, deterministic
     requests.py   a generation's arguments as checked values (prompts, seeds, sizes), and labels
     jobs.py       a generation as data: cache key and provenance
-    sidecar.py    a generated file's .json: reusing the file when its key and sha256 match
-    lossless.py   generated frames as a lossless video file
+    lossless.py   generated frames as a lossless video file (written through nbedit.ops.derived)
     tiny.py       tiny random-weight checkpoints
 """
 

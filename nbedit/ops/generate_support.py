@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 
+from .. import model
 from ..errors import EditError, MediaError
-from ..models.sidecar import GENERATED
-from ..timeline import nb
+from .derived import GENERATED
 
 
 class Edge:
@@ -29,18 +29,12 @@ class Edge:
         self.offset = offset
 
 
-def entry_id(item: Any) -> str:
-    return item.metadata["nbedit"]["media"]
-
-
 def span(tl: otio.schema.Timeline, fps: Fraction, item: Any, first: int, count: int, role: str, **more: Any) -> dict:
     """A run of a clip's frames (timeline offsets ``first``.. from its start) as a source of a job."""
-    from .edit import source_at, time_scalar
-
-    mid = item.metadata["nbedit"]["media"]
-    entry = nb(tl)["media"][mid]
-    start = source_at(item, first) / fps
-    step = time_scalar(item) / fps
+    mid = model.media_of(item)
+    entry = model.media_entry(tl, mid)
+    start = model.source_at(item, first) / fps
+    step = model.time_scalar(item) / fps
     return {
         "role": role,
         "media": mid,
@@ -68,13 +62,12 @@ def boundary_sources(tl: otio.schema.Timeline, fps: Fraction, left: Any, right: 
 def pictures(tl: otio.schema.Timeline, src: dict) -> np.ndarray:
     """The frames a job source names, read from its media (checked against the recorded sha256)."""
     from .. import media as media_mod
-    from .edit import media_entry, media_info
 
     if "media" in src:
-        entry = media_entry(tl, src["media"])
+        entry = model.media_entry(tl, src["media"])
         if entry["sha256"] != src["sha256"]:
             raise MediaError(f"media {src['media']!r} is not the file this generation used (sha256 differs)")
-        path, info = entry["path"], media_info(entry)
+        path, info = entry["path"], model.media_info(entry)
     else:
         path, info = src["path"], None
         if os.path.exists(path) and media_mod.sha256_file(path) != src["sha256"]:
