@@ -35,7 +35,7 @@ from . import folder as disk
 from .cache import FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
-from .ops import context, edit
+from .ops import context, edit, graph, tools
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
@@ -412,6 +412,21 @@ class Session:
     gain = verb(edit.gain)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
+    # the compositing graph (nbedit.ops.graph)
+    effect = verb(graph.effect)
+    remove_effect = verb(graph.remove_effect)
+    blend = verb(graph.blend)
+    keyframe = verb(graph.keyframe)
+    composite = verb(graph.composite)
+
+    def effects(self, clip: Clip | str) -> list[dict]:
+        return graph.effects(self.timeline, clip)
+
+    effects.__doc__ = graph.effects.__doc__
+    # AI editing tools (nbedit.ops.tools)
+    interpolate = verb(tools.interpolate)
+    mask = verb(tools.mask)
+    reframe = verb(tools.reframe)
     # timelines from other tools (nbedit.interchange)
     import_timeline = verb(interchange.import_timeline)
 
