@@ -12,7 +12,8 @@ The data each one leaves is plain OTIO metadata (see ``nbedit.tools.keyframes``)
 
 Masks are used through the compositing graph (``s.composite``, ``s.effect(..., mask=m)``: ``nbedit.ops.graph``).
 Interpolated frames and masks are lossless media files in ``<project>/tools/`` with their provenance on the pool
-entry; reopening a project takes them (and reframe's analysis) from the journal instead of working them out again.
+entry (made, reused and replayed through ``nbedit.ops.derived``); reopening a project takes them (and reframe's
+analysis) from the journal instead of working them out again.
 """
 
 from __future__ import annotations
@@ -28,14 +29,13 @@ import numpy as np
 import opentimelineio as otio
 
 from .. import args
-from .. import media as media_mod
 from .. import model as schema
 from ..errors import EditError, MediaError, TimeRangeError
 from ..index import TrackIndex
 from ..model import ClipId, MediaId, source_at
 from ..timeline import Time
-from ..tools import camera, video
-from . import edit
+from ..tools import camera
+from . import derived, edit
 from .context import Edit
 from .graph import video_clip
 
@@ -79,8 +79,9 @@ def interpolate(
         out_fps = src_fps * Fraction(factor).limit_denominator(1000)
     else:
         out_fps = args.rate(fps)
-    if e.replaying and "info" in e.saved:
-        return _reuse_media(e)
+    reused = derived.reuse(e, replace=True)
+    if reused is not None:
+        return reused
     m = tool_model(e, "interpolate", model)
     try:
         engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
@@ -100,17 +101,19 @@ def interpolate(
             "fps": str(out_fps),
             "method": method,
         }
-        path, key = _tool_path(e, "interpolate", job)
-        if not video.cached(path, key):
+        key = derived.key_of(job)
+        path = derived.path_for(e, "interpolate", key, folder=derived.TOOLS)
+        info = derived.cached(e, path, key)
+        if info is None:
             frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
-            video.write_lossless(path, frames, out_fps)
-            video.write_sidecar(path, key, job)
+            derived.write_video(path, frames, out_fps)
+            info = derived.made(path, key, job)
         start = float(reader.frame_times[first])
     name = f"{Path(entry['name']).stem}-{_fps_label(out_fps)}fps"
     gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
     if m is not None and model is None:
         e.pin(model=m.name)
-    return _new_media(e, path, name, gen)
+    return _made(e, path, name, gen, info)
 
 
 def mask(
@@ -152,10 +155,10 @@ def mask(
             f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-"
             f"{float(p.end / e.rate):.3f} s"
         )
-    if e.replaying and "info" in e.saved:
-        mid = _reuse_media(e)
-        _link_mask(e, cid, mid)
-        return mid
+    reused = derived.reuse(e, replace=True)
+    if reused is not None:
+        _link_mask(e, cid, reused)
+        return reused
     m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
     if m is not None and points is not None:
         raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
@@ -180,8 +183,10 @@ def mask(
             "invert": invert,
             "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
         }
-        path, key = _tool_path(e, "mask", job)
-        if not video.cached(path, key):
+        key = derived.key_of(job)
+        path = derived.path_for(e, "mask", key, folder=derived.TOOLS)
+        info = derived.cached(e, path, key)
+        if info is None:
             ww, wh = mk.work_size(w, h)
             k = ww / w
             frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
@@ -194,15 +199,15 @@ def mask(
             bar = _bar(len(frames) - 1, progress, f"mask {cid}")
             found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
             bar.close()
-            video.write_lossless(
+            derived.write_video(
                 path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True
             )
-            video.write_sidecar(path, key, job)
+            info = derived.made(path, key, job)
         start_time = float(reader.frame_times[first])
     gen = {**job, "clip": cid, "start": start_time, "frames": last - first + 1, "key": key}
     if m is not None and model is None:
         e.pin(model=m.name)
-    mid = _new_media(e, path, f"mask-{cid}", gen)
+    mid = _made(e, path, f"mask-{cid}", gen, info)
     _link_mask(e, cid, mid)
     return mid
 
@@ -377,34 +382,10 @@ def tool_model(e: Edit, op: str, model: str | None) -> Any:
 # ---- the media the tools make -------------------------------------------------------------------------------
 
 
-def _tool_path(e: Edit, op: str, job: dict) -> tuple[Path, str]:
-    key = video.job_key(job)
-    return e.folder / video.TOOLS / f"{op}-{key[:16]}.avi", key
-
-
-def _new_media(e: Edit, path: Path, name: str, gen: dict) -> MediaId:
-    """Pool media for a file a tool made, its probe and provenance kept for replays."""
-    info = media_mod.probe(os.path.abspath(path))
-    mid = _add_made(e, info, name, gen)
-    e.keep(info=schema.media_info(e.entry(mid)).to_dict(), name=name, generation=gen)
-    return mid
-
-
-def _reuse_media(e: Edit) -> MediaId:
-    """On reopen: the recorded file and probe, nothing worked out again (a lost file becomes offline media)."""
-    saved = e.saved
-    info = media_mod.MediaInfo.from_dict(saved["info"])
-    mid = _add_made(e, info, saved["name"], saved["generation"])
-    e.keep(info=saved["info"], name=saved["name"], generation=saved["generation"])
-    return mid
-
-
-def _add_made(e: Edit, info: media_mod.MediaInfo, name: str, gen: dict) -> MediaId:
-    """The pool entry of a made file (the one that has it already, or a new one) with this provenance."""
-    mid = edit.add_file(e, info, name, gen)
-    entry = e.entry(mid)
-    if schema.plain(entry.get("generation")) != gen:
-        e.add_media(mid, {**schema.plain(entry), "generation": gen})
+def _made(e: Edit, path: Path, name: str, gen: dict, info: Any) -> MediaId:
+    """Pool media for a file a tool made (its entry takes this call's provenance), kept for replays."""
+    mid = derived.add(e, path, name, gen, info, replace=True)
+    derived.remember(e, schema.media_info(e.entry(mid)), name, gen)
     return mid
 
 
