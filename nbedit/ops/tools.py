@@ -251,11 +251,11 @@ def reframe(
         cw, ch = camera.crop_size(int(fmt["width"]), int(fmt["height"]), ratio)
         cw, ch = max(2, cw // 2 * 2), max(2, ch // 2 * 2)  # even, for yuv420p renders
         ratio = Fraction(cw, ch)  # each clip's crop then fills the new frame exactly
+        videos = [e.index.track(t.name) for t in e.timeline.tracks if t.kind == otio.schema.TrackKind.Video]
         targets = [
             cid
-            for t in e.timeline.tracks
-            if t.kind == otio.schema.TrackKind.Video
-            for cid, item in zip(e.index.track(t.name).ids, e.index.track(t.name).items, strict=True)
+            for ti in videos
+            for cid, item in zip(ti.ids, ti.items, strict=True)
             if cid is not None and _full_frame(schema.transform_of(item))
         ]
     else:
