@@ -175,6 +175,28 @@ def blend_of(track: Any) -> dict:
     return data(track).get("blend", {})
 
 
+def effects_of(clip: Any) -> list[dict]:
+    """A clip's effect stack as plain data, in the order it is applied (empty: none)."""
+    return plain(data(clip).get("effects", []))
+
+
+def reframe_of(clip: Any) -> dict | None:
+    """A reframed clip's crop: {"aspect", "subject", "size", "center": keys, "shots", ...} (None: not reframed)."""
+    r = data(clip).get("reframe")
+    return None if r is None else plain(r)
+
+
+def masks_of(clip: Any) -> list[str]:
+    """Ids of the mask media made from a clip."""
+    return plain(data(clip).get("masks", []))
+
+
+def transform_of(clip: Any) -> dict | None:
+    """A clip's placement {"x", "y", "scale", "crop"} (None: it fills the frame as it is)."""
+    t = data(clip).get("transform")
+    return None if t is None else plain(t)
+
+
 # ---- source positions ---------------------------------------------------------------------------------
 # A clip's source in point is exact: a split of a clip at speed 1.5 starts the right piece at 4.5 source frames,
 # so it is kept as a fraction (a float RationalTime value in OTIO) while track positions stay whole frames.

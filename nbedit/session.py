@@ -36,7 +36,8 @@ from .cache import FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
-from .ops import context, edit
+from .ops import context, edit, graph, tools
+from .ops import generate as generative
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
@@ -419,29 +420,38 @@ class Session:
     gain = verb(edit.gain)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
+    # the compositing graph (nbedit.ops.graph)
+    effect = verb(graph.effect)
+    remove_effect = verb(graph.remove_effect)
+    blend = verb(graph.blend)
+    keyframe = verb(graph.keyframe)
+    composite = verb(graph.composite)
+    # AI editing tools (nbedit.ops.tools)
+    interpolate = verb(tools.interpolate)
+    mask = verb(tools.mask)
+    reframe = verb(tools.reframe)
     # timelines from other tools (nbedit.interchange)
     import_timeline = verb(interchange.import_timeline)
     # generative clips (nbedit.ops.generate)
-    from .ops import generate as _generative  # imported here so this family's lines stay in one block
+    generate = verb(generative.generate)
+    image_to_video = verb(generative.image_to_video)
+    stylize = verb(generative.stylize)
+    regenerate = verb(generative.regenerate)
+    extend = verb(generative.extend)
+    fill_gap = verb(generative.fill_gap)
+    retake = verb(generative.retake)
 
-    generate = verb(_generative.generate)
-    image_to_video = verb(_generative.image_to_video)
-    stylize = verb(_generative.stylize)
-    regenerate = verb(_generative.regenerate)
-    extend = verb(_generative.extend)
-    fill_gap = verb(_generative.fill_gap)
-    retake = verb(_generative.retake)
+    # ---- readers (not edits: nothing is recorded) ------------------------------------------------------------
 
-    def generation(self, what: Clip | Media | str) -> dict | None:  # not an edit: reads the provenance
-        from .ops.generate import generation
+    def effects(self, clip: Clip | str) -> list[dict]:
+        return graph.effects(self.timeline, clip)
 
-        return generation(self.timeline, self._state.index, what)
+    effects.__doc__ = graph.effects.__doc__
 
-    generation.__doc__ = _generative.generation.__doc__
-    del _generative
-    # (end of generative clips)
+    def generation(self, what: Clip | Media | str) -> dict | None:
+        return generative.generation(self.timeline, self._state.index, what)
 
-    # ---- interchange and analysis (not edits: nothing is recorded) ---------------------------------------------
+    generation.__doc__ = generative.generation.__doc__
 
     def export(self, path: str | os.PathLike) -> interchange.Exported:
         return interchange.export(self.timeline, path)

@@ -1,4 +1,4 @@
-"""AI editing tools, as recorded Session operations.
+"""AI editing tools: plain operation functions over an edit context (``s.mask`` runs :func:`mask`).
 
     slow = s.interpolate("c1", factor=4)                 # 4x the frames, by optical flow: place it, then slow it
     s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
@@ -12,7 +12,8 @@ The data each one leaves is plain OTIO metadata (see ``nbedit.tools.keyframes``)
 
 Masks are used through the compositing graph (``s.composite``, ``s.effect(..., mask=m)``: ``nbedit.ops.graph``).
 Interpolated frames and masks are lossless media files in ``<project>/tools/`` with their provenance on the pool
-entry; reopening a project takes them (and reframe's analysis) from the journal instead of working them out again.
+entry (made, reused and replayed through ``nbedit.ops.derived``); reopening a project takes them (and reframe's
+analysis) from the journal instead of working them out again.
 """
 
 from __future__ import annotations
@@ -22,20 +23,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import opentimelineio as otio
 
+from .. import args
+from .. import model as schema
 from ..errors import EditError, MediaError, TimeRangeError
-from ..record import operation
-from ..timeline import Time, nb, plain
-from ..tools import camera, video
-from . import edit
-from .graph import _finite
-
-if TYPE_CHECKING:
-    from ..session import Clip, Media
-
+from ..index import TrackIndex
+from ..model import ClipId, MediaId, source_at
+from ..timeline import Time
+from ..tools import camera
+from . import derived, edit
+from .context import Edit
+from .graph import video_clip
 
 VERSION = 1  # of the tools' algorithms: part of every output's key, so a change makes new files
 # what a model folder for each tool declares in its card (nbedit.models.cards.TASKS must know the name for the
@@ -43,355 +45,354 @@ VERSION = 1  # of the tools' algorithms: part of every output's key, so a change
 TASKS = {"interpolate": "frame-interpolation", "mask": "segmentation", "reframe": "subject-detection"}
 
 
-class ToolOps:
-    """Session operations for the AI editing tools; Session inherits them.
+# ---- tools that look at the pictures ------------------------------------------------------------------
 
-    They find and hand back clips through ``GraphOps``'s ``_tool_video_clip_of`` and ``_tool_clip_handle``.
+
+def interpolate(
+    e: Edit,
+    clip: Any,
+    factor: float | None = None,
+    *,
+    fps: float | str | None = None,
+    model: str | None = None,
+    progress: bool = True,
+) -> MediaId:
+    """The frames a clip shows, with new frames made in between, as new lossless media of the same length.
+
+    ``slow = s.interpolate("c1", factor=4)`` makes four frames for each one (96 fps from 24): place it and
+    slow it down for smooth slow motion (``s.speed(s.append(slow), 0.25)``); ``fps=60`` converts the rate
+    instead. Frames come from optical flow with occlusion-aware blending, or from a learned interpolator
+    (``model="rife"``, an ONNX model folder taking two pictures and a time).
     """
+    from ..tools import interpolate as ip
 
-    # ---- tools that look at the pictures ------------------------------------------------------------------
+    cid, ti, i = video_clip(e, clip, "interpolate")
+    entry = entry_of(e, ti.items[i])
+    if entry["kind"] != "video" or not entry.get("fps"):
+        raise EditError(f"interpolate needs moving pictures: clip {cid!r} shows a {entry['kind']}")
+    src_fps = Fraction(entry["fps"])
+    if (factor is None) == (fps is None):
+        raise EditError("give factor (4: four frames for each one) or fps (60: a new rate), one of them")
+    if factor is not None:
+        if not args.finite(factor) or factor < 1 or factor > 64:
+            raise EditError(f"factor must be a number from 1 to 64 (4: four frames for each one), not {factor!r}")
+        out_fps = src_fps * Fraction(factor).limit_denominator(1000)
+    else:
+        out_fps = args.rate(fps)
+    reused = derived.reuse(e, replace=True)
+    if reused is not None:
+        return reused
+    m = tool_model(e, "interpolate", model)
+    try:
+        engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
+    except ValueError as err:
+        raise EditError(f"interpolate: {err}") from None
+    with reader_of(entry) as reader:
+        first, last = span(e, reader, ti, i)
+        count = max(1, round(Fraction(last - first + 1) * out_fps / src_fps))
+        method = "flow" if m is None else {"model": m.name, "sha256": m.sha256}
+        job = {
+            "tool": "interpolate",
+            "version": VERSION,
+            "opencv": _opencv(),
+            "source": entry["sha256"],
+            "first": first,
+            "last": last,
+            "fps": str(out_fps),
+            "method": method,
+        }
+        key = derived.key_of(job)
+        path = derived.path_for(e, "interpolate", key, folder=derived.TOOLS)
+        info = derived.cached(e, path, key)
+        if info is None:
+            frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
+            derived.write_video(path, frames, out_fps)
+            info = derived.made(path, key, job)
+        start = float(reader.frame_times[first])
+    name = f"{Path(entry['name']).stem}-{_fps_label(out_fps)}fps"
+    gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
+    if m is not None and model is None:
+        e.pin(model=m.name)
+    return _made(e, path, name, gen, info)
 
-    @operation
-    def interpolate(
-        self,
-        clip: Clip | str,
-        factor: float | None = None,
-        *,
-        fps: float | str | None = None,
-        model: str | None = None,
-        progress: bool = True,
-    ) -> Media:
-        """The frames a clip shows, with new frames made in between, as new lossless media of the same length.
 
-        ``slow = s.interpolate("c1", factor=4)`` makes four frames for each one (96 fps from 24): place it and
-        slow it down for smooth slow motion (``s.speed(s.append(slow), 0.25)``); ``fps=60`` converts the rate
-        instead. Frames come from optical flow with occlusion-aware blending, or from a learned interpolator
-        (``model="rife"``, an ONNX model folder taking two pictures and a time).
-        """
-        from ..tools import interpolate as ip
+def mask(
+    e: Edit,
+    clip: Any,
+    *,
+    box: tuple[int, int, int, int] | None = None,
+    points: list[tuple[int, int]] | None = None,
+    at: Time | None = None,
+    invert: bool = False,
+    model: str | None = None,
+    progress: bool = True,
+) -> MediaId:
+    """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], through the clip.
 
-        cid, item, p = self._tool_video_clip_of(clip, "interpolate")
-        entry = self._tool_entry_of(item)
-        if entry["kind"] != "video" or not entry.get("fps"):
-            raise EditError(f"interpolate needs moving pictures: clip {cid!r} shows a {entry['kind']}")
-        src_fps = Fraction(entry["fps"])
-        if (factor is None) == (fps is None):
-            raise EditError("give factor (4: four frames for each one) or fps (60: a new rate), one of them")
-        if factor is not None:
-            if not _finite(factor) or factor < 1 or factor > 64:
-                raise EditError(f"factor must be a number from 1 to 64 (4: four frames for each one), not {factor!r}")
-            out_fps = src_fps * Fraction(factor).limit_denominator(1000)
-        else:
-            out_fps = _rate(fps)
-        saved = self._extra.pop("interpolate", None) if self._replaying else None
-        if saved is not None:
-            return self._reuse_tool_media("interpolate", saved)
-        m = self._tool_model("interpolate", model)
-        try:
-            engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
-        except ValueError as e:
-            raise EditError(f"interpolate: {e}") from None
-        with self._tool_reader(entry) as reader:
-            first, last = self._tool_span(reader, item, p)
-            count = max(1, round(Fraction(last - first + 1) * out_fps / src_fps))
-            method = "flow" if m is None else {"model": m.name, "sha256": m.sha256}
-            job = {
-                "tool": "interpolate",
-                "version": VERSION,
-                "opencv": _opencv(),
-                "source": entry["sha256"],
-                "first": first,
-                "last": last,
-                "fps": str(out_fps),
-                "method": method,
-            }
-            path, key = self._tool_path("interpolate", job)
-            if not video.cached(path, key):
-                frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
-                video.write_lossless(path, frames, out_fps)
-                video.write_sidecar(path, key, job)
-            start = float(reader.frame_times[first])
-        name = f"{Path(entry['name']).stem}-{_rate_text(out_fps)}fps"
-        gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
-        pin = {"model": m.name} if m is not None and model is None else {}
-        return self._new_tool_media("interpolate", path, name, gen, pin)
+    ``m = s.mask("c3", box=(420, 120, 760, 600))``: coordinates are source pixels of the frame on screen at
+    timeline time ``at`` (the clip's first frame by default). The object is found there (GrabCut, or a
+    segmentation model folder: ``model="sam"``) and carried through every frame of the clip by optical flow.
+    The mask is lossless grey media (white: the object; ``invert=True``: everything else) linked to the clip;
+    use it with ``s.composite(...)`` and ``s.effect(..., mask=m)``.
+    """
+    from ..tools import masks as mk
 
-    @operation
-    def mask(
-        self,
-        clip: Clip | str,
-        *,
-        box: tuple[int, int, int, int] | None = None,
-        points: list[tuple[int, int]] | None = None,
-        at: Time | None = None,
-        invert: bool = False,
-        model: str | None = None,
-        progress: bool = True,
-    ) -> Media:
-        """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], through the clip.
-
-        ``m = s.mask("c3", box=(420, 120, 760, 600))``: coordinates are source pixels of the frame on screen at
-        timeline time ``at`` (the clip's first frame by default). The object is found there (GrabCut, or a
-        segmentation model folder: ``model="sam"``) and carried through every frame of the clip by optical flow.
-        The mask is lossless grey media (white: the object; ``invert=True``: everything else) linked to the clip;
-        use it with ``s.composite(...)`` and ``s.effect(..., mask=m)``.
-        """
-        from ..tools import masks as mk
-
-        cid, item, p = self._tool_video_clip_of(clip, "mask")
-        entry = self._tool_entry_of(item)
-        w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
-        if (box is None) == (points is None):
-            raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them")
-        if box is not None:
-            box = _box(box, w, h)
-        else:
-            points = _points(points, w, h)
-        if not isinstance(invert, bool):
-            raise EditError(f"invert must be True or False, not {invert!r}")
-        frame = p.start if at is None else self._f(at, "at")
-        if not p.start <= frame < p.end:
-            raise TimeRangeError(
-                f"at={at} is not on clip {cid!r}, which runs {float(p.start / self.fps):.3f}-"
-                f"{float(p.end / self.fps):.3f} s"
-            )
-        saved = self._extra.pop("mask", None) if self._replaying else None
-        if saved is not None:
-            media = self._reuse_tool_media("mask", saved)
-            self._tool_link_mask(item, media.id)
-            return media
-        m = self._tool_model("mask", model) if model is not None or box is not None else None  # models take boxes
-        if m is not None and points is not None:
-            raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
-        try:
-            segmenter = None if m is None else mk.SegmentModel(m.model)
-        except ValueError as e:
-            raise EditError(f"mask: {e}") from None
-        with self._tool_reader(entry) as reader:
-            first, last = self._tool_span(reader, item, p)
-            key_index = reader.index_at(float(edit.source_at(item, frame - p.start) / self.fps))
-            key_index = min(max(key_index, first), last)
-            job = {
-                "tool": "mask",
-                "version": VERSION,
-                "opencv": _opencv(),
-                "source": entry["sha256"],
-                "first": first,
-                "last": last,
-                "at": key_index,
-                "box": None if box is None else list(box),
-                "points": None if points is None else [list(q) for q in points],
-                "invert": invert,
-                "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
-            }
-            path, key = self._tool_path("mask", job)
-            if not video.cached(path, key):
-                ww, wh = mk.work_size(w, h)
-                k = ww / w
-                frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
-                start = key_index - first
-                if box is not None:
-                    wbox = tuple(round(v * k) for v in box)
-                    seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
-                else:
-                    seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
-                bar = _bar(len(frames) - 1, progress, f"mask {cid}")
-                found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
-                bar.close()
-                video.write_lossless(
-                    path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True
-                )
-                video.write_sidecar(path, key, job)
-            start_time = float(reader.frame_times[first])
-        gen = {**job, "clip": cid, "start": start_time, "frames": last - first + 1, "key": key}
-        pin = {"model": m.name} if m is not None and model is None else {}
-        media = self._new_tool_media("mask", path, f"mask-{cid}", gen, pin)
-        self._tool_link_mask(item, media.id)
-        return media
-
-    @operation
-    def reframe(
-        self,
-        clip: Clip | str | None = None,
-        *,
-        aspect: str | float = "9:16",
-        subject: str = "auto",
-        model: str | None = None,
-        progress: bool = True,
-    ) -> Clip | None:
-        """Crop to another aspect, following the subject with a steady virtual camera.
-
-        ``s.reframe(aspect="9:16")`` turns the whole timeline vertical: the format becomes the largest 9:16 inside
-        it and every full-frame clip follows its subject (picture-in-picture clips keep their transform).
-        ``s.reframe("c2", aspect="1:1", subject="face")`` reframes one clip inside the timeline's frame.
-        ``subject``: "auto" (faces where a shot has them, else what stands out), "face", "saliency", "center",
-        or a subject model folder (``model=``, an ONNX heat map). The camera holds still while the subject
-        barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
-        "reframe", at=..., value=(x, y))`` moves it).
-        """
-        from ..tools import detect
-
-        try:
-            ratio = camera.aspect_ratio(aspect)
-        except ValueError as e:
-            raise EditError(str(e)) from None
-        if subject not in SUBJECTS:
-            raise EditError(f"subject must be one of {', '.join(SUBJECTS)}, not {subject!r}")
-        if subject == "face" and detect.face_cascade() is None:
-            raise EditError(
-                "this OpenCV has no face detector (opencv-python-headless 5 ships none): "
-                "install opencv-python-headless<5, or use subject='saliency'"
-            )
-        if clip is None:
-            if not nb(self._tl).get("format"):
-                raise EditError("reframe: the timeline is empty")
-            fmt = nb(self._tl)["format"]
-            cw, ch = camera.crop_size(int(fmt["width"]), int(fmt["height"]), ratio)
-            cw, ch = max(2, cw // 2 * 2), max(2, ch // 2 * 2)  # even, for yuv420p renders
-            ratio = Fraction(cw, ch)  # each clip's crop then fills the new frame exactly
-            targets = [
-                c.metadata["nbedit"]["id"]
-                for t in self._tl.tracks
-                if t.kind == "Video"
-                for c in t.find_clips()
-                if _full_frame(c.metadata["nbedit"].get("transform"))
-            ]
-        else:
-            targets = [self._tool_video_clip_of(clip, "reframe")[0]]
-        saved = self._extra.pop("reframe", None) if self._replaying else None
-        pin = {}
-        if saved is not None:  # reopening: the analysis as it was recorded
-            results = plain(saved["clips"])
-        else:
-            m = self._tool_model("reframe", model) if model is not None or subject == "auto" else None
-            try:
-                finder = None if m is None else detect.HeatmapModel(m.model)
-            except ValueError as e:
-                raise EditError(f"reframe: {e}") from None
-            results = self._tool_reframe_all(
-                targets, ratio, aspect, subject if m is None else "model", finder, progress
-            )
-            pin = {"model": m.name} if m is not None and model is None else {}
-        if clip is None:
-            self.set_format(width=cw, height=ch, fps=self.fps)
-        for cid in targets:
-            _, item, _ = self._tool_video_clip_of(cid, "reframe")
-            item.metadata["nbedit"]["reframe"] = results[cid]
-        self._extra["reframe"] = {"clips": results, "pin": pin}
-        return None if clip is None else self._tool_clip_handle(targets[0])
-
-    def _tool_reframe_all(
-        self, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, progress
-    ) -> dict:
-        from ..tools import detect
-
-        spans = []  # (clip, media entry, first and last media frame it shows)
-        for cid in targets:
-            _, item, p = self._tool_video_clip_of(cid, "reframe")
-            entry = self._tool_entry_of(item)
-            with self._tool_reader(entry) as reader:
-                spans.append((cid, entry, *self._tool_span(reader, item, p)))
-        bar = _bar(sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
-        results = {}
-        try:
-            for cid, entry, first, last in spans:
-                w, h = int(entry["width"]), int(entry["height"])
-                aw, ah = _analysis_size(w, h, detect.ANALYSIS_WIDTH)
-                with self._tool_reader(entry) as reader:
-                    small = _frames(reader, first, last, (aw, ah), False, "", step=lambda: bar.update(1))
-                    positions = [float(reader.frame_times[i] * self.fps) for i in range(first, last + 1)]
-                    fps = float(entry.get("fps") and Fraction(entry["fps"]) or self.fps)
-                cuts = camera.shot_cuts(small)
-                if subject == "center":
-                    found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
-                else:
-                    found, used = detect.centres(small, subject, cuts, finder)
-                found = found * np.asarray([w / aw, h / ah])
-                crop = camera.crop_size(w, h, ratio)
-                path = camera.camera_path(found, cuts, (w, h), crop, fps)
-                results[cid] = {
-                    "aspect": aspect if isinstance(aspect, str) else float(aspect),
-                    "subject": subject,
-                    "found_by": used,
-                    "size": list(crop),
-                    "center": camera.keyframes(path, positions, cuts),
-                    "shots": [camera.key_position(positions[c]) for c in cuts],
-                }
-        finally:
+    cid, ti, i = video_clip(e, clip, "mask")
+    item, p = ti.items[i], ti.placed(i)
+    entry = entry_of(e, item)
+    w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
+    if (box is None) == (points is None):
+        raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them")
+    if box is not None:
+        box = _box(box, w, h)
+    else:
+        points = _points(points, w, h)
+    if not isinstance(invert, bool):
+        raise EditError(f"invert must be True or False, not {invert!r}")
+    frame = p.start if at is None else e.frames(at, "at")
+    if not p.start <= frame < p.end:
+        raise TimeRangeError(
+            f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-"
+            f"{float(p.end / e.rate):.3f} s"
+        )
+    reused = derived.reuse(e, replace=True)
+    if reused is not None:
+        _link_mask(e, cid, reused)
+        return reused
+    m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
+    if m is not None and points is not None:
+        raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
+    try:
+        segmenter = None if m is None else mk.SegmentModel(m.model)
+    except ValueError as err:
+        raise EditError(f"mask: {err}") from None
+    with reader_of(entry) as reader:
+        first, last = span(e, reader, ti, i)
+        key_index = reader.index_at(float(source_at(item, frame - p.start) / e.rate))
+        key_index = min(max(key_index, first), last)
+        job = {
+            "tool": "mask",
+            "version": VERSION,
+            "opencv": _opencv(),
+            "source": entry["sha256"],
+            "first": first,
+            "last": last,
+            "at": key_index,
+            "box": None if box is None else list(box),
+            "points": None if points is None else [list(q) for q in points],
+            "invert": invert,
+            "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
+        }
+        key = derived.key_of(job)
+        path = derived.path_for(e, "mask", key, folder=derived.TOOLS)
+        info = derived.cached(e, path, key)
+        if info is None:
+            ww, wh = mk.work_size(w, h)
+            k = ww / w
+            frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
+            start = key_index - first
+            if box is not None:
+                wbox = tuple(round(v * k) for v in box)
+                seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+            else:
+                seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
+            bar = _bar(len(frames) - 1, progress, f"mask {cid}")
+            found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
             bar.close()
-        return results
+            derived.write_video(
+                path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True
+            )
+            info = derived.made(path, key, job)
+        start_time = float(reader.frame_times[first])
+    gen = {**job, "clip": cid, "start": start_time, "frames": last - first + 1, "key": key}
+    if m is not None and model is None:
+        e.pin(model=m.name)
+    mid = _made(e, path, f"mask-{cid}", gen, info)
+    _link_mask(e, cid, mid)
+    return mid
 
-    # ---- helpers for the tools' media ---------------------------------------------------------------------
 
-    def _tool_entry_of(self, item: Any) -> dict:
-        return edit.media_entry(self._tl, item.metadata["nbedit"]["media"])
+def reframe(
+    e: Edit,
+    clip: Any = None,
+    *,
+    aspect: str | float = "9:16",
+    subject: str = "auto",
+    model: str | None = None,
+    progress: bool = True,
+) -> ClipId | None:
+    """Crop to another aspect, following the subject with a steady virtual camera.
 
-    @contextmanager
-    def _tool_reader(self, entry: dict) -> Iterator[Any]:
-        from ..media import VideoReader
+    ``s.reframe(aspect="9:16")`` turns the whole timeline vertical: the format becomes the largest 9:16 inside
+    it and every full-frame clip follows its subject (picture-in-picture clips keep their transform).
+    ``s.reframe("c2", aspect="1:1", subject="face")`` reframes one clip inside the timeline's frame.
+    ``subject``: "auto" (faces where a shot has them, else what stands out), "face", "saliency", "center",
+    or a subject model folder (``model=``, an ONNX heat map). The camera holds still while the subject
+    barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
+    "reframe", at=..., value=(x, y))`` moves it).
+    """
+    from ..tools import detect
 
-        if not os.path.exists(entry["path"]):
-            raise MediaError(f"media {entry['name']!r} is offline ({entry['path']}): the tools need its frames")
-        reader = VideoReader(entry["path"], info=edit.media_info(entry))
+    try:
+        ratio = camera.aspect_ratio(aspect)
+    except ValueError as err:
+        raise EditError(str(err)) from None
+    if subject not in SUBJECTS:
+        raise EditError(f"subject must be one of {', '.join(SUBJECTS)}, not {subject!r}")
+    if subject == "face" and detect.face_cascade() is None:
+        raise EditError(
+            "this OpenCV has no face detector (opencv-python-headless 5 ships none): "
+            "install opencv-python-headless<5, or use subject='saliency'"
+        )
+    if clip is None:
+        fmt = e.format
+        if not fmt:
+            raise EditError("reframe: the timeline is empty")
+        cw, ch = camera.crop_size(int(fmt["width"]), int(fmt["height"]), ratio)
+        cw, ch = max(2, cw // 2 * 2), max(2, ch // 2 * 2)  # even, for yuv420p renders
+        ratio = Fraction(cw, ch)  # each clip's crop then fills the new frame exactly
+        videos = [e.index.track(t.name) for t in e.timeline.tracks if t.kind == otio.schema.TrackKind.Video]
+        targets = [
+            cid
+            for ti in videos
+            for cid, item in zip(ti.ids, ti.items, strict=True)
+            if cid is not None and _full_frame(schema.transform_of(item))
+        ]
+    else:
+        targets = [video_clip(e, clip, "reframe")[0]]
+    if e.replaying and "clips" in e.saved:  # reopening: the analysis as it was recorded
+        results = schema.plain(e.saved["clips"])
+    else:
+        m = tool_model(e, "reframe", model) if model is not None or subject == "auto" else None
         try:
-            yield reader
-        finally:
-            reader.close()
+            finder = None if m is None else detect.HeatmapModel(m.model)
+        except ValueError as err:
+            raise EditError(f"reframe: {err}") from None
+        results = _reframe_all(e, targets, ratio, aspect, subject if m is None else "model", finder, progress)
+        if m is not None and model is None:
+            e.pin(model=m.name)
+    if clip is None:
+        e.inner(edit.set_format, width=cw, height=ch, fps=e.rate)
+    for cid in targets:
+        e.set_clip(cid, "reframe", results[cid])
+    e.keep(clips=results)
+    return None if clip is None else ClipId(targets[0])
 
-    def _tool_span(self, reader: Any, item: Any, p: Any) -> tuple[int, int]:
-        """The first and last media frames a clip shows."""
-        first = reader.index_at(float(edit.source_at(item, 0) / self.fps))
-        last = reader.index_at(float(edit.source_at(item, p.duration - 1) / self.fps))
-        return first, max(first, last)
 
-    def _tool_path(self, op: str, job: dict) -> tuple[Path, str]:
-        key = video.job_key(job)
-        return self.path / video.TOOLS / f"{op}-{key[:16]}.avi", key
+def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, progress) -> dict:
+    from ..tools import detect
 
-    def _tool_model(self, op: str, model: str | None) -> Any:
-        """The model folder a tool runs, through the session's resident models; None: the classic way.
+    rate = e.rate
+    spans = []  # (clip, media entry, first and last media frame it shows)
+    for cid in targets:
+        _, ti, i = video_clip(e, cid, "reframe")
+        entry = entry_of(e, ti.items[i])
+        with reader_of(entry) as reader:
+            spans.append((cid, entry, *span(e, reader, ti, i)))
+    bar = _bar(sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
+    results = {}
+    try:
+        for cid, entry, first, last in spans:
+            w, h = int(entry["width"]), int(entry["height"])
+            aw, ah = _analysis_size(w, h, detect.ANALYSIS_WIDTH)
+            with reader_of(entry) as reader:
+                small = _frames(reader, first, last, (aw, ah), False, "", step=lambda: bar.update(1))
+                positions = [float(reader.frame_times[i] * rate) for i in range(first, last + 1)]
+                fps = float(entry.get("fps") and Fraction(entry["fps"]) or rate)
+            cuts = camera.shot_cuts(small)
+            if subject == "center":
+                found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
+            else:
+                found, used = detect.centres(small, subject, cuts, finder)
+            found = found * np.asarray([w / aw, h / ah])
+            crop = camera.crop_size(w, h, ratio)
+            path = camera.camera_path(found, cuts, (w, h), crop, fps)
+            results[cid] = {
+                "aspect": aspect if isinstance(aspect, str) else float(aspect),
+                "subject": subject,
+                "found_by": used,
+                "size": list(crop),
+                "center": camera.keyframes(path, positions, cuts),
+                "shots": [camera.key_position(positions[c]) for c in cuts],
+            }
+    finally:
+        bar.close()
+    return results
 
-        Named models are used as named; with none named, a folder whose card declares the tool's task is used
-        when there is one (and the recorded call then names it).
-        """
-        from ..models.cards import TASKS as KNOWN
 
-        task = TASKS[op]
-        if model is None and task not in KNOWN:
-            return None  # no card can declare the task yet: nothing to look for (and torch stays unloaded)
-        pool = getattr(self, "models", None)
-        if model is None:
-            if pool is None:
-                return None
-            able = pool.able(task)
-            if not able:
-                return None
-            model = sorted(able)[0]
+# ---- the pictures the tools read, and the models they run ---------------------------------------------------
+
+
+def entry_of(e: Edit, item: Any) -> Any:
+    """The pool entry of the media a clip shows."""
+    return e.entry(schema.media_of(item))
+
+
+@contextmanager
+def reader_of(entry: Any) -> Iterator[Any]:
+    """A VideoReader of pool media (a MediaError when it is offline: the tools need its frames)."""
+    from ..media import VideoReader
+
+    if not os.path.exists(entry["path"]):
+        raise MediaError(f"media {entry['name']!r} is offline ({entry['path']}): the tools need its frames")
+    reader = VideoReader(entry["path"], info=schema.media_info(entry))
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def span(e: Edit, reader: Any, ti: TrackIndex, i: int) -> tuple[int, int]:
+    """The first and last media frames clip i of a track shows."""
+    item, rate = ti.items[i], e.rate
+    first = reader.index_at(float(source_at(item, 0) / rate))
+    last = reader.index_at(float(source_at(item, ti.dur[i] - 1) / rate))
+    return first, max(first, last)
+
+
+def tool_model(e: Edit, op: str, model: str | None) -> Any:
+    """The model folder a tool runs, through the session's resident models; None: the classic way.
+
+    Named models are used as named; with none named, a folder whose card declares the tool's task is used
+    when there is one (and the recorded call then names it).
+    """
+    from ..models.cards import TASKS as KNOWN
+
+    task = TASKS[op]
+    if model is None and task not in KNOWN:
+        return None  # no card can declare the task yet: nothing to look for (and torch stays unloaded)
+    pool = e.env.models() if e.env.models is not None else None
+    if model is None:
         if pool is None:
-            raise EditError(f"{op}: model folders need nbedit.models, which this installation lacks")
-        # a card that names a task must name this one; a bare model.onnx is judged by its inputs and outputs
-        declared = pool.card(model).task is not None
-        m = pool.get(model, task=task if task in KNOWN and declared else None, op=op)
-        if m.kind != "onnx":
-            raise EditError(f"{op} runs ONNX model folders (model.onnx); {m.name!r} is a {m.kind} model")
-        return m
+            return None
+        able = pool.able(task)
+        if not able:
+            return None
+        model = sorted(able)[0]
+    if pool is None:
+        raise EditError(f"{op}: model folders need nbedit.models, which this installation lacks")
+    # a card that names a task must name this one; a bare model.onnx is judged by its inputs and outputs
+    declared = pool.card(model).task is not None
+    m = pool.get(model, task=task if task in KNOWN and declared else None, op=op)
+    if m.kind != "onnx":
+        raise EditError(f"{op} runs ONNX model folders (model.onnx); {m.name!r} is a {m.kind} model")
+    return m
 
-    def _new_tool_media(self, op: str, path: Path, name: str, gen: dict, pin: dict) -> Media:
-        media = self._import_made(path, name, None)
-        nb(self._tl)["media"][media.id]["generation"] = gen
-        self._extra[op] = {"info": media.info.to_dict(), "name": name, "generation": gen, "pin": pin}
-        return media
 
-    def _reuse_tool_media(self, op: str, saved: dict) -> Media:
-        """On reopen: the recorded file and probe, nothing worked out again (a lost file becomes offline media)."""
-        media = self._import_made(Path(saved["info"]["path"]), saved["name"], saved["info"])
-        nb(self._tl)["media"][media.id]["generation"] = saved["generation"]
-        self._extra[op] = saved
-        return media
+# ---- the media the tools make -------------------------------------------------------------------------------
 
-    def _tool_link_mask(self, item: Any, mask_id: str) -> None:
-        linked = [m for m in plain(item.metadata["nbedit"].get("masks", [])) if m != mask_id]
-        item.metadata["nbedit"]["masks"] = [*linked, mask_id]
+
+def _made(e: Edit, path: Path, name: str, gen: dict, info: Any) -> MediaId:
+    """Pool media for a file a tool made (its entry takes this call's provenance), kept for replays."""
+    mid = derived.add(e, path, name, gen, info, replace=True)
+    derived.remember(e, schema.media_info(e.entry(mid)), name, gen)
+    return mid
+
+
+def _link_mask(e: Edit, cid: str, mask_id: str) -> None:
+    ti, i = e.find(cid)
+    linked = [m for m in schema.masks_of(ti.items[i]) if m != mask_id]
+    e.set_clip(cid, "masks", [*linked, mask_id])
 
 
 # ---- small helpers ------------------------------------------------------------------------------------------
@@ -468,7 +469,7 @@ def _full_frame(transform: Any) -> bool:
 
 
 def _box(box: Any, w: int, h: int) -> tuple[int, int, int, int]:
-    if not isinstance(box, tuple | list) or len(box) != 4 or not all(_finite(v) for v in box):
+    if not isinstance(box, tuple | list) or len(box) != 4 or not all(args.finite(v) for v in box):
         raise EditError(f"box is four numbers (x0, y0, x1, y1) in source pixels, not {box!r}")
     x0, y0, x1, y1 = (round(v) for v in box)
     if x1 <= x0 or y1 <= y0:
@@ -483,7 +484,7 @@ def _points(points: Any, w: int, h: int) -> list[tuple[int, int]]:
         raise EditError(f"points is a list of (x, y) in source pixels, not {points!r}")
     out = []
     for q in points:
-        if not isinstance(q, tuple | list) or len(q) != 2 or not all(_finite(v) for v in q):
+        if not isinstance(q, tuple | list) or len(q) != 2 or not all(args.finite(v) for v in q):
             raise EditError(f"a point is (x, y) in source pixels, not {q!r}")
         if not (0 <= q[0] < w and 0 <= q[1] < h):
             raise EditError(f"point {tuple(q)} is outside the {w}x{h} picture")
@@ -491,16 +492,6 @@ def _points(points: Any, w: int, h: int) -> list[tuple[int, int]]:
     return out
 
 
-def _rate(fps: Any) -> Fraction:
-    try:
-        rate = Fraction(fps) if isinstance(fps, str) else Fraction(fps if _finite(fps) else "x")
-    except (ValueError, ZeroDivisionError):
-        raise EditError(f"fps must be a number or a fraction like '60000/1001', not {fps!r}") from None
-    rate = rate.limit_denominator(1001)
-    if not 0 < rate <= 1000:
-        raise EditError(f"fps must be above 0 and at most 1000, not {fps!r}")
-    return rate
-
-
-def _rate_text(rate: Fraction) -> str:
+def _fps_label(rate: Fraction) -> str:
+    """A rate as a media name shows it: "96" or "29.970" (never a slash)."""
     return str(rate.numerator) if rate.denominator == 1 else f"{float(rate):.3f}"

@@ -18,12 +18,12 @@ picture actually decoded (a preview proxy is smaller), so previews and renders s
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..args import finite
 from .keyframes import plain, value_at
 
 MODES = ("normal", "add", "multiply", "screen")
@@ -85,21 +85,17 @@ def check_value(kind: str, name: str, value: Any) -> Any:
         if (
             not isinstance(value, tuple | list)
             or len(value) != 3
-            or not all(_finite(v) and 0 <= v <= 255 for v in value)
+            or not all(finite(v) and 0 <= v <= 255 for v in value)
         ):
             raise ValueError(f"{kind} {name} must be three numbers from 0 to 255 (R, G, B), not {value!r}")
         return [float(v) for v in value]
-    if not _finite(value):
+    if not finite(value):
         raise ValueError(f"{kind} {name} must be a number, not {value!r}")
     if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
         lo = "-inf" if spec.lo is None else f"{spec.lo:g}"
         hi = "inf" if spec.hi is None else f"{spec.hi:g}"
         raise ValueError(f"{kind} {name} must be between {lo} and {hi}, not {value!r}")
     return float(value)
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # ---- values at one frame ----------------------------------------------------------------------------------
