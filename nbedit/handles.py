@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class Clip:
     """A handle on a clip of the session's timeline, by id; it follows the clip through edits and undo."""
 
+    handle = "clip"  # what operations read to tell a Clip from a Media without importing this module
+
     def __init__(self, session: Session, clip_id: str):
         self.session = session
         self.id = clip_id
@@ -89,6 +91,8 @@ class Clip:
 
 class Media:
     """A handle on an item of the media pool."""
+
+    handle = "media"
 
     def __init__(self, session: Session, media_id: str):
         self.session = session

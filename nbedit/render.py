@@ -23,8 +23,8 @@ import opentimelineio as otio
 from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
-from .model import blend_of, edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .index import TimelineIndex, TrackIndex
+from .model import blend_of, edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop

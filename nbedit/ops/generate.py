@@ -61,11 +61,10 @@ def generation(tl: otio.schema.Timeline, index: TimelineIndex, what: Any) -> dic
 
     ``s.generation("c3")["seed"]``; ``what`` is a Clip, a Media, or the id of either.
     """
-    from ..handles import Clip, Media
-
-    if isinstance(what, Clip):
-        data = schema.data(what.otio).get("generation")
-    elif isinstance(what, Media):
+    handle = getattr(what, "handle", None)  # a Clip or Media handle says which it is
+    if handle == "clip":
+        data = schema.data(index.locate(what.id)[1].item).get("generation")
+    elif handle == "media":
         data = schema.media_entry(tl, what.id).get("generation")
     else:
         try:
@@ -540,12 +539,12 @@ def _defaults_from(entry: Any, prompt: str | None, model: str | None, what: str)
 
 
 def _generated_media_id(e: Edit, what: Any) -> str:
-    from ..handles import Clip, Media
-
-    if isinstance(what, Media):
+    handle = getattr(what, "handle", None)  # a Clip or Media handle says which it is
+    if handle == "media":
         mid = what.id
-    elif isinstance(what, Clip):
-        mid = what.media
+    elif handle == "clip":
+        ti, i = e.find(what.id)
+        mid = schema.media_of(ti.items[i])
     elif isinstance(what, str):
         try:
             ti, i = e.find(what)
