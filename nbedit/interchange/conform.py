@@ -273,7 +273,7 @@ class Conform:
         after = items[i + 1] if handles and i + 1 < len(items) and isinstance(items[i + 1], Schema.Transition) else None
         head = frames_of(before.in_offset) if before else 0
         tail = frames_of(after.out_offset) if after else 0
-        # as ops.edit.check counts: from the first frame shown to the last one, plus that frame itself
+        # as model.check counts: from the first frame shown to the last one, plus that frame itself
         last = p.src * self.rate + (p.dur + tail - 1) * p.scalar
         return p.src - head * p.scalar / self.rate, (last + 1) / self.rate
 

@@ -12,7 +12,7 @@ the next one: "linear" (the default), "smooth" (eases in and out) or "hold" (sta
 Before the first key the first value holds, after the last key the last one.
 
 Positions are source positions for clip parameters (frames of the clip's media, counted at the edit rate, as
-``ops.edit.source_at`` gives them), so trims, splits, slips and speed changes keep every key on the picture it was
+``model.source_at`` gives them), so trims, splits, slips and speed changes keep every key on the picture it was
 set on; track parameters are keyed by timeline frame.
 
     >>> value_at({"keys": [[0, 0.0], [10, 10.0]]}, 2.5)
