@@ -48,9 +48,14 @@ SNAPSHOT_IDLE = 2.0  # seconds without an edit after which the snapshot catches 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
+OPERATIONS: dict[str, Callable[..., Any]] = {}
+"""Every recorded operation by the name its journal entries and recipe lines use: the only names replay runs."""
+
+
 def verb(fn: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
     """A Session method that runs operation ``fn``; ``s.<name>?`` shows fn's signature (less the Edit) and doc."""
     op = name or fn.__name__
+    OPERATIONS[op] = fn
 
     def method(self: Session, *a: Any, **kw: Any) -> Any:
         return self._apply(op, fn, a, kw)
@@ -73,7 +78,7 @@ class Session:
 
     def __init__(self, path: str | os.PathLike, *, name: str | None = None, fresh: bool = False):
         self.path = Path(path).expanduser().absolute()
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()  # held by every change; hold it to read the timeline from another thread
         self._undo: list[tuple[context.Change, Record]] = []
         self._redo: list[tuple[context.Change, Record]] = []
         self._behind: list[Record] = []  # redo records from before a snapshot (their changes are not in memory)
@@ -199,7 +204,7 @@ class Session:
     # ---- the one mechanism --------------------------------------------------------------------------------
 
     def _apply(self, name: str, fn: Callable[..., Any], a: tuple, kw: dict) -> Any:
-        with self._lock:
+        with self.lock:
             out = context.run(self._state, self._env, name, fn, a, kw, replaying=self._replaying, saved=self._saved)
             if not self._replaying:
                 try:  # first: an edit that did not reach the disk did not happen
@@ -250,7 +255,7 @@ class Session:
 
     def undo(self) -> Record:
         """Take back the last operation; returns its record. Recorded in the journal, so a reopen agrees."""
-        with self._lock:
+        with self.lock:
             if not self._undo and self._partial and self.history:
                 self._replay_all()  # reopened from a snapshot: the older steps come back from the journal
             if not self._undo:
@@ -268,7 +273,7 @@ class Session:
 
     def redo(self) -> Record:
         """Make the last undone operation again."""
-        with self._lock:
+        with self.lock:
             if not self._redo and self._behind:
                 self._replay_all()
             if not self._redo:
@@ -330,11 +335,13 @@ class Session:
                     getattr(self, entry["op"])()
                     continue
                 rec = Record.from_json(entry)
+                fn = OPERATIONS.get(rec.op)
+                if fn is None:  # a journal names operations only: nothing else of the Session runs on open
+                    raise ProjectError(f"{self.journal.path}, entry {n} names {rec.op!r}, which is not an operation")
                 self._saved = dict(rec.extra)  # what the op kept for replays (a probe, a timeline)
                 try:
-                    fn = getattr(type(self), rec.op).operation
                     self._apply(rec.op, fn, rec.args, rec.kwargs)
-                except (NbeditError, AttributeError) as e:
+                except NbeditError as e:
                     raise ProjectError(f"{self.journal.path}, entry {n} ({rec.code}) cannot be replayed: {e}") from e
         finally:
             self._replaying = False
@@ -346,7 +353,7 @@ class Session:
         self._replay_from(model.new_timeline(self.name), self.journal.read(), 0)
 
     def _snapshot(self) -> None:
-        with self._lock:
+        with self.lock:
             try:
                 disk.write_snapshot(self.path, self.timeline.to_json_string(), self.journal)
                 self._unsaved = 0

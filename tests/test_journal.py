@@ -207,3 +207,15 @@ def test_kill_9_loses_no_completed_operation(tmp_path, footage):
     assert [r.op for r in s.history] == ["import_media"] + ["append"] * (len(s.history) - 1)
     durations = [round(c.duration * 24) for c in s.clips]
     assert durations == [12 + k for k in range(len(durations))]
+
+
+@pytest.mark.parametrize("name", ["render", "save", "to_notebook", "__init__", "_replay_all", "export", "undo_all"])
+def test_a_journal_entry_that_names_no_operation_is_refused_and_changes_nothing(ab, name):
+    edit_some(ab)
+    ab.save()
+    with open(ab.journal.path, "a") as f:
+        f.write(json.dumps({"op": name, "args": [str(ab.path / "x.mp4")], "kwargs": {"fresh": True}}) + "\n")
+    before = {p: p.read_bytes() for p in ab.path.rglob("*") if p.is_file()}
+    with pytest.raises(nbedit.ProjectError, match=f"names '{name}', which is not an operation"):
+        nbedit.Session(ab.path)
+    assert {p: p.read_bytes() for p in ab.path.rglob("*") if p.is_file()} == before
