@@ -81,10 +81,20 @@ class Journal:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
+            self._cut_back()
             raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
         self.entries += 1
         self.size += len(line)
         self._hash.update(line)
+
+    def _cut_back(self) -> None:
+        """After a failed write (a full disk), take back whatever part of the line reached the file, so the next
+        entry does not land on a torn line."""
+        try:
+            if self.path.is_file() and self.path.stat().st_size > self.size:
+                os.truncate(self.path, self.size)
+        except OSError:
+            pass  # the repair on the next open cuts a torn last line too
 
     def digest(self) -> str:
         return self._hash.hexdigest()

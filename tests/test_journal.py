@@ -219,3 +219,20 @@ def test_a_journal_entry_that_names_no_operation_is_refused_and_changes_nothing(
     with pytest.raises(nbedit.ProjectError, match=f"names '{name}', which is not an operation"):
         nbedit.Session(ab.path)
     assert {p: p.read_bytes() for p in ab.path.rglob("*") if p.is_file()} == before
+
+
+def test_a_write_that_fails_half_way_leaves_no_torn_line(ab, monkeypatch):
+    edit_some(ab)
+    good = ab.journal.path.read_bytes()
+    real_fsync = os.fsync
+
+    def full_disk(fd):  # the line is written, then the disk fills before it is synced
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(nbedit.ProjectError, match="No space left"):
+        ab.slip("c1", by=0.25)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert ab.journal.path.read_bytes() == good
+    ab.slip("c1", by=0.5)  # the next edit starts a line of its own, and the project reopens
+    assert nbedit.Session(ab.path).state() == ab.state()
