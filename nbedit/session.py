@@ -96,6 +96,9 @@ class Session:
         self._unsaved = 0
         self._edited_at = 0.0
         self._closed = False
+        for other in list(_sessions.sessions):  # an older session of this folder no longer writes its snapshot
+            if other.path == self.path:
+                other._unsaved, other._closed = 0, True
         if fresh:
             disk.clear(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
