@@ -35,3 +35,7 @@ class ProjectError(NbeditError):
 
 class RenderError(NbeditError):
     """Rendering or encoding failed; the output path was not touched."""
+
+
+class ProxyError(NbeditError):
+    """A scrub proxy could not be built; the message says why in a sentence (the preview reads the media itself)."""

@@ -337,6 +337,12 @@ class VideoReader:
         >>> img = reader.frame_at(2.0)           # (H, W, 3) uint8 RGB, display rotation applied
         >>> reader.close()                       # or use it as a context manager
 
+    ``frame_pts`` holds the same start times exactly, as integer ticks of ``time_base`` from the first frame
+    (to copy a file's timing without float round-off):
+
+        >>> reader.frame_pts[1], reader.time_base
+        (3750, Fraction(1, 90000))
+
     ``seeks`` counts container seeks and ``decoded`` decoded frames, for tests and profiling.
     """
 
@@ -351,6 +357,8 @@ class VideoReader:
         self.info: MediaInfo = info
         self.path = p
         self.frame_times: np.ndarray = index.times()
+        self.frame_pts: np.ndarray = index.pts - index.pts[0]
+        self.time_base: Fraction = index.time_base
         self.seeks = 0
         self.decoded = 0
         self._index = index
