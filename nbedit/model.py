@@ -170,6 +170,33 @@ def tag_recipe(notebook: Any, name: str) -> None:
     notebook.metadata[KEY] = {"recipe": name}
 
 
+def track_flags(track: Any) -> dict:
+    """A track's switches: ``mute`` (OTIO's ``enabled`` off), ``solo`` (audio), ``lock`` (no edits)."""
+    d = data(track)
+    return {"mute": not track.enabled, "solo": bool(d.get("solo", False)), "lock": bool(d.get("lock", False))}
+
+
+def heard(tracks: list) -> list:
+    """The audio tracks a mix plays: the enabled ones, or only the soloed ones when any is soloed."""
+    on = [t for t in tracks if t.enabled]
+    solo = [t for t in on if data(t).get("solo")]
+    return solo or on
+
+
+MARKER_COLORS = ("RED", "PINK", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "WHITE", "BLACK")
+
+
+def new_marker(marker_id: str, name: str, color: str, start: Fraction | int, duration: int, rate: Fraction, note: str):
+    """An OTIO marker with an nbedit id; ``start`` is in frames of what it marks (timeline or clip source)."""
+    m = otio.schema.Marker(name=name, color=color, comment=note, marked_range=source_range(start, duration, rate))
+    m.metadata[KEY] = {"id": marker_id}
+    return m
+
+
+def marker_id(marker: Any) -> str | None:
+    return item_id(marker)
+
+
 def blend_of(track: Any) -> dict:
     """A track's blend mode data: {"mode", "opacity"} (empty: normal, fully opaque)."""
     return data(track).get("blend", {})
@@ -230,6 +257,12 @@ def source_range(start: Fraction | int, duration: int, rate: Fraction) -> otio.o
 
 def set_source(clip: otio.schema.Item, start: Fraction | int, duration: int, rate: Fraction) -> None:
     clip.source_range = source_range(start, duration, rate)
+
+
+def frames_in(t: Any) -> Fraction | int:
+    """A RationalTime's value as a whole number of frames when it is one, else exactly."""
+    v = t.value
+    return int(v) if v == int(v) else Fraction(v).limit_denominator(10**6)
 
 
 def half_up(x: Fraction | int) -> int:

@@ -130,7 +130,7 @@ class Preview:
     def _compositor(self, sources: Sources, old: Compositor | None) -> Compositor:
         s = self.session
         if old is None or old.version != s.version or old.timeline is not s.timeline or old.canvas != self.size:
-            with s.lock:  # the prefetch thread reads the timeline while the kernel may be editing it
+            with s.mutex:  # the prefetch thread reads the timeline while the kernel may be editing it
                 old = Compositor(s.timeline, sources, size=self.size, version=s.version, index=s.index, reuse=old)
         return old
 

@@ -24,7 +24,7 @@ from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
-from .model import blend_of, edit_rate, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -449,9 +449,7 @@ class Mixer:
         self.sources = sources
         self.rate = edit_rate(timeline) if nb(timeline).get("format") else Fraction(24)
         self.parts = []  # (first sample, last sample, clip start sample, fade in span, fade out span, placed)
-        for track in audio_tracks(timeline):
-            if not track.enabled:
-                continue
+        for track in heard(audio_tracks(timeline)):
             placed, cuts = layout(track)
             for p in placed:
                 if not isinstance(p.item, otio.schema.Clip):

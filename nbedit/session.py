@@ -38,6 +38,8 @@ from .handles import Clip, Media, handle
 from .index import TimelineIndex
 from .ops import context, edit, graph, tools
 from .ops import generate as generative
+from .ops import markers as marker_ops
+from .ops import tracks as track_ops
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
 from .render import render as render_file
@@ -78,7 +80,7 @@ class Session:
 
     def __init__(self, path: str | os.PathLike, *, name: str | None = None, fresh: bool = False):
         self.path = Path(path).expanduser().absolute()
-        self.lock = threading.RLock()  # held by every change; hold it to read the timeline from another thread
+        self.mutex = threading.RLock()  # held by every change; hold it to read the timeline from another thread
         self._undo: list[tuple[context.Change, Record]] = []
         self._redo: list[tuple[context.Change, Record]] = []
         self._behind: list[Record] = []  # redo records from before a snapshot (their changes are not in memory)
@@ -207,7 +209,7 @@ class Session:
     # ---- the one mechanism --------------------------------------------------------------------------------
 
     def _apply(self, name: str, fn: Callable[..., Any], a: tuple, kw: dict) -> Any:
-        with self.lock:
+        with self.mutex:
             out = context.run(self._state, self._env, name, fn, a, kw, replaying=self._replaying, saved=self._saved)
             if not self._replaying:
                 try:  # first: an edit that did not reach the disk did not happen
@@ -258,7 +260,7 @@ class Session:
 
     def undo(self) -> Record:
         """Take back the last operation; returns its record. Recorded in the journal, so a reopen agrees."""
-        with self.lock:
+        with self.mutex:
             if not self._undo and self._partial and self.history:
                 self._replay_all()  # reopened from a snapshot: the older steps come back from the journal
             if not self._undo:
@@ -276,7 +278,7 @@ class Session:
 
     def redo(self) -> Record:
         """Make the last undone operation again."""
-        with self.lock:
+        with self.mutex:
             if not self._redo and self._behind:
                 self._replay_all()
             if not self._redo:
@@ -356,7 +358,7 @@ class Session:
         self._replay_from(model.new_timeline(self.name), self.journal.read(), 0)
 
     def _snapshot(self) -> None:
-        with self.lock:
+        with self.mutex:
             try:
                 disk.write_snapshot(self.path, self.timeline.to_json_string(), self.journal)
                 self._unsaved = 0
@@ -430,6 +432,14 @@ class Session:
     gain = verb(edit.gain)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
+    # track switches and markers (nbedit.ops.tracks, nbedit.ops.markers)
+    mute = verb(track_ops.mute)
+    solo = verb(track_ops.solo)
+    lock = verb(track_ops.lock)
+    add_marker = verb(marker_ops.add_marker)
+    move_marker = verb(marker_ops.move_marker)
+    change_marker = verb(marker_ops.change_marker)
+    remove_marker = verb(marker_ops.remove_marker)
     # the compositing graph (nbedit.ops.graph)
     effect = verb(graph.effect)
     remove_effect = verb(graph.remove_effect)
@@ -452,6 +462,11 @@ class Session:
     retake = verb(generative.retake)
 
     # ---- readers (not edits: nothing is recorded) ------------------------------------------------------------
+
+    def markers(self) -> list[dict]:
+        return marker_ops.markers(self.timeline, self.index)
+
+    markers.__doc__ = marker_ops.markers.__doc__
 
     def effects(self, clip: Clip | str) -> list[dict]:
         return graph.effects(self.timeline, clip)

@@ -345,3 +345,16 @@ def test_overwrite_over_the_head_of_a_clip_keeps_the_rest_under_its_id(ab):
     assert ab.history[-1].made == (c3.id,)
     assert (c2.start, c2.src_in) == (1.5, 1.5)  # the surviving tail is still c2
     assert (c1.start, c1.duration) == (0.0, 0.5)
+
+
+def test_every_verb_shows_its_operation_signature_and_the_cell_it_records(s):
+    import inspect
+
+    from nbedit.session import OPERATIONS
+
+    assert len(OPERATIONS) > 40
+    for name, fn in OPERATIONS.items():
+        method = getattr(s, name)
+        params = list(inspect.signature(method).parameters)
+        assert params == list(inspect.signature(fn).parameters)[1:], name  # the Edit is not the user's to pass
+        assert method.__doc__ == fn.__doc__ and f"s.{name}(" in fn.__doc__, name

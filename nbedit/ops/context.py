@@ -82,11 +82,27 @@ class MetaSet:
 
 
 @dataclass
+class AttrSet:
+    target: Any  # an OTIO object (a track's ``enabled``; a marker list's owner)
+    name: str  # an attribute, or "markers" for the object's marker list
+    old: Any
+    new: Any
+
+    def apply(self, value: Any) -> None:
+        if self.name == "markers":
+            markers = self.target.markers
+            markers[:] = [m.deepcopy() for m in value]
+        else:
+            setattr(self.target, self.name, value)
+
+
+@dataclass
 class Change:
     """One edit's effect on the state, which can be applied backwards (undo) and forwards again (redo)."""
 
     splices: list[Splice] = field(default_factory=list)
     meta: list[MetaSet] = field(default_factory=list)
+    attrs: list[AttrSet] = field(default_factory=list)
     tracks: tuple[list, list] | None = None  # the timeline's track list before and after
     timeline: tuple[Any, Any] | None = None  # (old timeline, new timeline) when an edit replaced it whole
 
@@ -96,16 +112,20 @@ class Change:
         if self.timeline is not None:
             return {t.name for t in self.timeline[1].tracks} | {t.name for t in self.timeline[0].tracks}
         names = {s.track.name for s in self.splices}
-        return names | {m.target.name for m in self.meta if isinstance(m.target, otio.schema.Track)}
+        targets = [m.target for m in self.meta] + [a.target for a in self.attrs]
+        return names | {t.name for t in targets if isinstance(t, otio.schema.Track)}
 
     @property
     def empty(self) -> bool:
-        return not (self.splices or self.meta or self.tracks or self.timeline)
+        return not (self.splices or self.meta or self.attrs or self.tracks or self.timeline)
 
     def undo(self, state: State) -> None:
         if self.timeline is not None:
             _set_timeline(state, self.timeline[0])
             return
+        for a in reversed(self.attrs):
+            a.apply(a.old)
+            _bump(state, a.target)
         for m in reversed(self.meta):
             _set_meta(m.target, m.path, m.old)
             _bump(state, m.target)
@@ -125,6 +145,9 @@ class Change:
         for m in self.meta:
             _set_meta(m.target, m.path, m.new)
             _bump(state, m.target)
+        for a in self.attrs:
+            a.apply(a.new)
+            _bump(state, a.target)
 
     def made(self, state: State) -> tuple[str, ...]:
         """Ids of the clips this edit made, in timeline order."""
@@ -169,6 +192,12 @@ def _bump(state: State, target: Any) -> None:
             ti.version += 1
 
 
+def _get_attr(target: Any, name: str) -> Any:
+    if name == "markers":
+        return [m.deepcopy() for m in target.markers]
+    return getattr(target, name)
+
+
 def _get_meta(target: Any, path: tuple[str, ...]) -> Any:
     d = model.data(target)
     for k in path:
@@ -204,6 +233,7 @@ class Edit:
         self.kept: dict[str, Any] = {}
         self._before: dict[int, tuple[TrackIndex, list]] = {}
         self._meta: dict[tuple[int, tuple], MetaSet] = {}
+        self._attrs: dict[tuple[int, str], AttrSet] = {}
         self._tracks_before: list | None = None
         self._timeline_before: Any = None
         self._fresh: set[int] = set()
@@ -295,6 +325,8 @@ class Edit:
         if self._timeline_before is not None and ti.track.parent() is None:
             raise AssertionError("a track of a replaced timeline changed")
         if id(ti) not in self._before:
+            if model.track_flags(ti.track)["lock"]:
+                raise EditError(f"track {ti.name} is locked: unlock it first (s.lock({ti.name!r}, False))")
             self._before[id(ti)] = (ti, list(ti.items))
 
     def splice(self, ti: TrackIndex, i: int, j: int, new: list) -> list:
@@ -374,6 +406,22 @@ class Edit:
         _set_meta(target, path, value)
         _bump(self.state, target)
 
+    def set_enabled(self, ti: TrackIndex, value: bool) -> None:
+        """Turn a track on or off (OTIO's ``enabled``: what other editors call a muted or hidden track)."""
+        self._set_attr(ti.track, "enabled", bool(value))
+
+    def set_markers(self, target: Any, markers: list) -> None:
+        """Give the timeline (``e.timeline.tracks``) or a track its list of markers; a clip's markers change on
+        its own copy (``e.own``)."""
+        self._set_attr(target, "markers", list(markers))
+
+    def _set_attr(self, target: Any, name: str, value: Any) -> None:
+        key = (id(target), name)
+        if key not in self._attrs:
+            self._attrs[key] = AttrSet(target, name, _get_attr(target, name), None)
+        self._attrs[key].apply(value)
+        _bump(self.state, target)
+
     def set_timeline_data(self, key: str, value: Any) -> None:
         if key == "format":
             self._full_check = True
@@ -396,7 +444,7 @@ class Edit:
 
     def replace_timeline(self, tl: otio.schema.Timeline) -> None:
         """Make ``tl`` the project's timeline (undo brings the old one back whole)."""
-        if self._before or self._meta or self._tracks_before is not None:
+        if self._before or self._meta or self._attrs or self._tracks_before is not None:
             raise AssertionError("replace_timeline must be an edit's only change")
         if self._timeline_before is None:
             self._timeline_before = self.timeline
@@ -424,6 +472,9 @@ class Edit:
             ms.new = _get_meta(ms.target, ms.path)
             if ms.new != ms.old:
                 change.meta.append(ms)
+        for a in self._attrs.values():
+            a.new = _get_attr(a.target, a.name)
+            change.attrs.append(a)
         if self._tracks_before is not None:
             change.tracks = (self._tracks_before, list(self.timeline.tracks))
         return change
