@@ -425,6 +425,8 @@ class Session:
     delete = verb(edit.delete)
     move = verb(edit.move)
     slip = verb(edit.slip)
+    slide = verb(edit.slide)
+    roll = verb(edit.roll)
     speed = verb(edit.speed)
     crossfade = verb(edit.crossfade)
     opacity = verb(edit.opacity)

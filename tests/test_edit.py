@@ -358,3 +358,45 @@ def test_every_verb_shows_its_operation_signature_and_the_cell_it_records(s):
         params = list(inspect.signature(method).parameters)
         assert params == list(inspect.signature(fn).parameters)[1:], name  # the Edit is not the user's to pass
         assert method.__doc__ == fn.__doc__ and f"s.{name}(" in fn.__doc__, name
+
+
+def test_roll_moves_the_cut_and_nothing_else(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=2.0)
+    c2 = ab.append("b", src_in=0.5, src_out=2.0)
+    end = ab.duration
+    ab.roll(c1, c2, by=0.25)
+    assert (c1.duration, c1.src_in, c1.src_out) == pytest.approx((1.75, 0.5, 2.25))
+    assert (c2.start, c2.src_in, c2.src_out) == pytest.approx((1.75, 0.75, 2.0))
+    assert ab.duration == pytest.approx(end)
+    assert ab.history[-1].code == "s.roll('c1', 'c2', by=0.25)"
+
+
+def test_roll_needs_media_beyond_the_cut(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=4.0)  # a lasts 4 s: nothing after its end
+    c2 = ab.append("b", src_in=0.5, src_out=2.0)
+    state = ab.state()
+    with pytest.raises(nbedit.TimeRangeError, match="which lasts"):
+        ab.roll(c1, c2, by=0.25)
+    assert ab.state() == state
+
+
+def test_slide_moves_a_clip_between_its_neighbours_keeping_its_picture(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=1.5)
+    c2 = ab.append("b", src_in=0.5, src_out=1.5)
+    c3 = ab.append("a", src_in=1.0, src_out=2.0)
+    ab.slide(c2, by=-0.25)
+    assert (c1.src_out, c2.start, c2.src_in, c2.src_out) == pytest.approx((1.25, 0.75, 0.5, 1.5))
+    assert (c3.start, c3.src_in, c3.duration) == pytest.approx((1.75, 0.75, 1.25))
+    ab.slide(c2, by=0.5)
+    assert (c1.src_out, c2.start, c3.start, c3.src_in) == pytest.approx((1.75, 1.25, 2.25, 1.25))
+
+
+def test_slide_into_a_gap_and_from_the_start_of_the_track(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=1.5)
+    c2 = ab.overwrite("b", at=2.0, src_in=0.5, src_out=1.5)  # a one-second gap before it
+    ab.slide(c2, by=-0.5)
+    assert c2.start == pytest.approx(1.5) and ab.duration == pytest.approx(2.5)  # nothing after it: the end moves
+    ab.slide(c1, by=0.25)  # the first clip: a gap opens before it, the gap after it shrinks
+    assert (c1.start, c1.src_in) == pytest.approx((0.25, 0.5)) and c2.start == pytest.approx(1.5)
+    with pytest.raises(nbedit.TimeRangeError, match="too short"):
+        ab.slide(c1, by=0.5)

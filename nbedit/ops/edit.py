@@ -318,6 +318,70 @@ def slip(e: Edit, clip: Any, *, by: Time) -> ClipId:
     return ClipId(cid)
 
 
+def roll(e: Edit, a: Any, b: Any, *, by: Time) -> tuple[ClipId, ClipId]:
+    """Move the cut between neighbouring clips ``a`` and ``b`` by ``by`` seconds (later if positive): ``a`` ends
+    later and ``b`` starts later in its media; nothing else moves. ``s.roll("c1", "c2", by=0.5)``"""
+    a_id, b_id = e.clip_id(a), e.clip_id(b)
+    ti, i = e.find(a_id)
+    tj, j = e.find(b_id)
+    if ti is not tj or j != i + 1:
+        raise EditError(f"clips {a_id!r} and {b_id!r} must be neighbours on one track, {a_id!r} first")
+    n = e.frames(by, "by")
+    if n >= ti.dur[j] or -n >= ti.dur[i]:
+        raise TimeRangeError(f"rolling the cut by {n} frames would leave one of the clips no frames")
+    _grow_end(e, ti, i, n)
+    _grow_start(e, ti, j, -n)
+    return ClipId(a_id), ClipId(b_id)
+
+
+def slide(e: Edit, clip: Any, *, by: Time) -> ClipId:
+    """Move a clip along its track by ``by`` seconds, keeping what it shows: the clip (or gap) before it grows and
+    the one after it shrinks by as much, so nothing else moves. ``s.slide("c2", by=-0.25)``"""
+    cid = e.clip_id(clip)
+    ti, i = e.find(cid)
+    n = e.frames(by, "by")
+    if n == 0:
+        return ClipId(cid)
+    if _transition_beside(ti, i, -1) or _transition_beside(ti, i, +1):
+        raise EditError(f"clip {cid!r} has a crossfade: delete it before sliding the clip")
+    before, after = i - 1, i + 1
+    if before < 0 and n < 0:
+        raise TimeRangeError(f"clip {cid!r} starts the track: it cannot slide earlier")
+    if n < 0 and ti.dur[before] <= -n:
+        raise TimeRangeError(f"the item before {cid!r} lasts {ti.dur[before]} frames: too short to slide by {n}")
+    if n > 0 and after < len(ti) and ti.dur[after] <= n:
+        raise TimeRangeError(f"the item after {cid!r} lasts {ti.dur[after]} frames: too short to slide by {n}")
+    if after < len(ti):
+        _grow_start(e, ti, after, -n)
+    if before >= 0:
+        _grow_end(e, ti, before, n)
+    else:
+        e.insert(ti, 0, _gap(n, e.rate))
+    k = i + (1 if before < 0 else 0)
+    tidy(e, ti, k - 2, k + 3)
+    return ClipId(cid)
+
+
+def _grow_end(e: Edit, ti: TrackIndex, i: int, frames: int) -> None:
+    """Child i ends ``frames`` later (earlier if negative); its start and first picture stay."""
+    if _transition_beside(ti, i, +1):
+        raise EditError(f"{_what(ti, i)} has a crossfade at that cut: delete it first")
+    e.set_source(ti, i, 0 if isinstance(ti.items[i], Gap) else source_in(ti.items[i]), ti.dur[i] + frames)
+
+
+def _grow_start(e: Edit, ti: TrackIndex, i: int, frames: int) -> None:
+    """Child i starts ``frames`` earlier (later if negative), showing the media that comes before (or after) there."""
+    if _transition_beside(ti, i, -1):
+        raise EditError(f"{_what(ti, i)} has a crossfade at that cut: delete it first")
+    item = ti.items[i]
+    start = 0 if isinstance(item, Gap) else source_at(item, -frames)
+    e.set_source(ti, i, start, ti.dur[i] + frames)
+
+
+def _what(ti: TrackIndex, i: int) -> str:
+    return f"clip {ti.ids[i]!r}" if ti.ids[i] else "the gap there"
+
+
 def speed(e: Edit, clip: Any, factor: float) -> ClipId:
     """Play a clip ``factor`` times as fast (0.5: slow motion); it keeps its content and later clips ripple.
 
