@@ -61,6 +61,11 @@ def item_id(item: Any) -> str | None:
     return None if d is None else d.get("id")
 
 
+def links_of(clip: Any) -> list[str]:
+    """Ids of the clips linked to this one (its sound, or its picture): they move, trim, split and go together."""
+    return list(data(clip).get("linked", ()))
+
+
 def media_of(clip: Any) -> str:
     """The pool id of the media a clip shows."""
     return clip.metadata[KEY]["media"]

@@ -57,6 +57,8 @@ OPERATIONS: dict[str, Callable[..., Any]] = {}
 def verb(fn: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
     """A Session method that runs operation ``fn``; ``s.<name>?`` shows fn's signature (less the Edit) and doc."""
     op = name or fn.__name__
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in context.public_signature(fn).parameters.values()):
+        raise TypeError(f"operation {op} takes *args or **kwargs: its recorded call could not be replayed")
     OPERATIONS[op] = fn
 
     def method(self: Session, *a: Any, **kw: Any) -> Any:
@@ -434,6 +436,8 @@ class Session:
     gain = verb(edit.gain)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
+    link = verb(edit.link)
+    unlink = verb(edit.unlink)
     # track switches and markers (nbedit.ops.tracks, nbedit.ops.markers)
     mute = verb(track_ops.mute)
     solo = verb(track_ops.solo)

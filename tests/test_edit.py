@@ -400,3 +400,57 @@ def test_slide_into_a_gap_and_from_the_start_of_the_track(ab):
     assert (c1.start, c1.src_in) == pytest.approx((0.25, 0.5)) and c2.start == pytest.approx(1.5)
     with pytest.raises(nbedit.TimeRangeError, match="too short"):
         ab.slide(c1, by=0.5)
+
+
+@pytest.fixture
+def linked(ab):
+    v = ab.append("a", src_in=0.5, src_out=2.5, audio="A1")
+    ab.append("b", src_in=0.5, src_out=2.5, audio="A1")
+    return ab, v, ab.clip(ab.locate(v)[1].item.metadata["nbedit"]["linked"][0])
+
+
+def test_a_clip_placed_with_audio_brings_its_sound_linked_on_the_audio_track(linked):
+    s, v, a = linked
+    assert (a.track, a.media, a.start, a.src_in, a.src_out) == ("A1", "a", v.start, v.src_in, v.src_out)
+    assert s.history[0 + 2].code == "s.append('a', src_in=0.5, src_out=2.5, audio='A1')  # -> c1, c2"
+
+
+def test_linked_clips_move_trim_slip_and_change_speed_together(linked):
+    s, v, a = linked
+    s.move(v, to=5.0)
+    assert (v.start, a.start) == (5.0, 5.0)
+    s.trim(v, src_in=1.0, ripple=False)
+    assert (a.start, a.src_in, a.src_out) == pytest.approx((5.5, 1.0, 2.5))
+    s.slip(a, by=0.25)
+    assert (v.src_in, a.src_in) == pytest.approx((1.25, 1.25))
+    s.speed(v, 2.0)
+    assert (v.duration, a.duration) == pytest.approx((0.75, 0.75))
+
+
+def test_splitting_a_linked_clip_cuts_its_sound_and_links_the_pieces(linked):
+    s, v, a = linked
+    left, right = s.split(v, at=1.0)
+    tracks = {c.track: c for c in s.clips if c.start == pytest.approx(1.0)}
+    assert set(tracks) == {"V1", "A1"} and tracks["V1"] == right
+    s.move(right, to=8.0)
+    assert tracks["A1"].start == 8.0 and a.start == 0.0  # the left pieces stay linked and in place
+
+
+def test_deleting_a_linked_clip_takes_its_sound_and_unlink_parts_them(linked):
+    s, v, a = linked
+    s.delete(v, ripple=True)
+    assert [c.track for c in s.clips] == ["V1", "A1"] and s.clips[0].start == 0
+    s.undo()
+    s.unlink(v)
+    s.move(v, to=6.0)
+    assert a.start == 0.0
+    with pytest.raises(nbedit.EditError, match="linked to no clip"):
+        s.unlink(v)
+
+
+def test_link_makes_any_clips_move_together(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=2.0)
+    c2 = ab.append("a", track="A2", src_in=0.5, src_out=2.0)
+    ab.link(c1, c2)
+    ab.move(c2, to=3.0)
+    assert c1.start == 3.0

@@ -22,7 +22,7 @@ from ..errors import EditError, MediaError, ProjectError, TimeRangeError
 from ..index import TrackIndex
 from ..model import ClipId, MediaId, half_up, source_at, source_in, time_scalar
 from ..timeline import Time, track_kind, trange
-from .context import Edit
+from .context import MISSING, Edit
 
 Gap = otio.schema.Gap
 Transition = otio.schema.Transition
@@ -148,14 +148,20 @@ def append(
     src_in: Time | None = None,
     src_out: Time | None = None,
     duration: Time | None = None,
+    audio: str | None = None,
 ) -> ClipId:
     """Put a clip of ``media`` at the end of ``track``.
 
     ``s.append("interview", track="V1", src_in=2.0, src_out=9.5)``; without src_out the clip runs to the end
-    of the media (stills last five seconds, or ``duration``).
+    of the media (stills last five seconds, or ``duration``). ``audio="A1"`` also places the media's sound on
+    A1 under it, linked: the two then move, trim, split and go together (``s.unlink`` parts them).
     """
     clip = new_clip(e, media, track, src_in, src_out, duration)
-    place(e, clip, track, e.ensure_track(track).end, ripple=True)
+    at = e.ensure_track(track).end
+    sound = _linked_sound(e, clip, track, audio)
+    place(e, clip, track, at, ripple=True)
+    if sound is not None:
+        place(e, sound, audio, at, ripple=False)
     return ClipId(model.item_id(clip))
 
 
@@ -168,13 +174,19 @@ def insert(
     src_in: Time | None = None,
     src_out: Time | None = None,
     duration: Time | None = None,
+    audio: str | None = None,
 ) -> ClipId:
     """Insert a clip at ``at`` seconds; what was there and after moves right (a clip under ``at`` is cut).
 
-    ``s.insert("broll", track="V1", at=3.0, src_in=0.0, src_out=2.0)``
+    ``s.insert("broll", track="V1", at=3.0, src_in=0.0, src_out=2.0)``; ``audio="A1"`` inserts its linked sound
+    on A1 too (what is there moves right as well, so the tracks stay in sync).
     """
     clip = new_clip(e, media, track, src_in, src_out, duration)
-    place(e, clip, track, e.frames(at, "at"), ripple=True)
+    frame = e.frames(at, "at")
+    sound = _linked_sound(e, clip, track, audio)
+    place(e, clip, track, frame, ripple=True)
+    if sound is not None:
+        place(e, sound, audio, frame, ripple=True)
     return ClipId(model.item_id(clip))
 
 
@@ -187,14 +199,35 @@ def overwrite(
     src_in: Time | None = None,
     src_out: Time | None = None,
     duration: Time | None = None,
+    audio: str | None = None,
 ) -> ClipId:
     """Place a clip at ``at`` seconds over whatever is there; nothing else moves.
 
-    ``s.overwrite("broll", track="V1", at=3.0, duration=1.5)``
+    ``s.overwrite("broll", track="V1", at=3.0, duration=1.5)``; ``audio="A1"`` places its linked sound on A1 too.
     """
     clip = new_clip(e, media, track, src_in, src_out, duration)
-    place(e, clip, track, e.frames(at, "at"), ripple=False)
+    frame = e.frames(at, "at")
+    sound = _linked_sound(e, clip, track, audio)
+    place(e, clip, track, frame, ripple=False)
+    if sound is not None:
+        place(e, sound, audio, frame, ripple=False)
     return ClipId(model.item_id(clip))
+
+
+def _linked_sound(e: Edit, clip: Any, track: str, audio: str | None) -> Any:
+    """The sound of a new video clip for audio track ``audio``, linked to it (None without ``audio``)."""
+    if audio is None:
+        return None
+    if track_kind(track) != otio.schema.TrackKind.Video or track_kind(audio) != otio.schema.TrackKind.Audio:
+        raise EditError(f"audio= names an audio track (A1, A2, ...) for a clip placed on a video track, not {audio!r}")
+    mid = model.media_of(clip)
+    p = clip.source_range
+    sound = model.new_clip(
+        e.entry(mid), mid, e.new_id(), otio.schema.TrackKind.Audio, source_in(clip), round(p.duration.value), e.rate
+    )
+    model.nb(clip)["linked"] = [model.item_id(sound)]
+    model.nb(sound)["linked"] = [model.item_id(clip)]
+    return sound
 
 
 # ---- changing clips -----------------------------------------------------------------------------------------
@@ -214,8 +247,11 @@ def trim(e: Edit, clip: Any, *, src_in: Time | None = None, src_out: Time | None
     return ClipId(cid)
 
 
-def trim_frames(e: Edit, cid: str, src_in: Fraction | int | None, src_out: Fraction | int | None, *, ripple: bool):
-    """:func:`trim` with source points in edit-rate frames (maybe fractional)."""
+def trim_frames(
+    e: Edit, cid: str, src_in: Fraction | int | None, src_out: Fraction | int | None, *, ripple: bool, linked=True
+):
+    """:func:`trim` with source points in edit-rate frames (maybe fractional); linked clips move their edges by
+    as many timeline frames."""
     ti, i = e.find(cid)
     item, dur = ti.items[i], ti.dur[i]
     scalar = time_scalar(item)
@@ -231,6 +267,18 @@ def trim_frames(e: Edit, cid: str, src_in: Fraction | int | None, src_out: Fract
     if new_dur < 1:
         raise TimeRangeError(f"clip {cid!r}: that trim leaves less than one frame")
     tail = new_dur - (dur - head)  # >0: it now ends later
+    partners = _partners(e, cid) if linked else []
+    _resize(e, cid, ti, i, new_in, new_dur, head, tail, ripple)
+    for other in partners:
+        tj, j = e.find(other)
+        them, their_dur = tj.items[j], tj.dur[j]
+        if their_dur - head + tail < 1:
+            raise TimeRangeError(f"clip {other!r}, linked to {cid!r}: that trim leaves it less than one frame")
+        _resize(e, other, tj, j, source_at(them, head), their_dur - head + tail, head, tail, ripple)
+
+
+def _resize(e: Edit, cid: str, ti: TrackIndex, i: int, new_in: Any, new_dur: int, head: int, tail: int, ripple: bool):
+    """Give child i a new source in point and duration; ``head``/``tail``: how far its edges move (frames)."""
     if not ripple:
         if (head and _transition_beside(ti, i, -1)) or (tail and _transition_beside(ti, i, +1)):
             raise EditError(f"clip {cid!r} has a crossfade on that side: trim with ripple=True or delete it")
@@ -238,6 +286,43 @@ def trim_frames(e: Edit, cid: str, src_in: Fraction | int | None, src_out: Fract
         _absorb(e, ti, i, +1, -tail)
     e.set_source(ti, i, new_in, new_dur)
     tidy(e, ti, i - 2, i + 3)
+
+
+def _partners(e: Edit, cid: str) -> list[str]:
+    """The clips linked to ``cid`` (both ways: a piece an overwrite cut off keeps a one-sided link, and is not)."""
+    ti, i = e.find(cid)
+    out = []
+    for p in model.links_of(ti.items[i]):
+        if p != cid and p in e.index.where:
+            tj, j = e.find(p)
+            if cid in model.links_of(tj.items[j]):
+                out.append(p)
+    return out
+
+
+def link(e: Edit, a: Any, b: Any) -> None:
+    """Link two clips (a picture and its sound, say), and so the clips linked to either: they move, trim, split,
+    slip, change speed and go together. ``s.link("c3", "c4")``"""
+    ids = {e.clip_id(a), e.clip_id(b)}
+    if len(ids) < 2:
+        raise EditError("link needs two different clips")
+    group = set(ids)
+    for cid in ids:
+        group |= set(_partners(e, cid))
+    for cid in sorted(group):
+        e.set_clip(cid, "linked", sorted(group - {cid}))
+
+
+def unlink(e: Edit, clip: Any) -> None:
+    """Part a clip from the clips linked to it; they stay where they are. ``s.unlink("c3")``"""
+    cid = e.clip_id(clip)
+    partners = _partners(e, cid)
+    if not partners:
+        raise EditError(f"clip {cid!r} is linked to no clip")
+    for other in partners:
+        rest = [p for p in _partners(e, other) if p != cid]
+        e.set_clip(other, "linked", rest if rest else MISSING)
+    e.set_clip(cid, "linked", MISSING)
 
 
 def _transition_beside(ti: TrackIndex, i: int, side: int) -> bool:
@@ -272,19 +357,29 @@ def split(e: Edit, clip: Any, *, at: Time) -> tuple[ClipId, ClipId]:
     p = ti.placed(i)
     if not p.start < n < p.end:
         raise TimeRangeError(f"clip {cid!r} spans frames {p.start}..{p.end}: cannot split at {n}")
-    right = split_item(e, ti, i, n - p.start)
-    return ClipId(cid), ClipId(right)
+    partners = _partners(e, cid)
+    rights = [split_item(e, ti, i, n - p.start)]
+    for other in partners:  # linked clips are cut at the same frame, and the right pieces linked to each other
+        tj, j = e.find(other)
+        q = tj.placed(j)
+        if q.start < n < q.end:
+            rights.append(split_item(e, tj, j, n - q.start))
+    for r in rights:
+        e.set_clip(r, "linked", [x for x in rights if x != r] or MISSING)
+    return ClipId(cid), ClipId(rights[0])
 
 
 def delete(e: Edit, clip: Any, *, ripple: bool = False) -> None:
     """Remove a clip: leave a gap (lift, the default) or close it (``ripple=True``).
 
-    ``s.delete("c1", ripple=True)``. Crossfades touching the clip go with it.
+    ``s.delete("c1", ripple=True)``. Crossfades touching the clip go with it, and so do clips linked to it.
     """
-    ti, i = e.find(clip)
-    p = ti.placed(i)
-    k = lift_range(e, ti, p.start, p.end, ripple=ripple)
-    tidy(e, ti, k - 2, k + 2)
+    cid = e.clip_id(clip)
+    for each in [cid, *_partners(e, cid)]:
+        ti, i = e.find(each)
+        p = ti.placed(i)
+        k = lift_range(e, ti, p.start, p.end, ripple=ripple)
+        tidy(e, ti, k - 2, k + 2)
 
 
 def move(e: Edit, clip: Any, *, to: Time, track: str | None = None) -> ClipId:
@@ -297,8 +392,19 @@ def move(e: Edit, clip: Any, *, to: Time, track: str | None = None) -> ClipId:
     return ClipId(cid)
 
 
-def move_frames(e: Edit, cid: str, to: int, track: str | None) -> None:
-    """:func:`move` to edit-rate frame ``to``."""
+def move_frames(e: Edit, cid: str, to: int, track: str | None, *, linked: bool = True) -> None:
+    """:func:`move` to edit-rate frame ``to``; linked clips move as far, on their own tracks."""
+    ti, i = e.find(cid)
+    by = to - ti.starts[i]
+    for other in _partners(e, cid) if linked else []:
+        tj, j = e.find(other)
+        if tj.starts[j] + by < 0:
+            raise TimeRangeError(f"clip {other!r}, linked to {cid!r}, would start before the timeline")
+        _move_one(e, other, tj.starts[j] + by, None)
+    _move_one(e, cid, to, track)
+
+
+def _move_one(e: Edit, cid: str, to: int, track: str | None) -> None:
     ti, i = e.find(cid)
     target = ti.name if track is None else track
     if track_kind(target) != ti.kind:
@@ -313,8 +419,10 @@ def move_frames(e: Edit, cid: str, to: int, track: str | None) -> None:
 def slip(e: Edit, clip: Any, *, by: Time) -> ClipId:
     """Show a later (or earlier, negative) part of the media in the same place. ``s.slip("c1", by=0.5)``"""
     cid = e.clip_id(clip)
-    ti, i = e.find(cid)
-    e.set_source(ti, i, source_in(ti.items[i]) + e.frames(by, "by"), ti.dur[i])
+    frames = e.frames(by, "by")
+    for each in [cid, *_partners(e, cid)]:
+        ti, i = e.find(each)
+        e.set_source(ti, i, source_in(ti.items[i]) + frames, ti.dur[i])
     return ClipId(cid)
 
 
@@ -391,14 +499,15 @@ def speed(e: Edit, clip: Any, factor: float) -> ClipId:
     if not 0 < ratio <= 100:
         raise EditError(f"speed factor must be above 0 and at most 100, not {factor!r}")
     cid = e.clip_id(clip)
-    ti, i = e.find(cid)
-    item = e.own(ti, i)
-    span = ti.dur[i] * time_scalar(item)  # the stretch of media the clip plays, kept as it is
-    item.effects[:] = [fx for fx in item.effects if not isinstance(fx, otio.schema.LinearTimeWarp)]
-    if ratio != 1:
-        item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(ratio)))
-    e.set_source(ti, i, source_in(item), max(1, half_up(Fraction(span) / ratio)))
-    tidy(e, ti, i - 2, i + 3)
+    for each in [cid, *_partners(e, cid)]:
+        ti, i = e.find(each)
+        item = e.own(ti, i)
+        span = ti.dur[i] * time_scalar(item)  # the stretch of media the clip plays, kept as it is
+        item.effects[:] = [fx for fx in item.effects if not isinstance(fx, otio.schema.LinearTimeWarp)]
+        if ratio != 1:
+            item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(ratio)))
+        e.set_source(ti, i, source_in(item), max(1, half_up(Fraction(span) / ratio)))
+        tidy(e, ti, i - 2, i + 3)
     return ClipId(cid)
 
 
