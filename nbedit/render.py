@@ -24,7 +24,7 @@ from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
-from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .model import blend_of, edit_rate, heard, pool, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -555,6 +555,7 @@ def render(
         raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
     if path.is_dir():
         raise RenderError(f"cannot render to {path}: it is a folder")
+    refuse_sources(timeline, path)
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
@@ -633,8 +634,23 @@ def render(
     finally:
         bar.close()
         _drain(frames, worker)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a render is the user's file like any other
     os.replace(tmp, path)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def refuse_sources(timeline: otio.schema.Timeline, path: Path) -> None:
+    """Refuse to write over any media the timeline reads (through symlinks too): a render never eats its source."""
+    target = os.path.realpath(path)
+    for mid, entry in pool(timeline).items():
+        if os.path.realpath(entry["path"]) == target:
+            raise RenderError(f"cannot render to {path}: it is media {mid!r} of this project; choose another name")
 
 
 AAC_FRAME = 1024

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -235,3 +237,24 @@ def test_variable_frame_rate_media_is_shown_by_timestamp(ab, tmp_path):
         expected = [r.index_at(k / 24) for k in range(24)]
     assert len(set(expected)) < 24  # some frames last longer than one edit-rate frame
     assert [read_counter(ab.frame(clip.start + k / 24)) for k in range(24)] == expected
+
+
+def test_a_render_never_overwrites_a_source_of_the_timeline(ab, footage, tmp_path):
+    ab.append("a", src_in=0, src_out=0.5)
+    before = hashlib.sha256(open(footage["a"], "rb").read()).hexdigest()
+    link = tmp_path / "same.mp4"
+    os.symlink(footage["a"], link)
+    for target in (footage["a"], link):
+        with pytest.raises(nbedit.RenderError, match="it is media 'a' of this project"):
+            ab.render(target, progress=False)
+    assert hashlib.sha256(open(footage["a"], "rb").read()).hexdigest() == before
+
+
+def test_a_render_takes_the_users_umask(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=0.25)
+    old = os.umask(0o022)
+    try:
+        out = ab.render(tmp_path / "out.mp4", progress=False, preset="ultrafast")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
