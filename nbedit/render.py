@@ -24,7 +24,7 @@ from . import media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
-from .model import blend_of, edit_rate, heard, pool, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, pool, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
