@@ -640,7 +640,14 @@ def render(
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
