@@ -85,7 +85,7 @@ def load(source: Path, *, scratch: Path | None = None):
     if source.is_dir():
         if not (source / PROJECT).exists():
             raise ProjectError(f"{source} is not an nbedit project folder (no {PROJECT})")
-        return Session(source)
+        return Session(source, read_only=True)  # a kernel may have it open: rendering only reads
     if not source.exists():
         raise ProjectError(f"{source} does not exist")
     if source.suffix == ".otio":

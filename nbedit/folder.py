@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import ProjectError
 
+LOCK = "lock"
 JOURNAL = "journal.jsonl"
 PROJECT = "project.json"
 TIMELINE = "timeline.otio"
@@ -44,6 +45,8 @@ def clear(path: Path) -> None:
         return
     if not (path / PROJECT).exists() and any(path.iterdir()):
         raise ProjectError(f"{path} holds files but no nbedit project: refusing to clear it")
+    hold(path)  # clearing is writing: not while another process edits it
+    release(path)
     shutil.rmtree(path)
 
 
@@ -60,6 +63,46 @@ def open_name(path: Path, name: str | None) -> str:
     name = name or path.name
     atomic_write(meta_file, json.dumps({"nbedit": 1, "name": name}, indent=1))
     return name
+
+
+_held: dict[str, int] = {}  # project folder -> the descriptor holding its lock, one per process
+
+
+def hold(path: Path) -> None:
+    """Take the project's writer lock for this process, or say which process has it.
+
+    One process edits a project at a time: two kernels appending to one journal would interleave their edits and
+    collide on clip ids. The lock (``flock`` on ``lock`` in the folder) goes with the process, however it ends.
+    """
+    key = os.path.realpath(path)
+    if key in _held:
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        return
+    try:
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise ProjectError(f"cannot lock {path} for editing: {e}") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise ProjectError(
+            f"{path} is open for editing in another process (pid {pid}): close that session (s.close()) or its "
+            "kernel first, or open the project here with read_only=True"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _held[key] = fd
+
+
+def release(path: Path) -> None:
+    fd = _held.pop(os.path.realpath(path), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops the flock
 
 
 class Journal:

@@ -77,10 +77,13 @@ class Session:
 
     ``Session("my-edit")`` creates the folder, or reopens it (snapshot plus the journal after it) if it exists.
     ``name`` is the timeline's name (the folder's name by default); ``fresh=True`` starts over in an existing
-    project folder.
+    project folder. One process edits a project at a time; ``read_only=True`` opens one that another process has
+    open (to look, play or render: edits are refused).
     """
 
-    def __init__(self, path: str | os.PathLike, *, name: str | None = None, fresh: bool = False):
+    def __init__(
+        self, path: str | os.PathLike, *, name: str | None = None, fresh: bool = False, read_only: bool = False
+    ):
         self.path = Path(path).expanduser().absolute()
         self.mutex = threading.RLock()  # held by every change; hold it to read the timeline from another thread
         self._undo: list[tuple[context.Change, Record]] = []
@@ -100,15 +103,22 @@ class Session:
         self._unsaved = 0
         self._edited_at = 0.0
         self._closed = False
+        self.read_only = read_only
+        if read_only and fresh:
+            raise ProjectError("fresh=True starts the project over: it cannot be read_only")
         for other in list(_sessions.sessions):  # an older session of this folder no longer writes its snapshot
             if other.path == self.path:
                 other._unsaved, other._closed = 0, True
         if fresh:
             disk.clear(self.path)
+        if read_only and not (self.path / disk.PROJECT).exists():
+            raise ProjectError(f"{self.path} holds no nbedit project to open read-only")
         self.path.mkdir(parents=True, exist_ok=True)
         self.journal = disk.Journal(self.path / disk.JOURNAL)
-        self.journal.repair()
         self.name = disk.open_name(self.path, name)
+        if not read_only:
+            disk.hold(self.path)
+            self.journal.repair()
         self._open()
         _sessions.add(self)
 
@@ -211,6 +221,8 @@ class Session:
     # ---- the one mechanism --------------------------------------------------------------------------------
 
     def _apply(self, name: str, fn: Callable[..., Any], a: tuple, kw: dict) -> Any:
+        if self.read_only and not self._replaying:
+            raise ProjectError(f"{self.path} is open read-only here: {name} would change it")
         with self.mutex:
             out = context.run(self._state, self._env, name, fn, a, kw, replaying=self._replaying, saved=self._saved)
             if not self._replaying:
@@ -297,6 +309,8 @@ class Session:
         return rec
 
     def _journal(self, entry: dict) -> None:
+        if self.read_only and not self._replaying:
+            raise ProjectError(f"{self.path} is open read-only here: {entry['op']} would change it")
         if not self._replaying:
             self.journal.append(entry)
 
@@ -311,7 +325,7 @@ class Session:
             s, text = snap
             self._replay_from(otio.adapters.read_from_string(text, "otio_json"), entries, s.entries)
         covered = 0 if snap is None else snap[0].entries
-        if self.journal.entries != covered:
+        if self.journal.entries != covered and not self.read_only:
             self._snapshot()  # the next reopen starts here
 
     def _replay_from(self, tl: otio.schema.Timeline, entries: list[dict], start: int) -> None:
@@ -360,6 +374,8 @@ class Session:
         self._replay_from(model.new_timeline(self.name), self.journal.read(), 0)
 
     def _snapshot(self) -> None:
+        if self.read_only:
+            return
         with self.mutex:
             try:
                 disk.write_snapshot(self.path, self.timeline.to_json_string(), self.journal)
@@ -377,11 +393,13 @@ class Session:
         return target
 
     def close(self) -> None:
-        """Write the snapshot (so the next reopen replays nothing) and stop background work."""
+        """Write the snapshot (so the next reopen replays nothing) and let another process edit the project."""
         if not self._closed:
             if self._unsaved:
                 self._snapshot()
             self._closed = True
+        if not self.read_only and not any(o is not self and o.path == self.path for o in _sessions.sessions):
+            disk.release(self.path)
 
     # ---- recipes ------------------------------------------------------------------------------------------
 

@@ -236,3 +236,37 @@ def test_a_write_that_fails_half_way_leaves_no_torn_line(ab, monkeypatch):
     assert ab.journal.path.read_bytes() == good
     ab.slip("c1", by=0.5)  # the next edit starts a line of its own, and the project reopens
     assert nbedit.Session(ab.path).state() == ab.state()
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time, nbedit
+    s = nbedit.Session(sys.argv[1])
+    print("open", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+@pytest.mark.slow
+def test_one_process_edits_a_project_at_a_time(ab, tmp_path):
+    edit_some(ab)
+    ab.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ab.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline() == "open\n"
+        before = ab.journal.path.read_bytes()
+        with pytest.raises(nbedit.ProjectError, match=f"open for editing in another process \\(pid {proc.pid}\\)"):
+            nbedit.Session(ab.path, name="other")
+        look = nbedit.Session(ab.path, read_only=True)  # to look, play or render
+        assert look.state() == ab.state() and look.frame(0.5).shape == (240, 320, 3)
+        with pytest.raises(nbedit.ProjectError, match="read-only"):
+            look.slip("c1", by=0.25)
+        with pytest.raises(nbedit.ProjectError, match="read-only"):
+            look.undo()
+        assert ab.journal.path.read_bytes() == before
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert nbedit.Session(ab.path).state() == ab.state()  # the lock went with the process
