@@ -259,7 +259,25 @@ class Session(InterchangeOps, GenerateOps, GraphOps, ToolOps, WidgetOps):
         if self._origin is not None:
             self.cells.emit(code, self)
 
+    # ---- what views read after a change (STAND-IN: the new editing core provides these, precisely and cheaply) ----
+    version = 0  # grows with every change
+    changed_tracks: set[str] | None = None  # tracks whose contents changed in the last change; None: maybe all
+    can_undo = property(lambda self: bool(self._undo))
+    can_redo = property(lambda self: bool(self._redo))
+
+    def _stand_in_changed_tracks(self) -> None:
+        """Names of the tracks whose OTIO JSON differs from the last change's (None the first time); kept only
+        while someone listens."""
+        now = {t.name: t.to_json_string() for t in self._tl.tracks} if self.listeners else None
+        last, self._track_json = getattr(self, "_track_json", None), now
+        if now is None or last is None:
+            self.changed_tracks = None
+        else:
+            self.changed_tracks = {n for n in now.keys() | last.keys() if now.get(n) != last.get(n)}
+
     def _changed(self, rec: Record | None) -> None:
+        self.version += 1
+        self._stand_in_changed_tracks()
         self._compositor = None
         for listener in list(self.listeners):
             try:
