@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import av
 import numpy as np
@@ -14,7 +16,7 @@ from nbedit.cache import FrameCache
 from nbedit.demo import long_timeline
 from nbedit.media import read_counter
 from nbedit.preview import Preview
-from nbedit.widgets import timecode, timeline_doc
+from nbedit.widgets import STATIC, timecode, timeline_doc
 
 
 @pytest.fixture
@@ -109,6 +111,59 @@ def test_the_views_doc_never_drifts_from_a_fresh_one(edit):
         assert view.doc == fresh, k
     assert view.gaps == 0 and view.seq == len(steps)
     assert [t["name"] for t in view.doc["tracks"]] == ["V1", "V2", "V3", "A1"]
+
+
+BUS_IN_NODE = """
+const fs = require("fs"), vm = require("vm");
+const [editorJs, messagesJson] = process.argv.slice(-2);
+const code = fs.readFileSync(editorJs, "utf8").replace(/^export default .*$/m, "");
+const context = vm.createContext({ performance, requestAnimationFrame: () => 0 });
+vm.runInContext(code, context);
+const handlers = {}, sent = [];
+const model = { on: (name, fn) => { handlers[name] = fn; }, send: (m) => sent.push(m), get: () => null };
+const bus = context.makeBus(model, { focus() {} });
+const docs = [];
+for (const msg of JSON.parse(fs.readFileSync(messagesJson, "utf8"))) {
+  handlers["msg:custom"](msg, []);
+  if (msg.type === "tracks" || msg.type === "doc") docs.push({ seq: bus.seq(), doc: bus.doc() });
+}
+process.stdout.write(JSON.stringify({ docs, sent }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node to run editor.js's message handling")
+def test_editor_js_rebuilds_the_same_doc_from_the_messages(edit, tmp_path):
+    """The real editor.js bus (run by node, with a stand-in for anywidget's model) fed the widget's messages."""
+    ui = edit.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "hello"}, [])
+    fresh = [timeline_doc(edit)]
+    for step in (
+        lambda: edit.trim("c2", src_out=2.0, ripple=False),
+        lambda: edit.split("c2", at=2.5),
+        lambda: edit.delete("c1", ripple=True),  # a shift of every later clip and crossfade
+        lambda: edit.add_track("V3"),
+        lambda: edit.move("c3", to=0.5, track="V3"),
+        edit.undo,
+        edit.undo,
+        edit.redo,
+    ):
+        step()
+        fresh.append(timeline_doc(edit))
+    messages = [m for m, _ in sent.got if m["type"] in ("doc", "tracks")]
+    messages.insert(3, {**messages[3], "seq": messages[3]["seq"] + 5})  # one from the future: a gap
+    (tmp_path / "messages.json").write_text(json.dumps(messages))
+    out = subprocess.run(
+        ["node", "-e", BUS_IN_NODE, str(STATIC / "editor.js"), str(tmp_path / "messages.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    docs = [d["doc"] for d in got["docs"]]
+    assert docs[:3] == fresh[:3] and docs[4:] == fresh[3:]  # the gap changed nothing...
+    assert got["sent"] == [{"type": "hello"}]  # ...but asked for the whole doc once
 
 
 def test_a_change_the_widget_missed_rebuilds_every_track(long):
