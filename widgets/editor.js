@@ -1,7 +1,8 @@
 // Editor: joins the preview and the timeline around one playhead, plays in real time and maps the keyboard.
 // It also holds the timeline document: the whole of it arrives once ("doc", asked for with "hello"), then each
 // change brings only the tracks that changed ("tracks": whole tracks, splices of their clip and crossfade lists,
-// removed names, the header; nbedit/widgets.py describes the messages). A change that does not follow the one before (seq) means a message was missed: ask for the whole doc.
+// removed names, the header; nbedit/widgets.py describes the messages). A change that does not follow the one
+// before (seq) means a message was missed: ask for the whole doc.
 // This part holds the module's export; preview.js, timeline.js and graph.js are joined in front of it.
 
 // the fields of a track's lists that hold timeline positions (a ripple's splice moves them by its shift)
@@ -101,7 +102,7 @@ function makeBus(model, root) {
     if (msg.type === "tracks") {
       if (msg.seq <= seq) return;
       if (!applyTracks(msg)) { askDoc(); return; }
-      const changed = new Set([...Object.keys(msg.tracks || {}), ...Object.keys(msg.patches || {}), ...(msg.removed || [])]);
+      const changed = new Set([...Object.keys(msg.tracks), ...Object.keys(msg.patches), ...msg.removed]);
       bus.emit("doc", changed, msg);
       return;
     }

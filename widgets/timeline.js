@@ -78,9 +78,10 @@ function mountTimeline(root, bus) {
     const pts = [model.get("playhead")];
     for (const t of doc().tracks) {
       const items = t.items;
-      for (let i = firstEndingAfter(items, frame - reach - 1); i < items.length && items[i].start <= frame + reach; i++) {
-        if (items[i].id === exceptId) continue;
-        pts.push(items[i].start, items[i].start + items[i].dur);
+      for (let i = firstEndingAfter(items, frame - reach - 1); i < items.length; i++) {
+        const c = items[i];
+        if (c.start > frame + reach) break;
+        if (c.id !== exceptId) pts.push(c.start, c.start + c.dur);
       }
     }
     return pts;
@@ -218,7 +219,8 @@ function mountTimeline(root, bus) {
 
   // lanes for the tracks, in order (made again only when the tracks themselves change: then true)
   function ensureLanes(tracks) {
-    const same = laneRecs.length === tracks.length && laneRecs.every((r, i) => r.name === tracks[i].name && r.kind === tracks[i].kind);
+    const same = laneRecs.length === tracks.length
+      && laneRecs.every((r, i) => r.name === tracks[i].name && r.kind === tracks[i].kind);
     if (same) return false;
     lanes.innerHTML = "";
     laneRecs = tracks.map((track) => {
@@ -262,7 +264,9 @@ function mountTimeline(root, bus) {
 
   function markSelection() {
     const selected = new Set(model.get("selection") || []);
-    for (const rec of laneRecs) for (const [id, r] of rec.drawn) r.el.classList.toggle("nbe-selected", selected.has(id));
+    for (const rec of laneRecs) {
+      for (const [id, r] of rec.drawn) r.el.classList.toggle("nbe-selected", selected.has(id));
+    }
   }
 
   bus.on("thumbs", (msg, buffers) => {
@@ -277,7 +281,9 @@ function mountTimeline(root, bus) {
       thumbs.delete(old);
       asked.delete(old);
     }
-    for (const rec of laneRecs) for (const r of rec.drawn.values()) if (r.key === key) r.el.style.backgroundImage = `url(${url})`;
+    for (const rec of laneRecs) {
+      for (const r of rec.drawn.values()) if (r.key === key) r.el.style.backgroundImage = `url(${url})`;
+    }
   });
 
   bus.on("peaks", (msg) => {
@@ -285,7 +291,8 @@ function mountTimeline(root, bus) {
       peaks.set(key, levels);
       for (const rec of laneRecs) {
         for (const r of rec.drawn.values()) {
-          if (r.key === key && r.dressed && !r.el.querySelector(".nbe-wave")) r.el.insertBefore(waveform(levels), r.el.firstChild);
+          if (r.key !== key || !r.dressed || r.el.querySelector(".nbe-wave")) continue;
+          r.el.insertBefore(waveform(levels), r.el.firstChild);
         }
       }
     }
