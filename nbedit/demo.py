@@ -67,3 +67,60 @@ def run(out: Path, *, progress: bool = True) -> dict[str, Path]:
         "aaf": s.export(out / "cut.aaf"),
         "project": s.path,
     }
+
+
+def long_timeline(
+    path: Path,
+    video: str,
+    audio: str | None = None,
+    *,
+    clips: int = 5000,
+    tracks: tuple[str, ...] = ("V1", "V2", "A1", "A2"),
+    seconds: float = 1.0,
+    crossfade_every: int = 25,
+) -> Path:
+    """Write an nbedit ``.otio`` of ``clips`` clips (spread evenly over ``tracks``) cut from ``video`` (and
+    ``audio``, else the video's sound), for scale tests and benchmarks: ``Session.from_otio(path)`` opens it in one
+    step, where appending that many clips one operation at a time takes minutes. Clips last ``seconds`` from varied
+    source points with handles on both sides; every ``crossfade_every``-th cut of a track is a crossfade (0: none).
+    """
+    import opentimelineio as otio
+
+    from . import model
+    from .timeline import rt, track_kind
+
+    info = media.probe(video)
+    tl = model.new_timeline(Path(path).stem)
+    fmt = {"width": info.width // 2 * 2, "height": info.height // 2 * 2, "fps": str(info.fps or 24)}
+    pool = {"v": model.pool_entry(info.to_dict(), Path(video).name)}
+    pool["a"] = model.pool_entry(media.probe(audio).to_dict(), Path(audio).name) if audio else pool["v"]
+    model.nb(tl).update({"format": fmt, "media": pool})
+    rate = model.edit_rate(tl)
+    dur = max(2, round(seconds * rate))
+    handle = max(2, dur // 4)
+    per_track = [clips // len(tracks) + (k < clips % len(tracks)) for k in range(len(tracks))]
+    for k, (name, count) in enumerate(zip(tracks, per_track, strict=True)):
+        track = otio.schema.Track(name=name, kind=track_kind(name))
+        tl.tracks.append(track)
+        mid = "v" if track.kind == otio.schema.TrackKind.Video else "a"
+        room = max((model.available_frames(pool[mid], rate) or 10 * dur) - dur - 2 * handle, 1)
+        last = None
+        for n in range(count):
+            start = handle + (n * 7 + k * 3) % room
+            clip = model.new_clip(pool[mid], mid, model.take_id(tl), track.kind, start, dur, rate)
+            if last is not None and crossfade_every and n % crossfade_every == 0:
+                ids = (model.item_id(last), model.item_id(clip))
+                track.append(
+                    otio.schema.Transition(
+                        name="-".join(ids),
+                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                        in_offset=rt(handle // 2, rate),
+                        out_offset=rt(handle - handle // 2, rate),
+                    )
+                )
+            track.append(clip)
+            last = clip
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    otio.adapters.write_to_file(tl, str(path))
+    return path

@@ -2,25 +2,49 @@
 
 The widgets hold no editing logic. A gesture becomes a message; the message calls the same Session operation a
 cell would, inside ``session.external("widget")`` so the operation is recorded and also appears as a new code
-cell. Every change to the session, from a cell or a widget, redraws every open widget through the session's
+cell. Every change to the session, from a cell or a widget, updates every open widget through the session's
 listeners. Frames travel as JPEG bytes in binary message buffers, never as base64 in JSON.
+
+The timeline travels in pieces, as custom messages (no synced trait holds it). The kernel keeps one document per
+track; after a change it rebuilds the tracks the session names in ``changed_tracks`` (all of them when that is
+None) and sends only what differs from what it sent before:
+
+- ``{"type": "doc", "seq": n, "doc": {...}}``: the whole timeline, only when a view asks (``{"type": "hello"}``
+  on its first render, after a reconnect, or when it finds it missed a message);
+- ``{"type": "tracks", "seq": n, "header": {...}, "order": [names], "tracks": {name: trackdoc},
+  "patches": {name: {"splice": {"items": [at, remove, new, shift], "xfades": [...]}, "blend": ...}},
+  "removed": [names]}``: after a change. ``seq`` counts these messages; a view applies one only on top of
+  ``seq - 1`` and otherwise asks for the whole doc again. A splice replaces ``remove`` elements from index ``at``
+  of a track's list (its clips, its crossfades) by ``new`` and moves the timeline positions of every element after
+  them by ``shift`` frames (so a ripple costs a few bytes, not the rest of the track); a patch also carries the
+  track's other fields that changed. A track that changed too much to patch comes whole in ``tracks``.
+
+Waveform peaks, thumbnail strips and the selected clip's node graph are asked for (or pushed) separately, for the
+clips a view draws or selects; none of them is in the timeline document.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import weakref
+from collections import deque
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import numpy as np
+import opentimelineio as otio
 import traitlets
 
 from .errors import NbeditError
-from .model import blend_of, item_id, nb, pool, source_at, source_in, time_scalar
+from .index import TrackIndex
+from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar
+from .model import data as read_data
 from .preview import JpegEncoder, Preview
 from .render import Compositor, Sources, resize, to_png
-from .timeline import layout, timeline_end
+from .timeline import Placed, layout
 from .tools.camera import reframe_crop
 from .tools.keyframes import is_keyed
 
@@ -54,13 +78,14 @@ class Editor(anywidget.AnyWidget):
     """Preview on top, timeline below, transport bar: the editor in a cell. ``s.ui()``
 
     ``parts`` picks what shows: "all", "preview" (``s.preview()``) or "timeline" (``s.timeline_widget()``).
+    ``doc`` is the whole timeline document as the front end holds it (read only); ``traffic`` lists the size of
+    every message sent, newest last.
     """
 
     _esm = _bundle()
     _css = STATIC / "editor.css"
 
     parts = traitlets.Unicode("all").tag(sync=True)
-    doc = traitlets.Dict().tag(sync=True)  # the timeline, as the front end draws it
     playhead = traitlets.Int(0).tag(sync=True)  # edit-rate frame
     selection = traitlets.List(traitlets.Unicode()).tag(sync=True)
     zoom = traitlets.Float(80.0).tag(sync=True)  # pixels per second
@@ -79,32 +104,103 @@ class Editor(anywidget.AnyWidget):
         self._thumbs: dict[tuple, bytes] = {}
         self._peaks: dict[tuple, list[float]] = {}
         self.sent: list[dict] = []  # what went to the front end, newest last (a short log for tests and debugging)
+        self.traffic: deque[tuple[str, int]] = deque(maxlen=2000)  # (type, bytes) of each message sent
+        self._tracks: dict[str, dict] = {}  # the per-track documents the front end holds
+        self._placed: dict[str, dict[str, Placed]] = {}  # clip id -> placement, per track, as those documents say
+        self._ends: dict[str, int] = {}
+        self._order: list[str] = []
+        self._header: dict = {}
+        self._online: dict[str, bool] | None = None
+        self._seq = 0  # "tracks" messages sent
+        self._version: int | None = None  # the session's version the documents show
         self._overlay_comp: Compositor | None = None
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
+        self.observe(lambda _: self.send_graph(), names=["selection"])
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
         self._listener = listener
         connect_front_end(session)
-        self.refresh()
+        self._rebuild(None)  # nothing to send yet: a view asks for the whole doc when it first renders
+        self.preview.refresh_proxies()
 
     # ---- kernel -> front end ------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Redraw from the session's current state (called after every change to it)."""
-        self.doc = timeline_doc(self.session, self._peaks)
-        end = self.doc["frames"]
+    @property
+    def doc(self) -> dict:
+        """The whole timeline document: what a view draws, assembled from the per-track documents (read only)."""
+        return {**self._header, "tracks": [self._tracks[n] for n in self._order]}
+
+    def refresh(self, changed: Collection[str] | None = None) -> None:
+        """Bring the views up to the session's state (called after every change to it): rebuild the documents of
+        the tracks in ``changed`` (None: of every track) and send what differs from what the views hold."""
+        msg = self._rebuild(changed)
+        self._seq += 1
+        self._push({"type": "tracks", "seq": self._seq, **msg})
+        end = self._header["frames"]
         if end and self.playhead >= end:
             self.playhead = end - 1  # sends the frame through the observer
         else:
             self.send_frame()
+        if self.selection:
+            self.send_graph()
         self.preview.refresh_proxies()
 
+    def _rebuild(self, changed: Collection[str] | None) -> dict:
+        """Rebuild the per-track documents named in ``changed`` (None: all) and the header; return what changed
+        as the body of a "tracks" message."""
+        s = self.session
+        tl = s.timeline
+        media = pool(tl)
+        online = {mid: os.path.exists(media[mid]["path"]) for mid in media.keys()}
+        tracks = {t.name: t for t in tl.tracks}
+        if changed is None or online != self._online:  # a file (dis)appeared: its clips on every track change
+            rebuild = list(tracks)
+        else:
+            rebuild = [n for n in tracks if n in changed or n not in self._tracks]
+        self._online = online
+        fps = float(s.fps) if s.format else 24.0
+        whole: dict[str, dict] = {}
+        patches: dict[str, dict] = {}
+        for name in rebuild:
+            new, placed, self._ends[name] = track_doc(tracks[name], fps, online, s.index.track(name))
+            old = self._tracks.get(name)
+            self._tracks[name], self._placed[name] = new, placed
+            if old is None or old["kind"] != new["kind"]:
+                whole[name] = new
+            elif old != new:
+                patch = track_patch(old, new)
+                if patch is None:
+                    whole[name] = new
+                else:
+                    patches[name] = patch
+        removed = [n for n in self._tracks if n not in tracks]
+        for n in removed:
+            del self._tracks[n], self._placed[n], self._ends[n]
+        self._order = list(tracks)
+        fmt = s.format
+        self._header = {
+            "name": s.name,
+            "fps": fps,
+            "frames": max(self._ends.values(), default=0) if fmt else 0,
+            "width": fmt["width"] if fmt else 0,
+            "height": fmt["height"] if fmt else 0,
+            "history": len(s.history),
+            "can_undo": bool(s.can_undo),
+            "can_redo": bool(s.can_redo),
+        }
+        self._version = s.version
+        return {"header": self._header, "order": self._order, "tracks": whole, "patches": patches, "removed": removed}
+
+    def send_doc(self) -> None:
+        """The whole timeline document, for a view that has none (first render, reconnect, a missed message)."""
+        self._push({"type": "doc", "seq": self._seq, "doc": self.doc})
+
     def send_frame(self) -> None:
-        if not self.doc.get("frames"):
+        if not self._header.get("frames"):
             return
         n = self.playhead
-        msg = {"type": "frame", "n": n, "timecode": timecode(n, self.doc["fps"])}
+        msg = {"type": "frame", "n": n, "timecode": timecode(n, self._header["fps"])}
         source = self._crop_view(n) if self.show_crop else None
         if source is not None:  # the reframed clip's whole picture, and where its crop lies on it
             jpeg, clip_id, box = source
@@ -123,7 +219,11 @@ class Editor(anywidget.AnyWidget):
         as fractions of the picture: what the preview shows while ``show_crop`` is on."""
         s = self.session
         candidates = [c for c in self.selection if c] + [
-            item["id"] for track in reversed(self.doc["tracks"]) if track["kind"] == "video" for item in track["items"]
+            item["id"]
+            for name in reversed(self._order)
+            if self._tracks[name]["kind"] == "video"
+            for item in self._tracks[name]["items"]
+            if item["start"] <= n < item["start"] + item["dur"]
         ]
         for cid in candidates:
             try:
@@ -163,6 +263,8 @@ class Editor(anywidget.AnyWidget):
 
     def _push(self, content: dict, buffers: list[bytes] | None = None) -> None:
         self.sent = [*self.sent[-20:], content]
+        size = len(json.dumps(content, separators=(",", ":"))) + sum(len(b) for b in buffers or ())
+        self.traffic.append((content.get("type", ""), size))
         self.send(content, buffers or [])
 
     def _on_playhead(self, change: dict) -> None:
@@ -176,9 +278,16 @@ class Editor(anywidget.AnyWidget):
             if kind == "edit":
                 self.edit(content)
             elif kind == "thumbs":
-                self.send_thumbs(content["clip"], int(content.get("count", 6)), int(content.get("height", 36)))
+                self.send_thumbs(
+                    content["clip"], int(content.get("count", 6)), int(content.get("height", 36)), content.get("key")
+                )
+            elif kind == "peaks":
+                self.send_peaks([(str(c), str(k)) for c, k in content.get("clips", ())])
             elif kind == "frame":
                 self.send_frame()
+            elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
+                self.send_doc()
+                self.send_graph()
         except NbeditError as e:
             self.status = str(e)
         except Exception as e:  # a widget must say what went wrong rather than fail silently
@@ -187,7 +296,7 @@ class Editor(anywidget.AnyWidget):
     def edit(self, msg: dict) -> None:
         """Run one gesture as a Session operation, recorded and emitted as a cell."""
         s, op = self.session, msg["op"]
-        fps = float(self.doc["fps"])
+        fps = float(self._header["fps"])
         self.status = ""
         with s.external("widget"):
             if op == "undo":
@@ -231,7 +340,8 @@ class Editor(anywidget.AnyWidget):
                 raise NbeditError(f"unknown gesture {op!r}")
 
     def _clip_under_playhead(self) -> str:
-        for track in reversed(self.doc["tracks"]):
+        for name in reversed(self._order):
+            track = self._tracks[name]
             if track["kind"] != "video":
                 continue
             for item in track["items"]:
@@ -239,15 +349,25 @@ class Editor(anywidget.AnyWidget):
                     return item["id"]
         raise NbeditError("no clip under the playhead to split")
 
-    def send_thumbs(self, clip_id: str, count: int, height: int) -> None:
-        """A strip of ``count`` thumbnails across the clip, as one JPEG."""
+    def _find(self, clip_id: str) -> Placed | None:
+        """A clip's placement as the documents the views hold say (no search of the timeline)."""
+        for placed in self._placed.values():
+            if clip_id in placed:
+                return placed[clip_id]
+        return None
+
+    def send_thumbs(self, clip_id: str, count: int, height: int, key: str | None = None) -> None:
+        """A strip of ``count`` thumbnails across the clip, as one JPEG (``key``, the view's name for the clip's
+        content, comes back with it). A clip that is gone by now gets no answer."""
         s = self.session
-        clip = s.clip(clip_id)
-        item = clip.otio
-        entry = pool(s.timeline)[clip.media]
-        dur = round(clip.duration * float(s.fps))
-        key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), dur, count, height)
-        strip = self._thumbs.get(key)
+        p = self._find(clip_id)
+        if p is None:
+            return
+        item = p.item
+        entry = pool(s.timeline)[media_of(item)]
+        dur = p.duration
+        key_ = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), dur, count, height)
+        strip = self._thumbs.get(key_)
         if strip is None:
             aspect = int(entry.get("width") or 16) / int(entry.get("height") or 9)
             w = max(2, round(height * aspect / 2) * 2)
@@ -257,8 +377,45 @@ class Editor(anywidget.AnyWidget):
                 i = self.thumb_sources.index(entry, float(source_at(item, offset) / s.fps))
                 img = None if i is None else self.thumb_sources.frame(entry, i)
                 tiles.append(np.zeros((height, w, 3), np.uint8) if img is None else resize(img, w, height))
-            strip = self._thumbs[key] = self._encode(np.concatenate(tiles, axis=1))
-        self._push({"type": "thumbs", "clip": clip_id, "count": count}, [strip])
+            strip = self._thumbs[key_] = self._encode(np.concatenate(tiles, axis=1))
+        msg = {"type": "thumbs", "clip": clip_id, "count": count}
+        if key is not None:
+            msg["key"] = key
+        self._push(msg, [strip])
+
+    def send_peaks(self, clips: list[tuple[str, str]]) -> None:
+        """Waveform peaks of audio clips, as ``{"type": "peaks", "peaks": {key: [levels]}}`` for the (clip id,
+        key) pairs asked for; clips that are gone or offline are left out."""
+        s = self.session
+        media = pool(s.timeline)
+        out = {}
+        for cid, key in clips:
+            p = self._find(cid)
+            if p is None or media_of(p.item) not in media:
+                continue
+            mid = media_of(p.item)
+            if not self._online.get(mid, False):
+                continue
+            out[key] = _clip_peaks(s, p.item, media[mid], p.duration, self._peaks)
+        if out:
+            self._push({"type": "peaks", "peaks": out})
+
+    def graph(self, clip_id: str) -> list[dict] | None:
+        """The node graph of a video clip as the node view draws it (None: not a video clip on the timeline)."""
+        for name, placed in self._placed.items():
+            p = placed.get(clip_id)
+            if p is not None:
+                track = next((t for t in self.session.timeline.tracks if t.name == name), None)
+                if track is None or track.kind != otio.schema.TrackKind.Video:
+                    return None
+                data = nb(p.item)
+                return clip_graph(data, pool(self.session.timeline)[data["media"]], track)
+        return None
+
+    def send_graph(self) -> None:
+        """The selected clip's node graph (or none), for the node view."""
+        cid = next((c for c in self.selection if c), None)
+        self._push({"type": "graph", "clip": cid, "nodes": self.graph(cid) if cid else None})
 
     def close(self) -> None:
         listener = getattr(self, "_listener", None)
@@ -276,7 +433,9 @@ def _weak_listener(widget: Editor):
             if listener in session.listeners:
                 session.listeners.remove(listener)
             return
-        w.refresh()
+        # changed_tracks describes the last change only: after a change this widget did not see, rebuild it all
+        seen = w._version is not None and session.version == w._version + 1
+        w.refresh(session.changed_tracks if seen else None)
 
     return listener
 
@@ -295,64 +454,120 @@ def preview_of(session: Any) -> Preview:
 # ---- what the front end draws -----------------------------------------------------------------------------
 
 
-def timeline_doc(session: Any, peaks: dict | None = None) -> dict:
-    """The timeline as plain data for drawing: tracks, clips, crossfades, in edit-rate frames."""
+def timeline_doc(session: Any) -> dict:
+    """The whole timeline as plain data for drawing, built afresh: what ``Editor.doc`` holds after any change."""
     tl = session.timeline
     fmt = session.format
     fps = float(session.fps) if fmt else 24.0
-    pool = nb(tl).get("media", {})
-    tracks = []
+    media = pool(tl)
+    online = {mid: os.path.exists(media[mid]["path"]) for mid in media.keys()}
+    tracks, ends = [], []
     for track in tl.tracks:
-        placed, cuts = layout(track)
-        items = []
-        for p in placed:
-            if not hasattr(p.item, "media_reference") or "nbedit" not in p.item.metadata:
-                continue
-            data = nb(p.item)
-            entry = pool[data["media"]]
-            item = {
-                "id": data["id"],
-                "name": p.item.name,
-                "media": data["media"],
-                "start": p.start,
-                "dur": p.duration,
-                "src_in": float(source_in(p.item)) / fps,
-                "speed": float(time_scalar(p.item)),
-                "opacity": float(data.get("opacity", 1.0)),
-                "generated": "generation" in data,
-                "offline": not Path(entry["path"]).exists(),
-            }
-            if track.kind == "Video":
-                item["reframed"] = "reframe" in data
-                item["graph"] = clip_graph(data, entry, track)
-            if track.kind == "Audio" and peaks is not None and not item["offline"]:
-                item["peaks"] = _clip_peaks(session, p.item, entry, p.duration, peaks)
-            items.append(item)
-        xfades = [
-            {
-                "name": c.transition.name,
-                "start": c.start,
-                "end": c.end,
-                "at": c.at,
-                "a": item_id(c.before.item),
-                "b": item_id(c.after.item),
-            }
-            for c in cuts
-        ]
-        tracks.append({"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades})
-        if track.kind == "Video":
-            tracks[-1]["blend"] = _blend_text(blend_of(track))
+        doc, _, end = track_doc(track, fps, online, session.index.track(track.name))
+        tracks.append(doc)
+        ends.append(end)
     return {
         "name": session.name,
         "fps": fps,
-        "frames": timeline_end(tl) if fmt else 0,
+        "frames": max(ends, default=0) if fmt else 0,
         "width": fmt["width"] if fmt else 0,
         "height": fmt["height"] if fmt else 0,
-        "tracks": tracks,
         "history": len(session.history),
-        "can_undo": session.can_undo,
-        "can_redo": session.can_redo,
+        "can_undo": bool(session.can_undo),
+        "can_redo": bool(session.can_redo),
+        "tracks": tracks,
     }
+
+
+def track_doc(
+    track: Any, fps: float, online: dict[str, bool], ti: TrackIndex | None = None
+) -> tuple[dict, dict[str, Placed], int]:
+    """One track as plain data for drawing: its clips (in order) and crossfades, in edit-rate frames. Also the
+    clips' placements by id, and where the track ends.
+
+    OTIO metadata is slow to search (a missing key costs an exception inside the binding), so a clip's metadata is
+    only read by keys it is known to hold: just its id and media when it holds two keys.
+    """
+    placed, cuts = layout(track) if ti is None or ti.track is not track else ti.layout()
+    video = track.kind == otio.schema.TrackKind.Video
+    items = []
+    by_id = {}
+    for p in placed:
+        item = p.item
+        if not isinstance(item, otio.schema.Clip):
+            continue
+        data = read_data(item)
+        if not data:
+            continue
+        keys = ("id", "media") if len(data) == 2 else tuple(data.keys())
+        cid, mid = data["id"], data["media"]
+        v = item.source_range.start_time.value  # source_in(item), without a Fraction for whole frames
+        doc = {
+            "id": cid,
+            "name": item.name,
+            "media": mid,
+            "start": p.start,
+            "dur": p.duration,
+            "src_in": (v if v == int(v) else float(source_in(item))) / fps,
+            "speed": float(time_scalar(item)) if len(item.effects) else 1.0,
+            "opacity": float(data["opacity"]) if "opacity" in keys else 1.0,
+            "generated": "generation" in keys,
+            "offline": not online.get(mid, False),
+        }
+        if video:
+            doc["reframed"] = "reframe" in keys
+        items.append(doc)
+        by_id[cid] = p
+    xfades = [
+        {
+            "name": c.transition.name,
+            "start": c.start,
+            "end": c.end,
+            "at": c.at,
+            "a": item_id(c.before.item),
+            "b": item_id(c.after.item),
+        }
+        for c in cuts
+    ]
+    doc = {"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades}
+    if video:
+        doc["blend"] = _blend_text(blend_of(track))
+    return doc, by_id, placed[-1].end if placed else 0
+
+
+# the fields of a track's lists that hold timeline positions: a ripple moves them all by the same number of frames
+POSITIONS = {"items": ("start",), "xfades": ("start", "end", "at")}
+
+
+def track_patch(old: dict, new: dict) -> dict | None:
+    """``new`` as a change to ``old``: for each of its lists (clips, crossfades) that changed, a splice, and the
+    track's other fields that differ. None when most clips changed: send the track whole."""
+    splice = {}
+    for name, positions in POSITIONS.items():
+        if old.get(name) != new.get(name):
+            splice[name] = list_splice(old.get(name, []), new.get(name, []), positions)
+    if "items" in splice and len(splice["items"][2]) > max(8, len(new["items"]) // 2):
+        return None
+    fields = {k: v for k, v in new.items() if k not in POSITIONS and old.get(k) != v}
+    return {**fields, "splice": splice}
+
+
+def list_splice(a: list[dict], b: list[dict], positions: tuple[str, ...]) -> list:
+    """``[at, remove, items, shift]``: ``b`` is ``a`` with ``remove`` elements from index ``at`` replaced by
+    ``items``, and the ``positions`` of every element after them moved by ``shift`` frames (a ripple)."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    shift = b[-1][positions[0]] - a[-1][positions[0]] if i < n else 0
+
+    def moved(x: dict) -> dict:
+        return {**x, **{k: x[k] + shift for k in positions}} if shift else x
+
+    j = 0
+    while j < n - i and moved(a[len(a) - 1 - j]) == b[len(b) - 1 - j]:
+        j += 1
+    return [i, len(a) - i - j, b[i : len(b) - j], shift if j else 0]
 
 
 def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:

@@ -112,10 +112,12 @@ def browser():
 class Kernel:
     """A second client on the notebook's kernel, to read the session's state."""
 
-    def __init__(self, lab: dict):
+    def __init__(self, lab: dict, notebook: str | None = None):
         from jupyter_client import BlockingKernelClient
 
         sessions = json.load(urllib.request.urlopen(f"{lab['url']}/api/sessions"))
+        if notebook is not None:
+            sessions = [s for s in sessions if s["path"].endswith(notebook)]
         kernel_id = sessions[-1]["kernel"]["id"]
         self.client = BlockingKernelClient(connection_file=str(lab["runtime"] / f"kernel-{kernel_id}.json"))
         self.client.load_connection_file()
@@ -257,4 +259,117 @@ def test_editor_reads_well_in_the_dark_theme(lab, browser):
         page.locator(".lm-MenuBar-item", has_text="Settings").first.click()
         page.locator(".lm-Menu-item", has_text="Theme").first.hover()
         page.locator(".lm-Menu-item", has_text="JupyterLab Light").first.click()
+        page.close()
+
+
+LONG_CLIPS = 2000  # over V1, V2, A1, A2: 500 one-second clips each, a crossfade at every 25th cut
+
+
+def test_a_long_timeline_draws_only_the_clips_in_view(lab, browser):
+    """2,000 clips, written as an .otio file and opened in one operation (appending them one by one with the old
+    core would take minutes). Prints the DOM counts and the gesture-to-redraw times; asserts no timing."""
+    import nbformat
+
+    from nbedit import media
+    from nbedit.demo import long_timeline
+
+    work = lab["work"]
+    video = media.testsrc(work / "long-src.mp4", seconds=4, fps=24, size=(320, 240), variant=0, tone_hz=440)
+    long_timeline(work / "long.otio", str(video), clips=LONG_CLIPS)
+    cells = ["import nbedit\ns = nbedit.Session.from_otio('long.otio', 'long-project')\nui = s.ui()\nui"]
+    nbk = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbk.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nbk, work / "long.ipynb")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(f"{lab['url']}/lab/tree/long.ipynb")
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        page.wait_for_timeout(1500)  # the kernel connects
+        run_all(page)
+        page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
+        page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=60_000)
+        kernel = Kernel(lab, "long.ipynb")
+        try:
+            drawn = page.locator(".nbe-clip").count()
+            print(f"\n{LONG_CLIPS} clips: {drawn} clip elements drawn at first")
+            assert 0 < drawn < LONG_CLIPS / 10
+            assert page.locator(".nbe-clip[data-id='c500']").count() == 0  # V1's last clip, 500 s away
+            assert page.locator(".nbe-tick").count() < 100  # the ruler too: only the ticks in view
+
+            # scrolling draws what comes into view, and lets go of what left it
+            t = page.evaluate(
+                """async () => {
+                  const sc = document.querySelector('.nbe-scroller');
+                  const t0 = performance.now();
+                  sc.scrollLeft = 44 + 250 * 80;  // 250 s in, at 80 px a second
+                  while (!document.querySelector(".nbe-clip[data-id='c251']")) await new Promise(requestAnimationFrame);
+                  return performance.now() - t0;
+                }"""
+            )
+            drawn_after = page.locator(".nbe-clip").count()
+            print(f"scrolled 250 s: {drawn_after} clip elements, drawn in {t:.1f} ms")
+            assert page.locator(".nbe-clip[data-id='c1']").count() == 0
+            assert 0 < drawn_after < LONG_CLIPS / 10
+            # a waveform and a thumbnail strip arrive for the clips drawn there
+            page.wait_for_selector(".nbe-clip[data-id='c1251'] .nbe-wave", timeout=30_000)  # A1's 251st clip
+            page.wait_for_function(
+                "document.querySelector(\".nbe-clip[data-id='c251']\").style.backgroundImage !== ''", timeout=30_000
+            )
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.locator(".nbe-editor").first.screenshot(path=str(ARTIFACTS / "editor-long.png"))
+            thumbs = kernel.eval("sum(1 for k, _ in ui.traffic if k == 'thumbs')")
+            print(f"thumbnail strips sent: {thumbs} (of {LONG_CLIPS // 2} video clips)")
+            assert thumbs < LONG_CLIPS / 10
+
+            # gesture -> kernel -> the changed track redrawn: a split from the keyboard, then undo
+            view = page.locator(".nbe-scroller").first.bounding_box()  # click where it shows: no scroll back
+            page.mouse.click(view["x"] + 430, view["y"] + 10)  # inside a clip, not on a cut
+            page.wait_for_function(f"document.querySelector('.nbe-frame').dataset.frame > {250 * 24}", timeout=30_000)
+            timings = {}
+            for name, key in (("split (S)", {"key": "s"}), ("undo (Ctrl+Z)", {"key": "z", "ctrlKey": True})):
+                timings[name] = t = page.evaluate(
+                    """async (key) => {
+                      const box = document.querySelector('.nbe-timeline');
+                      const seq = box.dataset.seq;
+                      const t0 = performance.now();
+                      const ev = new KeyboardEvent('keydown', { ...key, bubbles: true, cancelable: true });
+                      document.querySelector('.nbe-editor').dispatchEvent(ev);
+                      const status = document.querySelector('.nbe-status');
+                      while (box.dataset.seq === seq) {
+                        if (status.textContent || performance.now() - t0 > 60000) return [-1, status.textContent];
+                        await new Promise((r) => setTimeout(r, 1));
+                      }
+                      return [performance.now() - t0, +box.dataset.drawMs];
+                    }""",
+                    key,
+                )
+                assert t[0] > 0, f"{name}: {t[1] or 'no redraw in a minute'}"
+            for name, (total, js) in timings.items():
+                print(f"{name}: {total:.0f} ms from the key to the redrawn timeline ({js:.1f} ms of it drawing)")
+            history = kernel.eval("[r.op for r in s.history]")
+            assert history == ["open_timeline"] and kernel.eval("s.can_redo")  # split, then undone
+            assert page.locator(f".nbe-clip[data-id='c{LONG_CLIPS + 1}']").count() == 0
+            sizes = kernel.eval("[n for k, n in ui.traffic if k == 'tracks']")
+            full = kernel.eval("ui.traffic[0]")  # the whole doc the view asked for first
+            print(f"bytes: whole doc {full[1]}, split {sizes[-2]}, undo {sizes[-1]}")
+            assert full[0] == "doc" and max(sizes[-2:]) < full[1] / 20
+
+            # zooming draws again for the new scale: in, fewer clips in view; far out, clips too narrow to ask for
+            # thumbnails or waveforms
+            before = page.locator(".nbe-clip").count()
+            press = "k => document.querySelector('.nbe-editor').dispatchEvent(new KeyboardEvent('keydown', {key: k}))"
+            page.evaluate(press, "+")
+            page.wait_for_function(f"document.querySelectorAll('.nbe-clip').length < {before}", timeout=30_000)
+            zoomed_in = page.locator(".nbe-clip").count()
+            for _ in range(9):  # to 3 px a second: the whole timeline in view, each clip 3 px wide
+                page.evaluate(press, "-")
+            page.wait_for_function(f"document.querySelectorAll('.nbe-clip').length > {2 * before}", timeout=30_000)
+            page.wait_for_timeout(1000)
+            zoomed_out = page.locator(".nbe-clip").count()
+            asked = kernel.eval("sum(1 for k, _ in ui.traffic if k in ('thumbs', 'peaks'))")
+            print(f"zoomed in: {zoomed_in} clip elements; far out: {zoomed_out}, thumbnail and peak answers: {asked}")
+            assert asked < zoomed_out / 3
+        finally:
+            kernel.close()
+    finally:
         page.close()

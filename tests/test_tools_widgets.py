@@ -85,7 +85,12 @@ def test_the_node_graph_lists_the_clips_stack_in_order(square, tmp_path):
     square.effect("c1", "blur", radius=[(0.0, 0), (0.5, 6)], mask=m, invert=True)
     square.blend("c1", "screen", opacity=0.8)
     square.blend("V1", "normal")
-    graph = square.ui().doc["tracks"][0]["items"][0]["graph"]
+    ui = square.ui()
+    sent = Sent(ui)
+    ui.selection = ["c1"]
+    msg, _ = sent.last("graph")
+    graph = msg["nodes"]
+    assert msg["clip"] == "c1" and graph == ui.graph("c1")
     assert [n["kind"] for n in graph] == ["source", "blur", "blend", "track"]
     assert graph[1] == {"kind": "blur", "id": "e1", "label": "blur radius keyed (2)", "mask": f"{m.id} (inverted)"}
     assert graph[2]["label"] == "screen 0.8" and graph[3]["label"] == "V1 normal 1"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import av
 import numpy as np
 import pytest
-from widget_helpers import Sent, picture
+from widget_helpers import Replica, Sent, picture
 
 import nbedit
 from nbedit.cache import FrameCache
+from nbedit.demo import long_timeline
 from nbedit.media import read_counter
 from nbedit.preview import Preview
-from nbedit.widgets import timecode
+from nbedit.widgets import STATIC, timecode, timeline_doc
 
 
 @pytest.fixture
@@ -35,9 +40,166 @@ def test_the_timeline_doc_lists_tracks_clips_and_crossfades(edit):
     assert doc["frames"] == 96 and doc["fps"] == 24.0
 
 
-def test_audio_clips_carry_a_waveform(edit):
-    a1 = edit.ui().doc["tracks"][2]["items"][0]
-    assert len(a1["peaks"]) == 96 and 0.2 < max(a1["peaks"]) <= 0.4  # the tone's level is 0.3
+@pytest.fixture
+def long(tmp_path, footage):
+    """400 clips over V1, V2, A1 and A2, opened from an .otio file in one operation."""
+    path = long_timeline(tmp_path / "long.otio", footage["a"], clips=400)
+    return nbedit.Session.from_otio(path, tmp_path / "long-project")
+
+
+def json_size(msg: dict) -> int:
+    return len(json.dumps(msg, separators=(",", ":")))
+
+
+def test_a_trim_sends_only_the_clips_it_changed_on_its_track(long):
+    ui = long.ui()
+    sent = Sent(ui)
+    full = json_size({"type": "doc", "seq": 0, "doc": ui.doc})
+    v2 = next(t for t in ui.doc["tracks"] if t["name"] == "V2")
+    clip = v2["items"][40]
+    ui._on_message(
+        ui, {"type": "edit", "op": "trim", "clip": clip["id"], "edge": "out", "to": clip["start"] / 24 + 0.5}, []
+    )
+    assert ui.status == ""
+    msg, _ = sent.last("tracks")
+    assert msg["tracks"] == {} and list(msg["patches"]) == ["V2"] and msg["removed"] == []
+    assert list(msg["patches"]["V2"]) == ["splice"] and list(msg["patches"]["V2"]["splice"]) == ["items"]
+    at, remove, items, shift = msg["patches"]["V2"]["splice"]["items"]
+    assert (at, remove, [c["id"] for c in items], shift) == (40, 1, [clip["id"]], 0)
+    assert items[0]["dur"] == clip["dur"] - 12
+    assert msg["header"]["history"] == 2 and msg["header"]["can_undo"] is True
+    size = json_size(msg)
+    assert size < full / 50, (size, full)
+    assert ui.traffic[-2] == ("tracks", size)  # then the frame at the playhead
+    # a ripple trim moves every later clip of the track, and its crossfades: a shift, not the rest of the track
+    ui._on_message(
+        ui, {"type": "edit", "op": "trim", "clip": v2["items"][1]["id"], "edge": "out", "to": 1.5, "ripple": True}, []
+    )
+    assert ui.status == ""
+    msg, _ = sent.last("tracks")
+    splice = msg["patches"]["V2"]["splice"]
+    assert msg["tracks"] == {} and splice["items"][:2] == [1, 1] and splice["items"][3] == -12
+    assert splice["xfades"] == [0, 0, [], -12]
+    assert json_size(msg) < full / 50
+    assert ui.doc == timeline_doc(long)
+
+
+def test_the_views_doc_never_drifts_from_a_fresh_one(edit):
+    ui = edit.ui()
+    view = Replica(ui)
+    steps = [
+        lambda: edit.trim("c2", src_out=2.0, ripple=False),
+        lambda: edit.split("c2", at=2.5),
+        lambda: edit.move("c3", to=2.0, track="V2"),
+        lambda: edit.opacity("c1", 0.5),
+        lambda: edit.add_track("V3"),
+        lambda: edit.move("c3", to=0.0, track="V3"),
+        lambda: edit.delete("c1", ripple=True),
+        lambda: edit.remove_track("V2"),
+        edit.undo,
+        edit.undo,
+        edit.undo,
+        edit.redo,
+        lambda: ui._on_message(ui, {"type": "edit", "op": "undo"}, []),
+        lambda: ui._on_message(ui, {"type": "edit", "op": "redo"}, []),
+        lambda: edit.speed("c4", 2.0),
+    ]
+    for k, step in enumerate(steps):
+        step()
+        fresh = timeline_doc(edit)
+        assert ui.doc == fresh, k
+        assert view.doc == fresh, k
+    assert view.gaps == 0 and view.seq == len(steps)
+    assert [t["name"] for t in view.doc["tracks"]] == ["V1", "V2", "V3", "A1"]
+
+
+BUS_IN_NODE = """
+const fs = require("fs"), vm = require("vm");
+const [editorJs, messagesJson] = process.argv.slice(-2);
+const code = fs.readFileSync(editorJs, "utf8").replace(/^export default .*$/m, "");
+const context = vm.createContext({ performance, requestAnimationFrame: () => 0 });
+vm.runInContext(code, context);
+const handlers = {}, sent = [];
+const model = { on: (name, fn) => { handlers[name] = fn; }, send: (m) => sent.push(m), get: () => null };
+const bus = context.makeBus(model, { focus() {} });
+const docs = [];
+for (const msg of JSON.parse(fs.readFileSync(messagesJson, "utf8"))) {
+  handlers["msg:custom"](msg, []);
+  if (msg.type === "tracks" || msg.type === "doc") docs.push({ seq: bus.seq(), doc: bus.doc() });
+}
+process.stdout.write(JSON.stringify({ docs, sent }));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node to run editor.js's message handling")
+def test_editor_js_rebuilds_the_same_doc_from_the_messages(edit, tmp_path):
+    """The real editor.js bus (run by node, with a stand-in for anywidget's model) fed the widget's messages."""
+    ui = edit.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "hello"}, [])
+    fresh = [timeline_doc(edit)]
+    for step in (
+        lambda: edit.trim("c2", src_out=2.0, ripple=False),
+        lambda: edit.split("c2", at=2.5),
+        lambda: edit.delete("c1", ripple=True),  # a shift of every later clip and crossfade
+        lambda: edit.add_track("V3"),
+        lambda: edit.move("c3", to=0.5, track="V3"),
+        edit.undo,
+        edit.undo,
+        edit.redo,
+    ):
+        step()
+        fresh.append(timeline_doc(edit))
+    messages = [m for m, _ in sent.got if m["type"] in ("doc", "tracks")]
+    messages.insert(3, {**messages[3], "seq": messages[3]["seq"] + 5})  # one from the future: a gap
+    (tmp_path / "messages.json").write_text(json.dumps(messages))
+    out = subprocess.run(
+        ["node", "-e", BUS_IN_NODE, str(STATIC / "editor.js"), str(tmp_path / "messages.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    got = json.loads(out.stdout)
+    docs = [d["doc"] for d in got["docs"]]
+    assert docs[:3] == fresh[:3] and docs[4:] == fresh[3:]  # the gap changed nothing...
+    assert got["sent"] == [{"type": "hello"}]  # ...but asked for the whole doc once
+
+
+def test_a_change_the_widget_missed_rebuilds_every_track(long):
+    ui = long.ui()
+    view = Replica(ui)
+    sent = Sent(ui)
+    long.listeners.remove(ui._listener)
+    v1 = ui.doc["tracks"][0]["items"]
+    long.trim(v1[3]["id"], src_out=v1[3]["src_in"] + 0.5, ripple=False)  # unseen: the doc still shows it whole
+    long.listeners.append(ui._listener)
+    a1 = next(t for t in ui.doc["tracks"] if t["name"] == "A1")["items"]
+    long.delete(a1[7]["id"])
+    msg, _ = sent.last("tracks")
+    assert sorted(msg["patches"]) == ["A1", "V1"] and msg["tracks"] == {}  # only what differs, found by comparing
+    assert ui.doc == view.doc == timeline_doc(long)
+
+
+def test_a_view_that_missed_a_message_asks_for_the_whole_doc(edit):
+    ui = edit.ui()
+    view = Replica(ui)
+    view.seq -= 1  # as if a change had not arrived
+    edit.trim("c2", src_out=2.0, ripple=False)
+    assert view.gaps == 1
+    ui._on_message(ui, {"type": "hello"}, [])  # what the bus does next
+    assert view.doc == timeline_doc(edit) and view.seq == ui._seq
+
+
+def test_audio_clips_drawn_get_their_waveform_when_asked(edit):
+    ui = edit.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "peaks", "clips": [["c4", "k4"], ["gone", "kx"]]}, [])
+    msg, _ = sent.last("peaks")
+    assert list(msg["peaks"]) == ["k4"]  # a clip that is gone gets no answer
+    levels = msg["peaks"]["k4"]
+    assert len(levels) == 96 and 0.2 < max(levels) <= 0.4  # the tone's level is 0.3
+    assert "peaks" not in ui.doc["tracks"][2]["items"][0]  # not part of the timeline document
 
 
 def test_moving_the_playhead_sends_that_frame_as_jpeg_bytes(edit):

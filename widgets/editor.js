@@ -1,5 +1,12 @@
 // Editor: joins the preview and the timeline around one playhead, plays in real time and maps the keyboard.
+// It also holds the timeline document: the whole of it arrives once ("doc", asked for with "hello"), then each
+// change brings only the tracks that changed ("tracks": whole tracks, splices of their clip and crossfade lists,
+// removed names, the header; nbedit/widgets.py describes the messages). A change that does not follow the one
+// before (seq) means a message was missed: ask for the whole doc.
 // This part holds the module's export; preview.js, timeline.js and graph.js are joined in front of it.
+
+// the fields of a track's lists that hold timeline positions (a ripple's splice moves them by its shift)
+const POSITIONS = { items: ["start"], xfades: ["start", "end", "at"] };
 
 function makeBus(model, root) {
   const handlers = {};
@@ -8,12 +15,17 @@ function makeBus(model, root) {
   let waiting = false; // a frame was asked for and has not arrived: playback drops frames rather than queue
   let t0 = 0;
   let n0 = 0;
+  let doc = null; // the timeline document: header fields and tracks
+  let seq = -1; // the last change it shows
+  let asking = false; // a whole doc was asked for and has not arrived
   const bus = {
     model,
     on(kind, fn) { (handlers[kind] = handlers[kind] || []).push(fn); },
     emit(kind, ...args) { for (const fn of handlers[kind] || []) fn(...args); },
-    frames: () => (model.get("doc") || {}).frames || 0,
-    fps: () => (model.get("doc") || {}).fps || 24,
+    doc: () => doc,
+    seq: () => seq,
+    frames: () => (doc || {}).frames || 0,
+    fps: () => (doc || {}).fps || 24,
     playing: () => playing,
     focus: () => root.focus({ preventScroll: true }),
     timecode(n) {
@@ -48,10 +60,55 @@ function makeBus(model, root) {
     if (!waiting) bus.seek(n); // real time: skip to where the clock is, dropping what the kernel could not make
     requestAnimationFrame(tick);
   }
+  function askDoc() {
+    if (asking) return;
+    asking = true;
+    model.send({ type: "hello" });
+  }
+  // a change on top of the doc held; false when it does not follow from it
+  function applyTracks(msg) {
+    if (!doc || msg.seq !== seq + 1) return false;
+    const byName = new Map(doc.tracks.map((t) => [t.name, t]));
+    for (const name of msg.removed || []) byName.delete(name);
+    for (const [name, t] of Object.entries(msg.tracks || {})) byName.set(name, t);
+    for (const [name, p] of Object.entries(msg.patches || {})) {
+      const old = byName.get(name);
+      if (!old) return false;
+      const { splice, ...rest } = p;
+      const track = { ...old, ...rest };
+      for (const [field, [at, remove, items, shift]] of Object.entries(splice)) {
+        const keys = POSITIONS[field] || [];
+        let tail = (old[field] || []).slice(at + remove);
+        if (shift) tail = tail.map((x) => { const y = { ...x }; for (const k of keys) y[k] += shift; return y; });
+        track[field] = (old[field] || []).slice(0, at).concat(items, tail);
+      }
+      byName.set(name, track);
+    }
+    if (!msg.order.every((n) => byName.has(n))) return false;
+    doc = { ...msg.header, tracks: msg.order.map((n) => byName.get(n)) };
+    seq = msg.seq;
+    return true;
+  }
   model.on("msg:custom", (msg, buffers) => {
     if (msg.type === "frame") waiting = false;
+    if (msg.type === "doc") {
+      asking = false;
+      if (msg.seq < seq) return; // older than what is held (another view's answer, overtaken)
+      doc = msg.doc;
+      seq = msg.seq;
+      bus.emit("doc", null, msg);
+      return;
+    }
+    if (msg.type === "tracks") {
+      if (msg.seq <= seq) return;
+      if (!applyTracks(msg)) { askDoc(); return; }
+      const changed = new Set([...Object.keys(msg.tracks), ...Object.keys(msg.patches), ...msg.removed]);
+      bus.emit("doc", changed, msg);
+      return;
+    }
     bus.emit(msg.type, msg, buffers);
   });
+  bus.askDoc = askDoc;
   return bus;
 }
 
@@ -104,6 +161,7 @@ function render({ model, el }) {
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });
+  bus.askDoc(); // the whole timeline document, once
   model.send({ type: "frame" }); // the frame at the playhead, now that there is somewhere to show it
   return () => { bus.stop(); for (const fn of cleanups) if (fn) fn(); };
 }

@@ -1,5 +1,6 @@
 // Node graph: the selected clip's compositing graph, read only. Source, its effects in order (a mask feeding a
-// node hangs below it), placement, blend, track. The kernel describes the nodes (doc item "graph").
+// node hangs below it), placement, blend, track. The kernel describes the nodes in a "graph" message, sent when
+// the selection changes and after each change while a clip is selected.
 // Plain script (no import/export): nbedit joins preview.js, timeline.js, graph.js and editor.js into one ES module.
 
 const NODE_W = 132;
@@ -18,18 +19,21 @@ function mountGraph(root, bus) {
     return e;
   };
 
+  let graph = null; // the last "graph" message: { clip, nodes }
+
   function selected() {
     const id = (model.get("selection") || [])[0];
-    for (const t of (model.get("doc") || {}).tracks || []) for (const c of t.items) if (c.id === id) return c;
+    if (!graph || !id || graph.clip !== id || !graph.nodes) return null;
+    for (const t of (bus.doc() || {}).tracks || []) for (const c of t.items) if (c.id === id) return c;
     return null;
   }
 
   function draw() {
     box.innerHTML = "";
     const clip = selected();
-    if (!clip || !clip.graph) { box.style.display = "none"; return; }
+    if (!clip) { box.style.display = "none"; return; }
     box.style.display = "block";
-    const nodes = clip.graph;
+    const nodes = graph.nodes;
     const masked = nodes.some((n) => n.mask);
     const width = nodes.length * (NODE_W + GAP) + 8;
     const height = NODE_H * (masked ? 2 : 1) + (masked ? GAP : 0) + 24;
@@ -60,7 +64,8 @@ function mountGraph(root, bus) {
 
   function shorten(text, n) { return text.length > n ? `${text.slice(0, n - 1)}…` : text; }
 
-  model.on("change:doc", draw);
+  bus.on("graph", (msg) => { graph = msg; draw(); });
+  bus.on("doc", draw);
   model.on("change:selection", draw);
   draw();
   return null;

@@ -1,10 +1,35 @@
 // Timeline: ruler with timecode, tracks, clips with names and thumbnail strips, crossfades, audio waveforms,
 // playhead, zoom and scroll, selection and snapping. Gestures are sent to the kernel as edits; the kernel answers
-// with a new `doc`, so what is drawn is always the session's state.
+// with the tracks that changed, so what is drawn is always the session's state.
+// Lanes are virtualized: only the clips, crossfades and ruler ticks inside the visible stretch of the timeline
+// (plus a margin each side) have DOM elements; scrolling and zooming draw the ones that come into view. Thumbnail
+// strips and waveform peaks are asked for only for the clips drawn, by content (a trimmed clip asks again).
 // Plain script (no import/export): nbedit joins preview.js, timeline.js and editor.js into one ES module.
 
 const LABEL_W = 44;
 const SNAP_PX = 8;
+const MARGIN_PX = 800; // drawn beyond each side of the visible window
+const THUMBS_KEPT = 600; // thumbnail strips held (object URLs), least recently drawn first out
+const MEDIA_PX = 24; // a clip narrower than this (zoomed far out) shows no thumbnails or waveform, and asks for none
+
+// index of the first item ending after frame f: items sorted by start, not overlapping, so their ends ascend
+function firstEndingAfter(items, f, end = (c) => c.start + c.dur) {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (end(items[mid]) > f) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+// two versions of a clip that look the same but for where they start (a ripple moved it): one element serves
+function sameLook(a, b) {
+  for (const k in a) if (k !== "start" && a[k] !== b[k]) return false;
+  for (const k in b) if (!(k in a)) return false;
+  return true;
+}
 
 function mountTimeline(root, bus) {
   const { model } = bus;
@@ -24,21 +49,39 @@ function mountTimeline(root, bus) {
   scroller.appendChild(canvas);
   box.append(head, scroller);
   root.appendChild(box);
+  box.dataset.seq = "-1"; // the change drawn last (tests and benchmarks wait on it)
 
-  const thumbs = new Map(); // clip id -> object URL of its thumbnail strip
-  const asked = new Set();
+  const thumbs = new Map(); // clip content key -> object URL of its thumbnail strip (insertion order: LRU)
+  const asked = new Set(); // content keys whose strip was asked for
+  const peaks = new Map(); // audio clip content key -> peak levels
+  const askedPeaks = new Set();
+  let laneRecs = []; // per track, in order: { name, el, drawn: Map(id -> { el, c, key }), xf: Map(name -> el) }
+  let dragging = null; // the id of the clip under a gesture: kept drawn, and placed by the gesture alone
 
-  const fps = () => model.get("doc").fps || 24;
+  const doc = () => bus.doc() || { tracks: [], frames: 0, fps: 24 };
+  const fps = () => bus.fps();
   const zoom = () => model.get("zoom");
   const xOf = (frame) => LABEL_W + (frame / fps()) * zoom();
   const frameOf = (x) => Math.round(((x - LABEL_W) / zoom()) * fps());
+  const keyOf = (c) => `${c.id}|${c.media}|${c.src_in}|${c.speed}|${c.dur}`;
 
-  function snapPoints(exceptId) {
+  // the frames whose clips get elements: what the scroller shows, and a margin each side
+  function span() {
+    const width = scroller.clientWidth || 1600;
+    const a = ((scroller.scrollLeft - MARGIN_PX - LABEL_W) / zoom()) * fps();
+    const b = ((scroller.scrollLeft + width + MARGIN_PX - LABEL_W) / zoom()) * fps();
+    return [Math.floor(a), Math.ceil(b)];
+  }
+
+  function snapPoints(frame, exceptId) {
+    const reach = Math.ceil(((SNAP_PX + 1) / zoom()) * fps());
     const pts = [model.get("playhead")];
-    for (const t of model.get("doc").tracks || []) {
-      for (const c of t.items) {
-        if (c.id === exceptId) continue;
-        pts.push(c.start, c.start + c.dur);
+    for (const t of doc().tracks) {
+      const items = t.items;
+      for (let i = firstEndingAfter(items, frame - reach - 1); i < items.length; i++) {
+        const c = items[i];
+        if (c.start > frame + reach) break;
+        if (c.id !== exceptId) pts.push(c.start, c.start + c.dur);
       }
     }
     return pts;
@@ -47,83 +90,168 @@ function mountTimeline(root, bus) {
   function snap(frame, exceptId) {
     let best = frame;
     let bestPx = SNAP_PX + 1;
-    for (const p of snapPoints(exceptId)) {
+    for (const p of snapPoints(frame, exceptId)) {
       const px = Math.abs(xOf(p) - xOf(frame));
       if (px < bestPx) { best = p; bestPx = px; }
     }
     return best;
   }
 
-  function drawRuler(doc) {
+  function drawRuler() {
+    const d = doc();
     ruler.innerHTML = "";
-    const seconds = doc.frames / (doc.fps || 24);
+    const rate = d.fps || 24;
+    const seconds = d.frames / rate;
     const step = [0.5, 1, 2, 5, 10, 30, 60, 300].find((s) => s * zoom() >= 70) || 600;
-    for (let t = 0; t <= seconds + step; t += step) {
-      const tick = h("div", "nbe-tick", bus.timecode(Math.round(t * doc.fps)));
-      tick.style.left = `${xOf(t * doc.fps)}px`;
+    const [a, b] = span();
+    const first = Math.max(0, Math.floor(a / rate / step) * step);
+    const last = Math.min(seconds + step, b / rate + step);
+    for (let t = first; t <= last; t += step) {
+      const tick = h("div", "nbe-tick", bus.timecode(Math.round(t * rate)));
+      tick.style.left = `${xOf(t * rate)}px`;
       ruler.appendChild(tick);
     }
   }
 
-  function drawClip(lane, track, c) {
+  function makeClip(track, c) {
     const el = h("div", `nbe-clip nbe-${track.kind}`);
     if (c.generated) el.classList.add("nbe-generated");
     if (c.offline) el.classList.add("nbe-offline");
-    if ((model.get("selection") || []).includes(c.id)) el.classList.add("nbe-selected");
     el.dataset.id = c.id;
-    el.style.left = `${xOf(c.start)}px`;
-    el.style.width = `${Math.max(2, (c.dur / fps()) * zoom())}px`;
     el.title = `${c.name} (${c.id})${c.speed !== 1 ? `, speed ${c.speed}` : ""}${c.offline ? ", MEDIA OFFLINE" : ""}`;
-    if (track.kind === "video") {
-      if (thumbs.has(c.id)) el.style.backgroundImage = `url(${thumbs.get(c.id)})`;
-      else if (!asked.has(c.id)) { asked.add(c.id); model.send({ type: "thumbs", clip: c.id, count: 6, height: 36 }); }
-    } else if (c.peaks) {
-      el.appendChild(waveform(c.peaks));
-    }
     el.appendChild(h("span", "nbe-clip-name", c.offline ? `${c.name} (offline)` : c.name));
     for (const edge of ["in", "out"]) {
       const handle = h("div", `nbe-handle nbe-${edge}`);
       handle.dataset.edge = edge;
       el.appendChild(handle);
     }
-    lane.appendChild(el);
+    return el;
+  }
+  // what to ask for, gathered while drawing: waveform peaks in one message (quick to make), then thumbnail strips
+  let wantPeaks = [];
+  let wantThumbs = [];
+
+  // a drawn clip's thumbnail strip or waveform, once it is wide enough to show one: from what came, or asked for
+  function dress(r, kind) {
+    if (r.dressed || r.c.offline || (r.c.dur / fps()) * zoom() < MEDIA_PX) return;
+    r.dressed = true;
+    const { c, key, el } = r;
+    if (kind === "video") {
+      if (thumbs.has(key)) {
+        const url = thumbs.get(key);
+        thumbs.delete(key); // most recently drawn last
+        thumbs.set(key, url);
+        el.style.backgroundImage = `url(${url})`;
+      } else if (!asked.has(key)) {
+        asked.add(key);
+        wantThumbs.push({ type: "thumbs", clip: c.id, key, count: 6, height: 36 });
+      }
+    } else if (peaks.has(key)) {
+      el.insertBefore(waveform(peaks.get(key)), el.firstChild);
+    } else if (!askedPeaks.has(key)) {
+      askedPeaks.add(key);
+      wantPeaks.push([c.id, key]);
+    }
   }
 
-  function waveform(peaks) {
+  function place(el, c) {
+    el.style.left = `${xOf(c.start)}px`;
+    el.style.width = `${Math.max(2, (c.dur / fps()) * zoom())}px`;
+  }
+
+  function waveform(levels) {
     const w = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     w.setAttribute("class", "nbe-wave");
-    w.setAttribute("viewBox", `0 0 ${peaks.length} 2`);
+    w.setAttribute("viewBox", `0 0 ${levels.length} 2`);
     w.setAttribute("preserveAspectRatio", "none");
     let d = "";
-    peaks.forEach((p, i) => { d += `M${i + 0.5} ${1 - p} L${i + 0.5} ${1 + p} `; });
+    levels.forEach((p, i) => { d += `M${i + 0.5} ${1 - p} L${i + 0.5} ${1 + p} `; });
     const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
     path.setAttribute("d", d);
     w.appendChild(path);
     return w;
   }
 
-  function draw() {
-    const doc = model.get("doc");
-    if (!doc || !doc.tracks) return;
-    lanes.innerHTML = "";
-    const width = xOf(doc.frames) + 200;
-    canvas.style.width = `${Math.max(width, scroller.clientWidth)}px`;
-    drawRuler(doc);
-    for (const track of doc.tracks) {
-      const lane = h("div", `nbe-lane nbe-lane-${track.kind}`);
-      lane.dataset.track = track.name;
-      lane.appendChild(h("div", "nbe-label", track.name));
-      for (const c of track.items) drawClip(lane, track, c);
-      for (const x of track.xfades) {
-        const el = h("div", "nbe-xfade", "", `crossfade ${x.name}`);
-        el.style.left = `${xOf(x.start)}px`;
-        el.style.width = `${((x.end - x.start) / fps()) * zoom()}px`;
-        lane.appendChild(el);
+  // one lane's clips and crossfades inside the span: new ones made, gone ones removed, the rest placed again
+  function drawLane(rec, track, a, b) {
+    const selected = new Set(model.get("selection") || []);
+    const items = track.items;
+    const want = new Set();
+    for (let i = firstEndingAfter(items, a); i < items.length && items[i].start < b; i++) {
+      const c = items[i];
+      want.add(c.id);
+      let r = rec.drawn.get(c.id);
+      if (r && r.c !== c && sameLook(r.c, c)) r.c = c;
+      if (r && r.c !== c) {
+        if (c.id === dragging) continue; // the gesture's element stays as it is until the gesture ends
+        r.el.remove();
+        r = null;
       }
-      lanes.appendChild(lane);
+      if (!r) {
+        r = { el: makeClip(track, c), c, key: keyOf(c), dressed: false };
+        rec.drawn.set(c.id, r);
+        rec.el.appendChild(r.el);
+      }
+      r.el.classList.toggle("nbe-selected", selected.has(c.id));
+      if (c.id !== dragging) place(r.el, c);
+      dress(r, track.kind);
     }
-    info.textContent = `${doc.name} · ${doc.width}×${doc.height} · ${(+doc.fps).toFixed(3)} fps · ${bus.timecode(doc.frames)}`;
+    for (const [id, r] of rec.drawn) {
+      if (!want.has(id) && id !== dragging) { r.el.remove(); rec.drawn.delete(id); }
+    }
+    const xfades = track.xfades || [];
+    const keep = new Set();
+    for (let i = firstEndingAfter(xfades, a, (x) => x.end); i < xfades.length && xfades[i].start < b; i++) {
+      const x = xfades[i];
+      const id = `${x.name}|${x.start}|${x.end}`;
+      keep.add(id);
+      let el = rec.xf.get(id);
+      if (!el) {
+        el = h("div", "nbe-xfade", "", `crossfade ${x.name}`);
+        rec.xf.set(id, el);
+        rec.el.appendChild(el);
+      }
+      el.style.left = `${xOf(x.start)}px`;
+      el.style.width = `${((x.end - x.start) / fps()) * zoom()}px`;
+    }
+    for (const [id, el] of rec.xf) if (!keep.has(id)) { el.remove(); rec.xf.delete(id); }
+  }
+
+  // lanes for the tracks, in order (made again only when the tracks themselves change: then true)
+  function ensureLanes(tracks) {
+    const same = laneRecs.length === tracks.length
+      && laneRecs.every((r, i) => r.name === tracks[i].name && r.kind === tracks[i].kind);
+    if (same) return false;
+    lanes.innerHTML = "";
+    laneRecs = tracks.map((track) => {
+      const el = h("div", `nbe-lane nbe-lane-${track.kind}`);
+      el.dataset.track = track.name;
+      el.appendChild(h("div", "nbe-label", track.name));
+      lanes.appendChild(el);
+      return { name: track.name, kind: track.kind, el, drawn: new Map(), xf: new Map() };
+    });
+    return true;
+  }
+
+  // draw the lanes named in `only` (all when null) over the visible span
+  function draw(only = null) {
+    const d = bus.doc();
+    if (!d || !d.tracks) return;
+    const t0 = performance.now();
+    const width = xOf(d.frames) + 200;
+    canvas.style.width = `${Math.max(width, scroller.clientWidth)}px`;
+    if (ensureLanes(d.tracks)) only = null;
+    const [a, b] = span();
+    d.tracks.forEach((track, i) => { if (!only || only.has(track.name)) drawLane(laneRecs[i], track, a, b); });
+    if (wantPeaks.length) model.send({ type: "peaks", clips: wantPeaks });
+    for (const msg of wantThumbs) model.send(msg);
+    wantPeaks = [];
+    wantThumbs = [];
+    drawRuler();
+    info.textContent = `${d.name} · ${d.width}×${d.height} · ${(+d.fps).toFixed(3)} fps · ${bus.timecode(d.frames)}`;
     drawPlayhead();
+    box.dataset.seq = String(bus.seq());
+    box.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
 
   function drawPlayhead() {
@@ -134,11 +262,40 @@ function mountTimeline(root, bus) {
     }
   }
 
+  function markSelection() {
+    const selected = new Set(model.get("selection") || []);
+    for (const rec of laneRecs) {
+      for (const [id, r] of rec.drawn) r.el.classList.toggle("nbe-selected", selected.has(id));
+    }
+  }
+
   bus.on("thumbs", (msg, buffers) => {
+    const key = msg.key || msg.clip;
     const url = URL.createObjectURL(new Blob([buffers[0]], { type: "image/jpeg" }));
-    if (thumbs.has(msg.clip)) URL.revokeObjectURL(thumbs.get(msg.clip));
-    thumbs.set(msg.clip, url);
-    for (const el of lanes.querySelectorAll(`.nbe-clip[data-id="${msg.clip}"]`)) el.style.backgroundImage = `url(${url})`;
+    if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
+    thumbs.delete(key);
+    thumbs.set(key, url);
+    while (thumbs.size > THUMBS_KEPT) {
+      const [old, oldUrl] = thumbs.entries().next().value;
+      URL.revokeObjectURL(oldUrl);
+      thumbs.delete(old);
+      asked.delete(old);
+    }
+    for (const rec of laneRecs) {
+      for (const r of rec.drawn.values()) if (r.key === key) r.el.style.backgroundImage = `url(${url})`;
+    }
+  });
+
+  bus.on("peaks", (msg) => {
+    for (const [key, levels] of Object.entries(msg.peaks || {})) {
+      peaks.set(key, levels);
+      for (const rec of laneRecs) {
+        for (const r of rec.drawn.values()) {
+          if (r.key !== key || !r.dressed || r.el.querySelector(".nbe-wave")) continue;
+          r.el.insertBefore(waveform(levels), r.el.firstChild);
+        }
+      }
+    }
   });
 
   // ---- gestures ----
@@ -163,6 +320,8 @@ function mountTimeline(root, bus) {
     model.set("selection", [id]);
     model.save_changes();
     const clip = findClip(id);
+    if (!clip) return;
+    dragging = id;
     const edge = e.target.dataset.edge;
     const startX = e.clientX;
     const origLeft = parseFloat(clipEl.style.left);
@@ -196,11 +355,11 @@ function mountTimeline(root, bus) {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
       clipEl.classList.remove("nbe-dragging");
+      dragging = null;
       if (result && Math.abs(ev.clientX - startX) > 2) {
         if (ev.altKey || ev.shiftKey) result.ripple = true;
-        bus.edit(result);
-      }
-      else draw();
+        bus.edit(result); // the clip stays where it was dropped until the kernel's answer redraws its track
+      } else draw();
     };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
@@ -208,7 +367,7 @@ function mountTimeline(root, bus) {
   });
 
   function findClip(id) {
-    for (const t of model.get("doc").tracks) for (const c of t.items) if (c.id === id) return c;
+    for (const t of doc().tracks) for (const c of t.items) if (c.id === id) return c;
     return null;
   }
 
@@ -222,10 +381,25 @@ function mountTimeline(root, bus) {
   }, { passive: false });
   bus.zoom = setZoom;
 
-  model.on("change:doc", draw);
-  model.on("change:zoom", draw);
-  model.on("change:selection", draw);
+  // scrolling and resizing draw what comes into view, once per animation frame
+  let pending = false;
+  const drawSoon = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
+  };
+  scroller.addEventListener("scroll", drawSoon, { passive: true });
+  const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(drawSoon);
+  if (resize) resize.observe(scroller);
+
+  bus.on("doc", (changed) => draw(changed));
+  model.on("change:zoom", () => draw());
+  model.on("change:status", () => { if (model.get("status")) draw(); }); // a refused gesture: back to the doc
+  model.on("change:selection", markSelection);
   model.on("change:playhead", drawPlayhead);
   draw();
-  return () => { for (const url of thumbs.values()) URL.revokeObjectURL(url); };
+  return () => {
+    if (resize) resize.disconnect();
+    for (const url of thumbs.values()) URL.revokeObjectURL(url);
+  };
 }
