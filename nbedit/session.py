@@ -454,6 +454,7 @@ class Session:
     gain = verb(edit.gain)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
+    paste = verb(edit.paste)
     link = verb(edit.link)
     unlink = verb(edit.unlink)
     # track switches and markers (nbedit.ops.tracks, nbedit.ops.markers)

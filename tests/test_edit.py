@@ -454,3 +454,21 @@ def test_link_makes_any_clips_move_together(ab):
     ab.link(c1, c2)
     ab.move(c2, to=3.0)
     assert c1.start == 3.0
+
+
+def test_paste_places_copies_as_far_apart_as_the_clips_were(ab):
+    c1 = ab.append("a", src_in=0.5, src_out=1.5)
+    c2 = ab.append("b", src_in=0.5, src_out=1.0)
+    copies = ab.paste([c1, c2], at=4.0, track="V2")
+    assert [(c.track, c.start, c.src_in, c.src_out) for c in copies] == [
+        ("V2", 4.0, 0.5, 1.5), ("V2", 5.0, 0.5, 1.0)
+    ]
+    assert ab.history[-1].code == "s.paste(('c1', 'c2'), at=4.0, track='V2')  # -> c3, c4"
+
+
+def test_pasting_linked_clips_links_the_copies(ab):
+    v = ab.append("a", src_in=0.5, src_out=1.5, audio="A1")
+    a = ab.clip("c2")
+    copies = ab.paste([v, a], at=3.0)
+    ab.move(copies[0], to=6.0)
+    assert [c.start for c in copies] == [6.0, 6.0] and (v.start, a.start) == (0.0, 0.0)

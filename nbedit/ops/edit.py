@@ -580,6 +580,37 @@ def gain(e: Edit, clip: Any, db: float) -> ClipId:
     return ClipId(cid)
 
 
+def paste(e: Edit, clips: Any, *, at: Time, track: str | None = None) -> list[ClipId]:
+    """Copies of ``clips`` placed over what is there from ``at`` seconds on, as far apart as they were; returns
+    the copies' ids. ``s.paste(["c3", "c4"], at=12.0)``. Each copy goes on its clip's track, or the clips of
+    ``track``'s kind all go on ``track``; copies of linked clips are linked to each other.
+    """
+    if isinstance(clips, str) or not isinstance(clips, tuple | list) or not clips:
+        raise EditError(f"paste takes a list of clips, not {clips!r}")
+    ids = [e.clip_id(c) for c in clips]
+    if len(set(ids)) != len(ids):
+        raise EditError("paste takes each clip once")
+    frame = e.frames(at, "at")
+    found = [e.find(cid) for cid in ids]
+    first = min(ti.starts[i] for ti, i in found)
+    kind = None if track is None else track_kind(track)
+    copies: dict[str, Any] = {}
+    for cid, (ti, i) in zip(ids, found, strict=True):
+        item = ti.items[i].deepcopy()
+        model.nb(item)["id"] = e.new_id()
+        item.markers[:] = []  # markers mark one place of the edit: they stay with the original
+        copies[cid] = (item, track if kind == ti.kind else ti.name, frame + ti.starts[i] - first)
+    for cid, (item, _, _) in copies.items():
+        partners = [copies[p][0] for p in _partners(e, cid) if p in copies]
+        if partners:
+            model.nb(item)["linked"] = [model.item_id(p) for p in partners]
+        else:
+            model.nb(item).pop("linked", None)
+    for item, name, start in copies.values():
+        place(e, item, name, start, ripple=False)
+    return [ClipId(model.item_id(item)) for item, _, _ in copies.values()]
+
+
 def clip_of_kind(e: Edit, clip: Any, *, video: bool, what: str) -> str:
     """The id of a clip that must be on a video (or audio) track for ``what``."""
     cid = e.clip_id(clip)
