@@ -15,6 +15,7 @@ from .errors import (
     MediaError,
     NbeditError,
     ProjectError,
+    ProjectLockedError,
     RenderError,
     TimeRangeError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ClipNotFoundError",
     "EditError",
     "ProjectError",
+    "ProjectLockedError",
     "RenderError",
     "ModelError",
     "ModelNotFoundError",

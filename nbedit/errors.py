@@ -33,6 +33,10 @@ class ProjectError(NbeditError):
     """A project folder, journal or recipe cannot be opened, read or written."""
 
 
+class ProjectLockedError(ProjectError):
+    """Another process is editing the project (open it with ``read_only=True`` to look, play or render)."""
+
+
 class RenderError(NbeditError):
     """Rendering or encoding failed; the output path was not touched."""
 

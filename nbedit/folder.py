@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ProjectError
+from .errors import ProjectError, ProjectLockedError
 
 LOCK = "lock"
 JOURNAL = "journal.jsonl"
@@ -90,7 +90,7 @@ def hold(path: Path) -> None:
     except BlockingIOError:
         pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise ProjectError(
+        raise ProjectLockedError(
             f"{path} is open for editing in another process (pid {pid}): close that session (s.close()) or its "
             "kernel first, or open the project here with read_only=True"
         ) from None
@@ -159,11 +159,12 @@ class Journal:
             raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
         return True
 
-    def read(self) -> list[dict]:
-        """Every entry; a line that is not one is an error naming it.
+    def read(self, *, salvage: bool = False) -> list[dict]:
+        """Every entry; a line that is not one is an error naming it, or (``salvage``) where reading stops:
+        ``self.damage`` is then (line number, byte offset) of the first bad line, and the entries before it count.
 
         Reading also sets the counts and running hash, so later appends continue them."""
-        self.entries, self.size, self._hash = 0, 0, hashlib.sha256()
+        self.entries, self.size, self._hash, self.damage = 0, 0, hashlib.sha256(), None
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
@@ -172,14 +173,35 @@ class Journal:
             end = min(pos + len(line) + 1, len(data))
             if line.strip():
                 try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
+                    entry = json.loads(line)
+                    if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
+                        raise ValueError("an entry is an object naming its op")
+                except ValueError as e:
+                    if not salvage:
+                        raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e
+                    self.damage = (n, pos)
+                    break
+                out.append(entry)
             self._hash.update(data[pos:end])
             pos = end
         self.size = pos
         self.entries = len(out)
         return out
+
+    def set_aside(self, offset: int, stamp: str) -> Path:
+        """Move the journal's bytes from ``offset`` on into ``journal.damaged-<stamp>.jsonl``; the journal keeps
+        what came before. Returns the new file."""
+        aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}{self.path.suffix}")
+        data = self.path.read_bytes()
+        atomic_write(aside, data[offset:])
+        try:
+            with open(self.path, "r+b") as f:
+                f.truncate(offset)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
+        return aside
 
     def prefix_digest(self, size: int) -> str:
         with open(self.path, "rb") as f:
@@ -204,6 +226,19 @@ def write_snapshot(folder: Path, timeline_json: str, journal: Journal) -> None:
         "timeline_sha256": hashlib.sha256(data).hexdigest(),
     }
     atomic_write(folder / SNAPSHOT, json.dumps(snap, indent=1))
+
+
+def snapshot_ahead(folder: Path, journal: Journal) -> tuple[Snapshot, str] | None:
+    """The snapshot and its timeline JSON when they hold more edits than the journal does now (the journal was
+    deleted, emptied or cut short): the snapshot is then the newest state there is."""
+    try:
+        snap = Snapshot(**json.loads((folder / SNAPSHOT).read_text()))
+        text = (folder / TIMELINE).read_bytes()
+    except (OSError, ValueError, TypeError):
+        return None
+    if snap.entries <= journal.entries or hashlib.sha256(text).hexdigest() != snap.timeline_sha256:
+        return None
+    return snap, text.decode("utf-8")
 
 
 def read_snapshot(folder: Path, journal: Journal) -> tuple[Snapshot, str] | None:

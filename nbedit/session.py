@@ -317,7 +317,13 @@ class Session:
     # ---- opening: snapshot + journal tail, or the whole journal ----------------------------------------------
 
     def _open(self) -> None:
-        entries = self.journal.read()
+        entries = self.journal.read(salvage=True)
+        if self.journal.damage is not None:
+            self._salvaged(*self.journal.damage)
+        ahead = disk.snapshot_ahead(self.path, self.journal)
+        if ahead is not None:
+            self._reopen_snapshot(*ahead)
+            return
         snap = disk.read_snapshot(self.path, self.journal)
         if snap is None:
             self._replay_from(model.new_timeline(self.name), entries, 0)
@@ -327,6 +333,38 @@ class Session:
         covered = 0 if snap is None else snap[0].entries
         if self.journal.entries != covered and not self.read_only:
             self._snapshot()  # the next reopen starts here
+
+    def _salvaged(self, line: int, offset: int) -> None:
+        """The journal is damaged at ``line``: keep the edits before it, set the rest aside, and say so."""
+        if self.read_only:
+            raise ProjectError(f"{self.journal.path}, line {line}: damaged; open the project for editing to repair it")
+        lost = self.journal.path.read_bytes()[offset:].count(b"\n") or 1
+        aside = self.journal.set_aside(offset, time.strftime("%Y%m%d-%H%M%S"))
+        warnings.warn(
+            f"{self.journal.path}, line {line}, was damaged: the {self.journal.entries} edits before it were kept; "
+            f"that line and what followed it ({lost} line(s)) were set aside in {aside.name}",
+            stacklevel=4,
+        )
+
+    def _reopen_snapshot(self, snap: disk.Snapshot, text: str) -> None:
+        """The journal lost edits the snapshot still holds: open the snapshot's timeline, and say so."""
+        tl = otio.adapters.read_from_string(text, "otio_json")
+        kept, aside = self.journal.entries, None
+        if self.read_only or not model.is_project(tl):
+            self._replay_from(tl, [], 0)
+        else:
+            if self.journal.size:
+                aside = self.journal.set_aside(0, time.strftime("%Y%m%d-%H%M%S"))
+                self.journal.read()
+            self._replay_from(model.new_timeline(self.name), [], 0)
+            self.open_timeline(self.path / disk.TIMELINE)
+            self._snapshot()
+        warnings.warn(
+            f"{self.journal.path} holds {kept} of the {snap.entries} edits that {disk.TIMELINE} was saved after (it "
+            f"was deleted, emptied or cut short): the project opens at that saved timeline, without the undo history "
+            "before it" + (f"; the old journal is kept as {aside.name}" if not self.read_only and aside else ""),
+            stacklevel=4,
+        )
 
     def _replay_from(self, tl: otio.schema.Timeline, entries: list[dict], start: int) -> None:
         """Make ``tl`` (the state after ``entries[:start]``) the state, then replay the rest of the journal."""

@@ -159,13 +159,45 @@ def test_a_project_opened_from_an_otio_file_reopens_without_it(ab, tmp_path):
     assert again.state() == s.state() == ab.state()
 
 
-def test_a_damaged_journal_is_a_clear_error(ab):
+def test_a_damaged_journal_keeps_the_edits_before_the_damage_and_sets_the_rest_aside(ab):
     edit_some(ab)
     lines = ab.journal.path.read_text().splitlines()
-    lines[2] = "not json"
+    lines[3] = "not json"  # the 4th entry (the crossfade) is damaged
     ab.journal.path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(nbedit.ProjectError, match="line 3"):
-        nbedit.Session(ab.path)
+    ab.close()
+    (ab.path / "snapshot.json").unlink(missing_ok=True)  # no newer saved timeline: the journal is all there is
+    with pytest.warns(UserWarning, match=r"line 4, was damaged: the 3 edits before it were kept.*\(4 line\(s\)\)"):
+        again = nbedit.Session(ab.path)
+    assert [r.op for r in again.history] == ["import_media", "import_media", "append"]
+    aside = list(ab.path.glob("journal.damaged-*.jsonl"))
+    assert len(aside) == 1 and aside[0].read_text().splitlines() == ["not json", *lines[4:]]
+    again.append("b", src_in=0, src_out=1)  # the repaired journal takes new edits and reopens
+    assert nbedit.Session(ab.path).state() == again.state()
+
+
+def test_a_deleted_journal_opens_the_saved_timeline_not_an_empty_project(ab):
+    edit_some(ab)
+    ab.save()
+    state = ab.state()
+    ab.close()
+    ab.journal.path.unlink()
+    with pytest.warns(UserWarning, match="holds 0 of the 7 edits"):
+        again = nbedit.Session(ab.path)
+    assert again.state() == state
+    assert [r.op for r in again.history] == ["open_timeline"]
+    assert nbedit.Session(ab.path).state() == state  # and that is what the new journal holds
+
+
+def test_a_journal_cut_short_opens_the_saved_timeline_and_keeps_the_old_journal(ab):
+    edit_some(ab)
+    ab.save()
+    state = ab.state()
+    ab.close()
+    lines = ab.journal.path.read_text().splitlines()
+    ab.journal.path.write_text("\n".join(lines[:3]) + "\n")
+    with pytest.warns(UserWarning, match="holds 3 of the 7 edits.*kept as journal.damaged-"):
+        again = nbedit.Session(ab.path)
+    assert again.state() == state
 
 
 def test_a_folder_with_other_files_is_not_taken_over(tmp_path):
