@@ -8,10 +8,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from .errors import EditError
+
+
+@dataclass
+class Limits:
+    """What nbedit accepts from users and files; change them for unusual work: ``nbedit.args.LIMITS.max_seconds = ...``
+
+    A timeline longer than a day or a picture larger than 100 megapixels is almost always a mistake (a time in
+    frames given as seconds, a corrupt file), and would cost hours or gigabytes before anything said so.
+    """
+
+    max_seconds: float = 24 * 3600  # any time or duration on a timeline
+    max_pixels: int = 100_000_000  # a picture: media at import, the timeline's format
+    max_scale: float = 100.0  # a clip's transform scale
+
+
+LIMITS = Limits()
 
 
 def finite(value: Any) -> bool:
@@ -77,9 +94,14 @@ def rate_text(r: Fraction) -> str:
 
 
 def even_size(width: Any, height: Any, what: str = "width and height") -> tuple[int, int]:
-    """A picture size for yuv420p output: two positive even whole numbers."""
+    """A picture size for yuv420p output: two positive even whole numbers, at most LIMITS.max_pixels."""
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 and v % 2 == 0 for v in (width, height)):
         raise EditError(f"{what} must be positive even whole numbers, not {width!r}x{height!r}")
+    if width * height > LIMITS.max_pixels:
+        raise EditError(
+            f"{width}x{height} is {width * height / 1e6:.0f} megapixels: the limit is "
+            f"{LIMITS.max_pixels / 1e6:.0f} (nbedit.args.LIMITS.max_pixels)"
+        )
     return int(width), int(height)
 
 

@@ -30,7 +30,8 @@ from typing import Any
 import av
 import numpy as np
 
-from nbedit.errors import MediaError, TimeRangeError
+from .args import LIMITS
+from .errors import MediaError, TimeRangeError
 
 __all__ = [
     "MediaInfo",
@@ -239,6 +240,13 @@ def _scan_container(
     vstream, astream = _pick_streams(container)
     if vstream is None and astream is None:
         raise MediaError(f"no audio or video stream in media file {p}")
+    if vstream is not None:  # before decoding anything: a huge picture costs gigabytes to decode
+        w, h = vstream.codec_context.width or 0, vstream.codec_context.height or 0
+        if w * h > LIMITS.max_pixels:
+            raise MediaError(
+                f"{p} is a {w}x{h} picture ({w * h / 1e6:.0f} megapixels): the limit is "
+                f"{LIMITS.max_pixels / 1e6:.0f} (nbedit.args.LIMITS.max_pixels)"
+            )
     d = _demux(p, container, vstream, astream)
 
     audio: dict[str, Any] = {"audio_rate": None, "audio_channels": None, "audio_layout": None}

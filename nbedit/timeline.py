@@ -15,25 +15,36 @@ from typing import Any
 import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
+from .args import LIMITS
 from .errors import ClipNotFoundError, EditError, TimeRangeError
 
 Time = int | float | RationalTime
 """A time as users write it: seconds (int or float) or an OTIO RationalTime."""
 
-TRACK_NAME = re.compile(r"^([VA])([1-9][0-9]*)$")
+TRACK_NAME = re.compile(r"([VA])([1-9][0-9]*)")
 
 
 def as_seconds(t: Time, *, what: str = "time") -> Fraction:
     """A user time as an exact number of seconds, or a clear error."""
     if isinstance(t, RationalTime):
-        if not (math.isfinite(t.value) and t.rate > 0):
+        if not (math.isfinite(t.value) and math.isfinite(t.rate) and t.rate > 0):
             raise TimeRangeError(f"{what} must be a finite time, not {t!r}")
-        return Fraction(t.value) / Fraction(t.rate)
+        return _bounded(Fraction(t.value) / Fraction(t.rate), what)
     if isinstance(t, bool) or not isinstance(t, int | float | Fraction):
         raise TimeRangeError(f"{what} must be seconds (int or float) or a RationalTime, not {t!r}")
     if isinstance(t, float) and not math.isfinite(t):
         raise TimeRangeError(f"{what} must be a finite number of seconds, not {t!r}")
-    return Fraction(t)
+    return _bounded(Fraction(t), what)
+
+
+def _bounded(seconds: Fraction, what: str) -> Fraction:
+    if abs(seconds) > LIMITS.max_seconds:
+        hours = LIMITS.max_seconds / 3600
+        raise TimeRangeError(
+            f"{what}={float(seconds):g} s is beyond {hours:g} hours, the longest a timeline may be "
+            "(nbedit.args.LIMITS.max_seconds)"
+        )
+    return seconds
 
 
 def to_frames(t: Time, rate: Fraction, *, what: str = "time") -> int:
@@ -68,14 +79,14 @@ def frames_of(t: RationalTime) -> int:
 
 
 def track_kind(name: str) -> str:
-    m = TRACK_NAME.match(name)
+    m = TRACK_NAME.fullmatch(name) if isinstance(name, str) else None
     if not m:
         raise EditError(f"track names are V1, V2, ... for video and A1, A2, ... for audio, not {name!r}")
     return otio.schema.TrackKind.Video if m.group(1) == "V" else otio.schema.TrackKind.Audio
 
 
 def _track_sort_key(track: otio.schema.Track) -> tuple[int, int]:
-    m = TRACK_NAME.match(track.name)
+    m = TRACK_NAME.fullmatch(track.name)
     return (0 if m.group(1) == "V" else 1, int(m.group(2)))
 
 

@@ -472,3 +472,34 @@ def test_pasting_linked_clips_links_the_copies(ab):
     copies = ab.paste([v, a], at=3.0)
     ab.move(copies[0], to=6.0)
     assert [c.start for c in copies] == [6.0, 6.0] and (v.start, a.start) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda s: s.append("a", track=None), nbedit.EditError, "track names are V1"),
+        (lambda s: s.append("a", track=1), nbedit.EditError, "track names are V1"),
+        (lambda s: s.append("a", track="V1\n"), nbedit.EditError, "track names are V1"),
+        (lambda s: s.insert("a", at=1e308), nbedit.TimeRangeError, "beyond 24 hours"),
+        (lambda s: s.move("c1", to=1e7), nbedit.TimeRangeError, "beyond 24 hours"),
+        (lambda s: s.transform("c1", scale=1e6), nbedit.EditError, "scale must be between"),
+        (lambda s: s.set_format(width=100000, height=100000), nbedit.EditError, "megapixels: the limit is 100"),
+    ],
+)
+def test_out_of_range_arguments_are_clear_errors_and_change_nothing(ab, call, error, words):
+    ab.append("a", src_in=0, src_out=1)
+    state = ab.state()
+    with pytest.raises(error, match=words):
+        call(ab)
+    assert ab.state() == state
+
+
+def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded(s, tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.zeros((2000, 3000, 3), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(nbedit.args.LIMITS, "max_pixels", 5_000_000)
+    with pytest.raises(nbedit.MediaError, match="3000x2000 picture \\(6 megapixels\\): the limit is 5"):
+        s.import_media(tmp_path / "big.png")
+    assert s.media == {}

@@ -565,7 +565,7 @@ def transform(
     value = {
         "x": args.number(x, "x"),
         "y": args.number(y, "y"),
-        "scale": args.positive(scale, "scale"),
+        "scale": args.number(scale, "scale", lo=1e-6, hi=args.LIMITS.max_scale),
         "crop": list(box),
     }
     e.set_clip(cid, "transform", value)

@@ -126,7 +126,7 @@ def blend(e: Edit, target: Any, mode: str = "normal", *, opacity: Any = 1.0) -> 
     """
     mode = blend_mode(mode)
     name = target if isinstance(target, str) else None
-    if name is not None and TRACK_NAME.match(name):
+    if name is not None and TRACK_NAME.fullmatch(name):
         ti = e.track(name)
         if ti.kind != otio.schema.TrackKind.Video:
             raise EditError(f"track {name} is an audio track: blend modes apply to video tracks")
@@ -154,7 +154,7 @@ def keyframe(e: Edit, target: Any, param: str, at: Time, value: Any, *, ease: st
         raise EditError(f"param names what to key ('e1.radius', 'reframe', 'opacity'), not {param!r}")
     frame = e.frames(at, "at")
     name = target if isinstance(target, str) else None
-    if name is not None and TRACK_NAME.match(name):
+    if name is not None and TRACK_NAME.fullmatch(name):
         ti = e.track(name)
         blend = model.plain(model.blend_of(ti.track)) or {"mode": "normal", "opacity": 1.0}
         if param != "opacity" or ti.kind != otio.schema.TrackKind.Video:
