@@ -174,11 +174,13 @@ class TimelineIndex:
     def rebuild(self) -> None:
         self.tracks: dict[str, TrackIndex] = {}
         self.where: dict[str, TrackIndex] = {}
+        # tracks taken off the timeline keep their index: undo records name it, and the track comes back unchanged
+        self._retired: dict[int, TrackIndex] = {}
         for t in self.timeline.tracks:
             self.add(t)
 
     def add(self, track: otio.schema.Track) -> TrackIndex:
-        ti = TrackIndex(track)
+        ti = self._retired.pop(id(track), None) or TrackIndex(track)
         self.tracks[track.name] = ti
         for cid in ti.ids:
             if cid is not None:
@@ -187,6 +189,7 @@ class TimelineIndex:
 
     def drop(self, name: str) -> None:
         ti = self.tracks.pop(name)
+        self._retired[id(ti.track)] = ti
         for cid in ti.ids:
             if cid is not None and self.where.get(cid) is ti:
                 del self.where[cid]

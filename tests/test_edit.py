@@ -503,3 +503,34 @@ def test_a_picture_over_the_pixel_limit_is_refused_before_it_is_decoded(s, tmp_p
     with pytest.raises(nbedit.MediaError, match="3000x2000 picture \\(6 megapixels\\): the limit is 5"):
         s.import_media(tmp_path / "big.png")
     assert s.media == {}
+
+
+def test_undo_walks_back_through_a_removed_track_and_a_replaced_timeline(ab, tmp_path):
+    from nbedit.timeline import layout
+
+    def index_agrees() -> bool:
+        return all(
+            [(p.start, p.duration) for p in layout(t)[0]]
+            == [(p.start, p.duration) for p in ab.index.track(t.name).layout()[0]]
+            for t in ab.timeline.tracks
+        )
+
+    ab.append("a", src_in=0, src_out=1)
+    ab.append("b", track="V2", src_in=0, src_out=1)
+    ab.append("a", track="V2", src_in=1, src_out=2)
+    three = ab.state()
+    cut = ab.export(tmp_path / "cut.otio")
+    ab.remove_track("V2", force=True)
+    removed = ab.state()
+    ab.open_timeline(cut)
+    ab.trim("c3", src_out=1.5)
+    ab.undo()  # the trim
+    ab.undo()  # open_timeline: the timeline before it comes back whole
+    assert ab.state() == removed and index_agrees()
+    ab.undo()  # remove_track
+    assert ab.state() == three and index_agrees()
+    ab.undo()  # the last append on V2, through the track that was removed and brought back
+    assert [c.id for c in ab.clips] == ["c1", "c2"] and index_agrees()
+    for _ in range(4):
+        ab.redo()
+    assert ab.clip("c3").src_out == 1.5 and index_agrees()

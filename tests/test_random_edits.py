@@ -51,6 +51,8 @@ def random_call(s: nbedit.Session, rnd: random.Random):
             lambda: s.overwrite(media, track="V2", at=t(), src_in=t(1.5), duration=t(1.5) + 1 / 24, audio="A2"),
             lambda: s.link(c, d),
             lambda: s.unlink(c),
+            lambda: s.remove_track(rnd.choice(["V2", "A1", "A2"]), force=True),
+            lambda: s.add_track(rnd.choice(["V2", "V3", "A2"])),
             lambda: s.trim(c, src_in=t(2.5), ripple=rnd.random() < 0.5),
             lambda: s.trim(c, src_out=t(3) + 1 / 24, ripple=rnd.random() < 0.5),
             lambda: s.split(c, at=t()),
@@ -84,6 +86,7 @@ def test_random_edits_keep_the_project_sound(ab, seed, tmp_path, monkeypatch):
             assert (ab.state(), ab.history, ab.journal.path.read_bytes()) == (state, history, journal)
             continue
         assert well_formed(ab.timeline) == []
+        assert positions_agree(ab) == []
     assert made >= 10  # the sequence really edited something
     assert nbedit.Session(ab.path).state() == ab.state()
     monkeypatch.chdir(tmp_path)

@@ -104,13 +104,15 @@ class Change:
     meta: list[MetaSet] = field(default_factory=list)
     attrs: list[AttrSet] = field(default_factory=list)
     tracks: tuple[list, list] | None = None  # the timeline's track list before and after
-    timeline: tuple[Any, Any] | None = None  # (old timeline, new timeline) when an edit replaced it whole
+    # ((old timeline, its index), (new timeline, its index)) when an edit replaced the timeline whole: the index
+    # goes with its timeline, as the undo records of earlier edits name its track indexes
+    timeline: tuple[tuple[Any, Any], tuple[Any, Any]] | None = None
 
     @property
     def touched(self) -> set[str]:
         """Names of the tracks whose children changed (all of them when the timeline was replaced)."""
         if self.timeline is not None:
-            return {t.name for t in self.timeline[1].tracks} | {t.name for t in self.timeline[0].tracks}
+            return {t.name for t in self.timeline[1][0].tracks} | {t.name for t in self.timeline[0][0].tracks}
         names = {s.track.name for s in self.splices}
         targets = [m.target for m in self.meta] + [a.target for a in self.attrs]
         return names | {t.name for t in targets if isinstance(t, otio.schema.Track)}
@@ -121,7 +123,7 @@ class Change:
 
     def undo(self, state: State) -> None:
         if self.timeline is not None:
-            _set_timeline(state, self.timeline[0])
+            state.timeline, state.index = self.timeline[0]
             return
         for a in reversed(self.attrs):
             a.apply(a.old)
@@ -136,7 +138,7 @@ class Change:
 
     def redo(self, state: State) -> None:
         if self.timeline is not None:
-            _set_timeline(state, self.timeline[1])
+            state.timeline, state.index = self.timeline[1]
             return
         if self.tracks is not None:
             _set_tracks(state, self.tracks[1])
@@ -152,7 +154,7 @@ class Change:
     def made(self, state: State) -> tuple[str, ...]:
         """Ids of the clips this edit made, in timeline order."""
         if self.timeline is not None:
-            old = {model.item_id(c) for c in self.timeline[0].find_clips()}
+            old = {model.item_id(c) for c in self.timeline[0][0].find_clips()}
             return tuple(cid for cid in state.index.clip_ids() if cid not in old)
         gone = {model.item_id(c) for s in self.splices for c in s.old if isinstance(c, otio.schema.Clip)}
         order = {t.name: k for k, t in enumerate(state.timeline.tracks)}
@@ -447,14 +449,14 @@ class Edit:
         if self._before or self._meta or self._attrs or self._tracks_before is not None:
             raise AssertionError("replace_timeline must be an edit's only change")
         if self._timeline_before is None:
-            self._timeline_before = self.timeline
+            self._timeline_before = (self.timeline, self.index)
         _set_timeline(self.state, tl)
 
     # ---- the end of an edit ---------------------------------------------------------------------------------
 
     def _fold(self) -> Change:
         if self._timeline_before is not None:
-            return Change(timeline=(self._timeline_before, self.timeline))
+            return Change(timeline=(self._timeline_before, (self.timeline, self.index)))
         change = Change()
         for ti, before in self._before.values():
             after = ti.items
