@@ -6,6 +6,7 @@ A handle follows its clip through edits and undo (it looks the id up each time),
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +109,29 @@ class Media:
     @property
     def path(self) -> str:
         return self.info.path
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of media (None: a still, which lasts as long as a clip of it)."""
+        return self.info.duration
+
+    @property
+    def fps(self) -> Fraction | None:
+        return self.info.fps
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) as displayed (after rotation); None for sound only."""
+        i = self.info
+        return None if i.width is None else (i.width, i.height)
+
+    @property
+    def has_audio(self) -> bool:
+        return self.info.has_audio
+
+    @property
+    def has_video(self) -> bool:
+        return self.info.has_video
 
     @property
     def online(self) -> bool:

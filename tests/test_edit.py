@@ -534,3 +534,8 @@ def test_undo_walks_back_through_a_removed_track_and_a_replaced_timeline(ab, tmp
     for _ in range(4):
         ab.redo()
     assert ab.clip("c3").src_out == 1.5 and index_agrees()
+
+
+def test_media_handles_say_their_duration_rate_size_and_sound(ab):
+    a = ab.media["a"]
+    assert (a.duration, a.fps, a.size, a.has_audio, a.has_video) == (4.0, 24, (320, 240), True, True)
