@@ -7,6 +7,7 @@ open decoders and the content-keyed cache, which only make it faster.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import os
 import queue
@@ -88,13 +89,24 @@ class Sources:
         self._readers.clear()
 
 
-def offline_slate(width: int, height: int) -> np.ndarray:
-    """Diagonal red stripes: media that cannot be found is shown, not hidden."""
+@functools.lru_cache(maxsize=32)
+def offline_slate(width: int, height: int, name: str = "") -> np.ndarray:
+    """Diagonal red stripes with OFFLINE and the media's name: media that cannot be found is shown, not hidden."""
+    import cv2
+
     y, x = np.mgrid[0:height, 0:width]
     stripes = ((x + y) // max(8, height // 12)) % 2 == 0
     img = np.empty((height, width, 3), np.uint8)
     img[:] = (40, 0, 0)
     img[stripes] = (200, 30, 30)
+    lines = ["OFFLINE", name] if name else ["OFFLINE"]
+    scale = max(0.3, height / 360)
+    for k, text in enumerate(lines):
+        (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, round(2 * scale)))
+        org = ((width - w) // 2, height // 2 + round((k - (len(lines) - 1) / 2) * h * 2.2) + h // 2)
+        cv2.rectangle(img, (org[0] - 8, org[1] - h - 8), (org[0] + w + 8, org[1] + 8), (20, 0, 0), -1)
+        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), max(1, round(2 * scale)))
+    img.flags.writeable = False  # cached and shared: a copy is made before anything draws on it
     return img
 
 
@@ -368,7 +380,8 @@ class Compositor:
         entry = layer.entry
         img = None if layer.index is None else self.sources.frame(entry, layer.index)
         if img is None:
-            img = offline_slate(int(entry.get("width") or self.format[0]), int(entry.get("height") or self.format[1]))
+            size = int(entry.get("width") or self.format[0]), int(entry.get("height") or self.format[1])
+            img = offline_slate(*size, f"{entry.get('name', '')} ({Path(entry['path']).name})")
         g = self._geometry(entry, layer.transform)
         # the picture may be a smaller proxy of the media: crop in its own pixels
         sx = img.shape[1] / int(entry.get("width") or img.shape[1])
