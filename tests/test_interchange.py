@@ -513,3 +513,20 @@ def test_edl_export_works_when_the_first_track_is_empty(ab, tmp_path):
     ab.append("a", track="V2", src_in=0, src_out=1)
     ab.export(tmp_path / "cut.edl")
     assert "00:00:00:00 00:00:01:00" in (tmp_path / "cut.V2.edl").read_text()  # 1 s at 24 fps
+
+
+@pytest.mark.parametrize("fps", [25, "24000/1001", 30])
+def test_an_edl_we_write_says_its_rate_and_reads_back_at_it(tmp_path, footage, fps):
+    s = nbedit.Session(tmp_path / "p")
+    s.import_media(footage["a"])
+    s.set_format(width=320, height=240, fps=fps)
+    s.append("a", src_in=0.5, src_out=2.0)
+    s.append("a", src_in=2.0, src_out=3.0)
+    out = s.export(tmp_path / "cut.edl")
+    assert "* NBEDIT FRAME RATE:" in out.read_text()
+    t = nbedit.Session(tmp_path / "t")
+    report = t.import_timeline(out, search_paths=[str(tmp_path)])
+    assert t.fps == s.fps and any("the rate the EDL states" in n for n in report.notes)
+    assert [x for c in t.clips for x in (c.start, c.duration)] == pytest.approx(
+        [x for c in s.clips for x in (c.start, c.duration)]
+    )

@@ -17,6 +17,8 @@ from .rates import snap_rate
 
 Schema = otio.schema
 
+RATE_LINE = re.compile(r"^\* NBEDIT FRAME RATE: (\d+(?:/\d+)?)[ \t]*\r?\n", re.M)
+
 # Rates tried, lowest first, for an EDL whose rate is not given: EDLs do not say, and the adapter refuses
 # timecodes whose frame field does not fit the rate it is told.
 EDL_RATES = (24, 25, 30, 50, 60)
@@ -32,6 +34,17 @@ def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, 
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
         raise InterchangeError(path, f"cannot read it: {e}") from e
+    stated = RATE_LINE.search(text)
+    if stated is not None:  # our own EDLs say their rate in a comment the reader would refuse: take it out
+        text = text[: stated.start()] + text[stated.end() :]
+        if rate is None:
+            try:
+                rate = snap_rate(Fraction(stated.group(1)))
+            except (ValueError, ZeroDivisionError):
+                pass
+            else:
+                obj = _read_at(path, text, rate)
+                return obj, rate, f"read at {rate} fps, the rate the EDL states"
     # drop-frame timecode (FCM: DROP FRAME, or ';' before the frames) is 29.97 or 59.94 fps
     drop = re.search(r"^FCM:\s*DROP FRAME|\d\d:\d\d:\d\d;\d\d", text, re.M) is not None
     ntsc = [Fraction(30000, 1001), Fraction(60000, 1001)]
@@ -56,6 +69,23 @@ def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, 
     # a fault of the file itself, not of a rate: what the reading at the lowest rate found
     fault = next(e for e in errors if rate is not None or "Frame rate mismatch" not in str(e))
     raise InterchangeError(path, f"the EDL reader failed: {fault}", _place(text, fault)) from fault
+
+
+def _read_at(path: Path, text: str, rate: Fraction) -> Schema.Timeline:
+    try:
+        with quiet():
+            obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(rate))
+    except Exception as e:
+        raise InterchangeError(path, f"the EDL reader failed at its stated {rate} fps: {e}", _place(text, e)) from e
+    _repair_dissolves(obj)
+    return obj
+
+
+def _state_rate(text: str, rate: Fraction) -> str:
+    """The EDL with a comment saying its rate after the header (readers that do not know it skip comments)."""
+    line = f"* NBEDIT FRAME RATE: {rate.numerator}/{rate.denominator}\n"
+    m = re.search(r"^FCM:.*\n", text, re.M) or re.search(r"^TITLE:.*\n", text, re.M)
+    return text[: m.end()] + line + text[m.end() :] if m else line + text
 
 
 def _repair_dissolves(tl: Schema.Timeline) -> None:
@@ -136,11 +166,11 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
                 text = otio.adapters.write_to_string(holder, adapter_name="cmx_3600", rate=float(rate))
             else:  # write_to_string refuses a timeline without a video track; its writer class does not
                 text = EDLWriter(holder.tracks, float(rate), "avid").get_content_for_track_at_index(0, holder.name)
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(_state_rate(text, rate), encoding="utf-8")
 
         write_with(target, "EDL", run, track.name)
         written.append(target)
     if path not in written:  # no V1 content: still write the file the user asked for, with its title only
-        atomic(path, lambda tmp: tmp.write_text(f"TITLE: {tl.name}\n\n", encoding="utf-8"))
+        atomic(path, lambda tmp: tmp.write_text(_state_rate(f"TITLE: {tl.name}\n\n", rate), encoding="utf-8"))
         written.insert(0, path)
     return [p for p in written if p != path]
