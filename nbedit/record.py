@@ -27,6 +27,10 @@ def literal(value: Any) -> Any:
         return str(value) if value.denominator != 1 else value.numerator
     if isinstance(value, tuple | list):
         return tuple(literal(v) for v in value)
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"cannot record {value!r}: a recorded dictionary has text keys")
+        return {k: literal(v) for k, v in value.items()}
     if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
         return value.item()  # numpy scalars
     if value is None or isinstance(value, bool | int | float | str):
@@ -43,6 +47,8 @@ def source(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(source(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {source(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 
@@ -51,6 +57,8 @@ def to_json(value: Any) -> Any:
         return {"RationalTime": [value.value, value.rate]}
     if isinstance(value, tuple):
         return {"tuple": [to_json(v) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": {k: to_json(v) for k, v in value.items()}}
     return value
 
 
@@ -59,6 +67,8 @@ def from_json(value: Any) -> Any:
         return RationalTime(*value["RationalTime"])
     if isinstance(value, dict) and "tuple" in value:
         return tuple(from_json(v) for v in value["tuple"])
+    if isinstance(value, dict) and "dict" in value:
+        return {k: from_json(v) for k, v in value["dict"].items()}
     return value
 
 

@@ -530,3 +530,22 @@ def test_an_edl_we_write_says_its_rate_and_reads_back_at_it(tmp_path, footage, f
     assert [x for c in t.clips for x in (c.start, c.duration)] == pytest.approx(
         [x for c in s.clips for x in (c.start, c.duration)]
     )
+
+
+MISMATCHED_EDL = """TITLE: mismatch
+FCM: NON-DROP FRAME
+
+001  AX       V     C        00:00:01:00 00:00:02:00 01:00:00:00 01:00:01:12
+* FROM CLIP NAME: a.mp4
+"""
+
+
+def test_adapter_options_reach_the_adapter_and_are_recorded(s, tmp_path):
+    edl = tmp_path / "mismatch.edl"
+    edl.write_text(MISMATCHED_EDL)
+    with pytest.raises(InterchangeError):
+        s.import_timeline(edl, rate=24)
+    s.import_timeline(edl, rate=24, adapter_options={"ignore_timecode_mismatch": True})
+    assert len(s.clips) == 1
+    assert "adapter_options={'ignore_timecode_mismatch': True}" in s.history[-1].code
+    assert nbedit.Session(s.path).state() == s.state()

@@ -27,7 +27,9 @@ EDL_RATES = (24, 25, 30, 50, 60)
 # ---- reading ----
 
 
-def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, str | None]:
+def read(
+    path: Path, rate: Fraction | None, options: dict | None = None
+) -> tuple[Schema.Timeline, Fraction, str | None]:
     """The timeline in an EDL, the rate it was read at (``rate``, else the lowest that fits) and a note when
     that rate was guessed."""
     try:
@@ -43,7 +45,7 @@ def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, 
             except (ValueError, ZeroDivisionError):
                 pass
             else:
-                obj = _read_at(path, text, rate)
+                obj = _read_at(path, text, rate, options or {})
                 return obj, rate, f"read at {rate} fps, the rate the EDL states"
     # drop-frame timecode (FCM: DROP FRAME, or ';' before the frames) is 29.97 or 59.94 fps
     drop = re.search(r"^FCM:\s*DROP FRAME|\d\d:\d\d:\d\d;\d\d", text, re.M) is not None
@@ -53,7 +55,7 @@ def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, 
     for r in rates:
         try:
             with quiet():
-                obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(r))
+                obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(r), **(options or {}))
         except Exception as e:  # timecodes that do not fit this rate, durations that disagree at it, or worse
             errors.append(e)
             continue
@@ -71,10 +73,10 @@ def read(path: Path, rate: Fraction | None) -> tuple[Schema.Timeline, Fraction, 
     raise InterchangeError(path, f"the EDL reader failed: {fault}", _place(text, fault)) from fault
 
 
-def _read_at(path: Path, text: str, rate: Fraction) -> Schema.Timeline:
+def _read_at(path: Path, text: str, rate: Fraction, options: dict) -> Schema.Timeline:
     try:
         with quiet():
-            obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(rate))
+            obj = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=float(rate), **options)
     except Exception as e:
         raise InterchangeError(path, f"the EDL reader failed at its stated {rate} fps: {e}", _place(text, e)) from e
     _repair_dissolves(obj)

@@ -50,6 +50,7 @@ def import_timeline(
     search_paths: tuple[str, ...] | list[str] | None = None,
     rate: int | float | str | None = None,
     sha256: str | None = None,
+    adapter_options: dict | None = None,
 ) -> ImportReport:
     """Make a timeline from another tool (or an nbedit export) the session's timeline, relinking its media.
 
@@ -59,7 +60,8 @@ def import_timeline(
     offline slate). The imported timeline replaces the current one (undo brings that back); the media pool
     keeps its items. ``rate`` reads an EDL at that frame rate (EDLs do not say; by default the lowest common
     rate it reads at) or conforms any file to it. Returns (and ``s.last_import_report`` keeps) the
-    report of what was relinked, what is offline and what had to change.
+    report of what was relinked, what is offline and what had to change. ``adapter_options`` go to the OTIO
+    adapter as they are (``{"ignore_timecode_mismatch": True}`` for an EDL whose durations disagree, say).
     """
     path = os.path.abspath(os.path.expanduser(os.fspath(path)))
     saved = e.saved if e.replaying else {}
@@ -81,7 +83,9 @@ def import_timeline(
         if not (base / "media").exists():
             base.mkdir(parents=True, exist_ok=True)
             extract = base
-    read = read_file(src, asked, extract)
+    if adapter_options is not None and not isinstance(adapter_options, dict):
+        raise EditError(f"adapter_options is a dictionary of the adapter's keyword arguments, not {adapter_options!r}")
+    read = read_file(src, asked, extract, dict(adapter_options or {}))
     notes = [read.note] if read.note else []
     foreign = pick_timeline(read.obj, src, notes)
     tl_rate = asked or read.rate or file_rate(foreign, src)

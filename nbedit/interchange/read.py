@@ -32,15 +32,16 @@ class Read:
     note: str | None = None
 
 
-def read_file(path: Path, rate: Fraction | None, extract_to: Path | None = None) -> Read:
-    """Read a timeline file with its adapter; any failure becomes an InterchangeError naming file and place."""
+def read_file(path: Path, rate: Fraction | None, extract_to: Path | None = None, options: dict | None = None) -> Read:
+    """Read a timeline file with its adapter (given ``options``); any failure becomes an InterchangeError naming
+    file and place."""
     fmt = format_of(path)
     if not path.is_file():
         raise InterchangeError(path, "no such file")
     if fmt.adapter == "cmx_3600":
-        obj, edl_rate, note = edl.read(path, rate)
+        obj, edl_rate, note = edl.read(path, rate, options or {})
         return Read(obj, fmt, edl_rate, note)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(options or {})
     if fmt.adapter == "otioz" and extract_to is not None:
         kwargs["extract_to_directory"] = os.fspath(extract_to)
     try:
