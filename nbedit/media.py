@@ -319,7 +319,11 @@ def _video_fields(vstream: Any, index: _FrameIndex, first: av.VideoFrame, is_ima
     # Muxers round each timestamp to their time base: steps of a constant rate may differ by a tick.
     vfr = bool(len(steps) > 1 and steps.max() - steps.min() > 1)
     last = int(index.durations[-1]) or (int(np.median(steps)) if len(steps) else 0)
-    rate = vstream.average_rate or vstream.guessed_rate
+    # a variable-rate clip (a phone's, in low light) reports its nominal rate, as editors conform it to that:
+    # its average (225/13 fps, say) is a rate no other editor uses; frames are still found by their times
+    rate = (vstream.guessed_rate or vstream.average_rate) if vfr else (vstream.average_rate or vstream.guessed_rate)
+    if rate:
+        rate = Fraction(rate).limit_denominator(1001)
     return {
         **fields,
         "duration": _seconds(int(index.pts[-1]) + last - int(index.pts[0]), index.time_base),

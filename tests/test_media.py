@@ -407,3 +407,9 @@ def test_read_counter_rejects_frames_without_a_counter() -> None:
 def test_draw_counter_rejects_numbers_over_five_digits() -> None:
     with pytest.raises(ValueError):
         media.draw_counter(np.zeros((120, 160, 3), np.uint8), 100000)
+
+
+def test_a_variable_rate_clip_reports_its_nominal_rate(tmp_path) -> None:
+    path = media.testsrc(tmp_path / "vfr.mp4", seconds=2, fps=30, size=SIZE, vfr=True)
+    info = media.probe(path)
+    assert info.vfr and info.fps == 30  # its frames average 1200/59 fps
