@@ -182,7 +182,8 @@ def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
 class _Track:
     def __init__(self, track: otio.schema.Track, ti: TrackIndex | None = None):
         placed, cuts = layout(track) if ti is None else ti.layout()
-        self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip)]
+        # a disabled clip shows nothing: the tracks below show through, as in other editors
+        self.placed = [p for p in placed if isinstance(p.item, otio.schema.Clip) and p.item.enabled]
         self.starts = [p.start for p in self.placed]
         self.cuts = cuts
         self.key: tuple | None = None  # (track, index version) it was made from, when made from an index
@@ -465,7 +466,7 @@ class Mixer:
         for track in heard(audio_tracks(timeline)):
             placed, cuts = layout(track)
             for p in placed:
-                if not isinstance(p.item, otio.schema.Clip):
+                if not isinstance(p.item, otio.schema.Clip) or not p.item.enabled:
                     continue
                 fade_in = next(((c.start, c.end) for c in cuts if c.after.index == p.index), None)
                 fade_out = next(((c.start, c.end) for c in cuts if c.before.index == p.index), None)

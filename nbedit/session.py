@@ -490,6 +490,7 @@ class Session:
     opacity = verb(edit.opacity)
     transform = verb(edit.transform)
     gain = verb(edit.gain)
+    enable = verb(edit.enable)
     add_track = verb(edit.add_track)
     remove_track = verb(edit.remove_track)
     paste = verb(edit.paste)

@@ -123,3 +123,27 @@ def test_markers_survive_a_reopen_and_an_otio_export(av, tmp_path):
     tl = otio.adapters.read_from_file(str(tmp_path / "cut.otio"))
     assert [m.name for m in tl.tracks.markers] == ["timeline"]
     assert [m.name for c in tl.find_clips() for m in c.markers] == ["clip"]
+
+
+def test_a_disabled_clip_is_neither_shown_nor_heard_and_stays_in_place(av):
+    top, both = av.frame(0.5), loudness(av)
+    v2 = next(c for c in av.clips if c.track == "V2")
+    a2 = next(c for c in av.clips if c.track == "A2")
+    av.enable(v2, False)
+    av.enable(a2, False)
+    assert not np.array_equal(av.frame(0.5), top) and loudness(av) < both
+    assert (v2.start, v2.duration) == (0.0, 2.0)
+    av.undo()
+    av.undo()
+    assert np.array_equal(av.frame(0.5), top)
+
+
+def test_a_disabled_clip_goes_out_and_comes_back_disabled(av, tmp_path):
+    v2 = next(c for c in av.clips if c.track == "V2")
+    av.enable(v2, False)
+    out = av.export(tmp_path / "cut.otio")
+    again = nbedit.Session(tmp_path / "again")
+    report = again.import_timeline(out)
+    back = [c for c in again.clips if c.track == "V2"]
+    assert [c.otio.enabled for c in back] == [False]
+    assert any("kept disabled" in n for n in report.notes)

@@ -101,11 +101,11 @@ class Conform:
             pos += dur
             if last <= first:
                 continue  # shorter than half a frame at the edit rate: nothing to show
-            if isinstance(item, Schema.Clip) and item.enabled and not is_black(item):
+            if isinstance(item, Schema.Clip) and not is_black(item):
+                if not item.enabled:
+                    self.notes.append(f"{where}: disabled in the file, kept disabled (not shown, not heard)")
                 out.append(self._piece(item, first, last - first, kind, where))
             else:
-                if isinstance(item, Schema.Clip) and not item.enabled:
-                    self.notes.append(f"{where}: disabled in the file, kept as a gap")
                 out.append(last - first)
         return self._transitions(out, track)
 
@@ -363,6 +363,7 @@ class Conform:
 
         ref = reference(m.entry, self.rate, p.clip.media_reference)
         clip = Schema.Clip(name=p.clip.name or m.entry["name"], media_reference=ref)
+        clip.enabled = p.clip.enabled
         set_source(clip, ((p.src - m.origin) * self.rate).limit_denominator(10**6), p.dur, self.rate)
         if p.scalar != 1:
             clip.effects.append(Schema.LinearTimeWarp(name="speed", time_scalar=float(p.scalar)))

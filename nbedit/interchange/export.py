@@ -106,6 +106,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
                     ar = ref.available_range
                     ref.available_range = TimeRange(rt(frames_of(ar.start_time) + tc, rate), ar.duration)
                 clip = Schema.Clip(name=item.name, media_reference=ref)
+                clip.enabled = item.enabled
                 # only adapter namespaces are written out; the ids keep equal clips on two tracks apart (the FCP 7
                 # XML writer hashes each clip's JSON and writes a repeat as a reference to the first, timing and all)
                 nb(clip).update({k: nb(item)[k] for k in ("id", "media")})

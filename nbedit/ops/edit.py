@@ -572,6 +572,19 @@ def transform(
     return ClipId(cid)
 
 
+def enable(e: Edit, clip: Any, on: bool = True) -> ClipId:
+    """Turn a clip off (``on=False``: it stays in place, and is neither shown nor heard) or on again.
+
+    ``s.enable("c4", False)``. It is OTIO's ``enabled``, so other editors see it disabled too.
+    """
+    if not isinstance(on, bool):
+        raise EditError(f"on must be True or False, not {on!r}")
+    cid = e.clip_id(clip)
+    ti, i = e.find(cid)
+    e.own(ti, i).enabled = on
+    return ClipId(cid)
+
+
 def gain(e: Edit, clip: Any, db: float) -> ClipId:
     """Set an audio clip's gain in decibels. ``s.gain("c5", -6.0)``"""
     v = args.number(db, "gain", lo=-100, hi=40)
