@@ -473,6 +473,7 @@ class Session:
     # project and media (nbedit.ops.edit)
     set_format = verb(edit.set_format)
     import_media = verb(edit.import_media)
+    relink = verb(edit.relink)
     open_timeline = verb(edit.open_timeline)
     # placing and changing clips (nbedit.ops.edit)
     append = verb(edit.append)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import opentimelineio as otio
 import pytest
 from opentimelineio.opentime import RationalTime
@@ -539,3 +540,30 @@ def test_undo_walks_back_through_a_removed_track_and_a_replaced_timeline(ab, tmp
 def test_media_handles_say_their_duration_rate_size_and_sound(ab):
     a = ab.media["a"]
     assert (a.duration, a.fps, a.size, a.has_audio, a.has_video) == (4.0, 24, (320, 240), True, True)
+
+
+def test_relink_follows_a_moved_file_and_checks_it_is_the_same(ab, footage, tmp_path):
+    import shutil
+
+    c = ab.append("a", src_in=0.5, src_out=1.5)
+    before = ab.frame(0.5)
+    moved = shutil.copy(footage["a"], tmp_path / "moved.mp4")
+    ab.relink("a", moved)
+    assert ab.media["a"].path == str(moved) and np.array_equal(ab.frame(0.5), before)
+    assert c.otio.media_reference.target_url.endswith("moved.mp4")
+    with pytest.raises(nbedit.MediaError, match="pass replace=True"):
+        ab.relink("a", footage["b"])
+    assert nbedit.Session(ab.path).media["a"].path == str(moved)
+    ab.undo()
+    assert ab.media["a"].path == footage["a"]
+
+
+def test_relink_with_replace_takes_another_file_that_holds_what_the_clips_read(ab, footage, tmp_path):
+    ab.append("a", src_in=0.5, src_out=2.5)
+    short = nbedit.media.testsrc(tmp_path / "short.mp4", seconds=2, fps=24, size=(320, 240), variant=3)
+    state = ab.state()
+    with pytest.raises(nbedit.TimeRangeError, match="which lasts 2.000 s"):
+        ab.relink("a", short, replace=True)
+    assert ab.state() == state
+    ab.relink("a", footage["b"], replace=True)  # 3 s of other pictures
+    assert ab.media["a"].info.sha256 == ab.media["b"].info.sha256

@@ -76,6 +76,40 @@ def import_media(e: Edit, path: str | os.PathLike, *, name: str | None = None, s
     return add_file(e, info, name)
 
 
+def relink(
+    e: Edit, media: Any, path: str | os.PathLike, *, sha256: str | None = None, replace: bool = False
+) -> MediaId:
+    """Point pool media at a file at another place: the same file moved (checked by its sha256), or with
+    ``replace=True`` another file (a re-encode, a better take) that holds what the clips read.
+
+    ``s.relink("interview", "/archive/interview.mp4")``; the media keeps its id, so every clip of it follows.
+    """
+    mid = e.media_id(media)
+    path = os.path.abspath(os.fspath(path))
+    entry = model.plain(e.entry(mid))
+    replay = e.saved.get("info") if e.replaying else None
+    info = media_mod.MediaInfo.from_dict(replay) if replay is not None else media_mod.probe(path)
+    if sha256 is not None and info.sha256 != sha256:
+        raise MediaError(f"{path} is not the recorded file: its sha256 is {info.sha256}, expected {sha256}")
+    if not replace and info.sha256 != entry["sha256"]:
+        raise MediaError(
+            f"{path} is not the file media {mid!r} was made from (another sha256): pass replace=True to use it "
+            "instead"
+        )
+    if info.has_video != bool(entry.get("width")) or info.has_audio != (entry.get("audio_rate") is not None):
+        raise MediaError(f"{path} does not hold what media {mid!r} holds (picture and sound): cannot take its place")
+    e.pin(path=path, sha256=info.sha256)
+    e.keep(info=info.to_dict())
+    new = {**entry, **info.to_dict()}
+    e.add_media(mid, new)  # changing an entry checks every clip against it: a shorter file is refused
+    ref = model.media_reference(new, e.rate) if e.format else None
+    for ti in e.index.tracks.values():
+        for i, cid in enumerate(ti.ids):
+            if cid is not None and model.media_of(ti.items[i]) == mid and ref is not None:
+                e.own(ti, i).media_reference = ref.deepcopy()
+    return MediaId(mid)
+
+
 def add_file(e: Edit, info: media_mod.MediaInfo, name: str | None, generation: dict | None = None) -> MediaId:
     """The pool id of a probed file: the entry that has it already, or a new one named after it."""
     pool = model.pool(e.timeline)
