@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import opentimelineio as otio
 
-from . import model
+from . import identity, model
 from .errors import NbeditError
 from .media import MediaInfo
 from .timeline import seconds
@@ -135,7 +135,9 @@ class Media:
 
     @property
     def online(self) -> bool:
-        return os.path.exists(self.path)
+        """The file is there and is the one imported (a file replaced since is offline: relink it)."""
+        i = self.info
+        return os.path.exists(i.path) and identity.same(i.path, i.sha256)
 
     def __repr__(self) -> str:
         i = self.info

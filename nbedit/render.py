@@ -21,7 +21,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 
-from . import media
+from . import identity, media
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
@@ -45,6 +45,7 @@ class Sources:
         self.cache = cache if cache is not None else FrameCache()
         self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20)
         self._readers: dict[str, media.VideoReader] = {}
+        self.changed: set[str] = set()  # media files found replaced since import (shown offline)
 
     def reader(self, entry: dict) -> media.VideoReader | None:
         path = entry["path"]
@@ -52,6 +53,9 @@ class Sources:
         if r is None:
             if not os.path.exists(path):
                 return None  # offline: shown as a slate, never a crash
+            if not identity.same(path, entry["sha256"]):
+                self.changed.add(path)
+                return None  # replaced since import: its pictures are not the ones the edit was made with
             r = media.VideoReader(path, info=media_info(entry))
             self._readers[path] = r
         return r

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# the file-identity cache of this run, not the user's
+os.environ.setdefault("NBEDIT_CACHE", os.path.join(tempfile.gettempdir(), f"nbedit-test-cache-{os.getpid()}"))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Layers one way: every import inside nbedit goes down this list (or stays within its own layer), never up.
 
      0  version, errors
-     1  timeline, media, cache, args, record, folder       time, PyAV, caches, checks, records, the project folder
+     1  timeline, media, cache, args, record, folder,      time, PyAV, caches, checks, records, the project folder,
+        identity                                            is a source still the file it was
      2  model                                               the metadata["nbedit"] schema (the only module touching it)
      3  index                                               where every item sits, by id and frame
      4  tools.*, proxy                                      image and video algorithms; scrub proxies
@@ -31,7 +32,7 @@ ROOT = Path(nbedit.__file__).parent
 
 LAYERS = [
     ["version", "errors"],
-    ["timeline", "media", "cache", "args", "record", "folder"],
+    ["timeline", "media", "cache", "args", "record", "folder", "identity"],
     ["model"],
     ["index"],
     ["tools", "proxy"],

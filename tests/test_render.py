@@ -258,3 +258,19 @@ def test_a_render_takes_the_users_umask(ab, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_a_source_replaced_after_import_shows_offline_until_relinked(ab, footage, tmp_path):
+    import shutil
+
+    mine = shutil.copy(footage["a"], tmp_path / "mine.mp4")
+    m = ab.import_media(mine)
+    ab.append(m, src_in=0.5, src_out=1.5)
+    shown = ab.frame(0.5)
+    shutil.copy(footage["b"], mine)  # same path, other content
+    again = nbedit.Session(ab.path)  # a fresh session opens the file anew
+    assert not again.media[m.id].online
+    assert (again.frame(0.5)[..., 0].astype(int) - again.frame(0.5)[..., 1]).mean() > 50  # the offline slate
+    shutil.copy(footage["a"], tmp_path / "original.mp4")
+    again.relink(m.id, tmp_path / "original.mp4")
+    assert np.array_equal(again.frame(0.5), shown)

@@ -16,7 +16,7 @@ from typing import Any
 
 import opentimelineio as otio
 
-from .. import args, model
+from .. import args, identity, model
 from .. import media as media_mod
 from ..errors import EditError, MediaError, ProjectError, TimeRangeError
 from ..index import TrackIndex
@@ -69,6 +69,7 @@ def import_media(e: Edit, path: str | os.PathLike, *, name: str | None = None, s
         info = media_mod.MediaInfo.from_dict(replay)  # reopen: no re-hash, and a lost file becomes offline
     else:
         info = media_mod.probe(path)
+        identity.remember(path, info.sha256)
     if sha256 is not None and info.sha256 != sha256:
         raise MediaError(f"{path} is not the recorded file: its sha256 is {info.sha256}, expected {sha256}")
     e.pin(path=path, sha256=info.sha256)
