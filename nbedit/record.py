@@ -192,6 +192,7 @@ class CellEmitter:
         self.insert: Callable[[str], bool] | None = None
         self._shell: Any = None
         self._guarded: Any = None
+        self._skipping: str | None = None
 
     def emit(self, code: str, session: Any = None) -> None:
         code = _as_named(code, session)
@@ -214,15 +215,28 @@ class CellEmitter:
         if shell is None or shell is self._guarded or not hasattr(shell, "input_transformers_post"):
             return
         shell.input_transformers_post.append(self.skip_applied)
+        shell.events.register("pre_run_cell", self._pre_run)
+        shell.events.register("post_run_cell", self._post_run)
         self._guarded = shell
+
+    def _pre_run(self, info: Any) -> None:
+        """A cell starts: when its source is an applied code, this run (and only this one) prints the note."""
+        source = (getattr(info, "raw_cell", None) or "").strip()
+        self._skipping = None
+        if source and source in self.applied:
+            self.applied.remove(source)
+            self._skipping = source
+
+    def _post_run(self, *_: Any) -> None:
+        self._skipping = None
 
     def skip_applied(self, lines: list[str]) -> list[str]:
         """An input transformer: a cell that is exactly an emitted code whose edit is applied prints a note instead
-        of making the edit again (once: run it again and it runs)."""
+        of making the edit again (once: run it again and it runs). ipykernel transforms a cell twice (once to see
+        whether it awaits), so this only rewrites; ``pre_run_cell`` decides which run skips."""
         source = "".join(lines).strip()
-        if not source or source not in self.applied:
+        if not source or (source != self._skipping and source not in self.applied):
             return lines
-        self.applied.remove(source)
         return [f"print({(self.NOTE + source)!r})\n"]
 
     def flush(self, *_: Any) -> None:

@@ -139,6 +139,7 @@ function keyboard(bus, e) {
     case "Delete": case "Backspace":
       if ((model.get("selection") || []).length) bus.edit({ op: "delete", ripple: e.shiftKey });
       return true;
+    case "m": case "M": bus.edit({ op: "add_marker" }); return true;
     case "+": case "=": if (bus.zoom) bus.zoom(model.get("zoom") * 1.5); return true;
     case "-": case "_": if (bus.zoom) bus.zoom(model.get("zoom") / 1.5); return true;
     default: return false;
