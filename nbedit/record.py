@@ -186,28 +186,68 @@ class CellEmitter:
     being executed, one per reply, so everything emitted during a cell goes out as one new cell when that cell
     finishes (``post_run_cell``), and code emitted while no cell runs (a widget message) waits in ``pending`` for
     the next executed cell. Code is written with the name the notebook uses for the session (``s`` in recipes).
+
+    The edit of an emitted cell is already applied: running that cell (its source exactly as emitted) in this kernel
+    would make it twice. So every delivered code waits in ``applied`` until a cell with exactly that source runs;
+    an IPython input transformer then runs ``print("already applied from the editor: ...")`` in its place, once.
+    A fresh kernel has nothing waiting, so there the cell runs: the notebook replays the edit.
     """
+
+    NOTE = "already applied from the editor: "
 
     def __init__(self) -> None:
         self.pending: list[str] = []
         self.delivered: list[str] = []
+        self.applied: list[str] = []  # delivered, its edit made, its cell not yet run
         self.insert: Callable[[str], bool] | None = None
         self._shell: Any = None
+        self._guarded: Any = None
+        self._skipping: str | None = None
 
     def emit(self, code: str, session: Any = None) -> None:
         code = _as_named(code, session)
+        shell = _ipython()
+        self._guard(shell)
         if self.insert is not None:
             try:
                 if self.insert(code):
                     self.delivered.append(code)
+                    self.applied.append(code.strip())
                     return
             except Exception:  # the front end went away: fall back to the payload
                 self.insert = None
         self.pending.append(code)
-        shell = _ipython()
         if shell is not None and shell is not self._shell:
             shell.events.register("post_run_cell", self.flush)
             self._shell = shell
+
+    def _guard(self, shell: Any) -> None:
+        if shell is None or shell is self._guarded or not hasattr(shell, "input_transformers_post"):
+            return
+        shell.input_transformers_post.append(self.skip_applied)
+        shell.events.register("pre_run_cell", self._pre_run)
+        shell.events.register("post_run_cell", self._post_run)
+        self._guarded = shell
+
+    def _pre_run(self, info: Any) -> None:
+        """A cell starts: when its source is an applied code, this run (and only this one) prints the note."""
+        source = (getattr(info, "raw_cell", None) or "").strip()
+        self._skipping = None
+        if source and source in self.applied:
+            self.applied.remove(source)
+            self._skipping = source
+
+    def _post_run(self, *_: Any) -> None:
+        self._skipping = None
+
+    def skip_applied(self, lines: list[str]) -> list[str]:
+        """An input transformer: a cell that is exactly an emitted code whose edit is applied prints a note instead
+        of making the edit again (once: run it again and it runs). ipykernel transforms a cell twice (once to see
+        whether it awaits), so this only rewrites; ``pre_run_cell`` decides which run skips."""
+        source = "".join(lines).strip()
+        if not source or (source != self._skipping and source not in self.applied):
+            return lines
+        return [f"print({(self.NOTE + source)!r})\n"]
 
     def flush(self, *_: Any) -> None:
         if self._shell is None or not self.pending:
@@ -217,6 +257,7 @@ class CellEmitter:
             {"source": "set_next_input", "text": text, "replace": False}, single=True
         )
         self.delivered.append(text)
+        self.applied.append(text.strip())
         self.pending = []
 
 

@@ -40,7 +40,7 @@ import traitlets
 
 from .errors import NbeditError
 from .index import TrackIndex
-from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar
+from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
 from .model import data as read_data
 from .preview import JpegEncoder, Preview
 from .render import Compositor, Sources, resize, to_png
@@ -188,6 +188,7 @@ class Editor(anywidget.AnyWidget):
             "history": len(s.history),
             "can_undo": bool(s.can_undo),
             "can_redo": bool(s.can_redo),
+            "markers": s.markers() if fmt else [],
         }
         self._version = s.version
         return {"header": self._header, "order": self._order, "tracks": whole, "patches": patches, "removed": removed}
@@ -295,6 +296,13 @@ class Editor(anywidget.AnyWidget):
 
     def edit(self, msg: dict) -> None:
         """Run one gesture as a Session operation, recorded and emitted as a cell."""
+        _editing.append(self)  # its view places the cells this gesture records
+        try:
+            self._edit(msg)
+        finally:
+            _editing.remove(self)
+
+    def _edit(self, msg: dict) -> None:
         s, op = self.session, msg["op"]
         fps = float(self._header["fps"])
         self.status = ""
@@ -322,6 +330,15 @@ class Editor(anywidget.AnyWidget):
                 for cid in list(msg.get("clips") or self.selection):
                     s.delete(cid, ripple=bool(msg.get("ripple", False)))
                 self.selection = []
+            elif op in ("mute", "solo", "lock"):  # a track header's switch
+                getattr(s, op)(str(msg["track"]), bool(msg["on"]))
+            elif op == "add_marker":  # M: at the playhead, on the timeline (or on a clip)
+                kw = {k: str(msg[k]) for k in ("name", "color", "clip") if msg.get(k)}
+                s.add_marker(self._seconds(msg.get("at", self.playhead)), **kw)
+            elif op == "move_marker":
+                s.move_marker(str(msg["id"]), to=self._seconds(msg["at"]))
+            elif op == "remove_marker":
+                s.remove_marker(str(msg["id"]))
             elif op == "reframe":  # the aspect menu: the selected clip, or the whole timeline
                 clip = msg.get("clip")
                 if clip:
@@ -338,6 +355,12 @@ class Editor(anywidget.AnyWidget):
                 s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
+
+    def _seconds(self, frame: Any) -> float | int:
+        """Edit-rate frame ``frame`` as the seconds a recorded call shows: whole seconds as an int, else a float
+        that rounds back to the frame."""
+        n, fps = int(frame), float(self._header["fps"])
+        return n // round(fps) if fps == round(fps) and n % round(fps) == 0 else round(n / fps, 6)
 
     def _clip_under_playhead(self) -> str:
         for name in reversed(self._order):
@@ -475,6 +498,7 @@ def timeline_doc(session: Any) -> dict:
         "history": len(session.history),
         "can_undo": bool(session.can_undo),
         "can_redo": bool(session.can_redo),
+        "markers": session.markers() if fmt else [],
         "tracks": tracks,
     }
 
@@ -529,7 +553,7 @@ def track_doc(
         }
         for c in cuts
     ]
-    doc = {"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades}
+    doc = {"name": track.name, "kind": track.kind.lower(), "items": items, "xfades": xfades, **track_flags(track)}
     if video:
         doc["blend"] = _blend_text(blend_of(track))
     return doc, by_id, placed[-1].end if placed else 0
@@ -632,10 +656,34 @@ def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict
 
 
 _front_end: list = []
+_editing: list[Editor] = []  # the editor whose gesture runs now (innermost last)
+
+
+def cell_inserter(session: Any, execute: Any):
+    """``CellEmitter.insert`` for a front end that runs JupyterLab commands (``execute(name, args)``).
+
+    The notebook stays the record, in order: before the commands, the editor that made the gesture gets
+    ``{"type": "anchor", "recorded": [codes]}``, and its view makes the last recorded cell active (its own cell,
+    then the cells after it that hold code recorded from it), so "insert below" puts the new cell after all of them;
+    after them it gets ``{"type": "inserted", "code": code}``, and its view takes the keyboard back and puts the
+    notebook's scroll position back where it was."""
+
+    def insert(code: str) -> bool:
+        w = _editing[-1] if _editing and _editing[-1].session is session else None
+        if w is not None:
+            w._push({"type": "anchor", "recorded": session.cells.delivered[-200:]})
+        execute("notebook:insert-cell-below", {})
+        execute("notebook:replace-selection", {"text": code})
+        if w is not None:
+            w._push({"type": "inserted", "code": code})
+        return True
+
+    return insert
 
 
 def connect_front_end(session: Any) -> None:
-    """In JupyterLab and Notebook 7, insert emitted code as a cell at once (through ipylab's command bridge).
+    """In JupyterLab and Notebook 7, insert emitted code as a cell at once (through ipylab's command bridge), after
+    the cells already recorded (see ``cell_inserter``).
 
     Elsewhere (VS Code, plain IPython) the code waits and arrives with the next executed cell.
     """
@@ -649,10 +697,4 @@ def connect_front_end(session: Any) -> None:
     if not _front_end:
         _front_end.append(JupyterFrontEnd())
     app = _front_end[0]
-
-    def insert(code: str) -> bool:
-        app.commands.execute("notebook:insert-cell-below")
-        app.commands.execute("notebook:replace-selection", {"text": code})
-        return True
-
-    session.cells.insert = insert
+    session.cells.insert = cell_inserter(session, lambda name, args: app.commands.execute(name, args))

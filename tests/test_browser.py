@@ -175,7 +175,7 @@ def test_editor_renders_scrubs_trims_and_undoes_in_jupyterlab(lab, browser):
         assert shown > 0 and shown == kernel.eval("ui.playhead")
 
         # playing: space starts real-time playback from the playhead, space stops it
-        page.locator(".nbe-ruler").first.click(position={"x": 50, "y": 10})
+        page.locator(".nbe-ruler").first.click(position={"x": 110, "y": 10})
         page.wait_for_timeout(500)
         start = int(page.locator(".nbe-frame").first.get_attribute("data-frame"))
         page.keyboard.press(" ")
@@ -372,4 +372,129 @@ def test_a_long_timeline_draws_only_the_clips_in_view(lab, browser):
         finally:
             kernel.close()
     finally:
+        page.close()
+
+
+# the live session and a replay of the saved notebook, as one line of JSON: the state (its folder written as
+# <root>), frame hashes across the edit, the markers and the track switches
+SUMMARY = """
+import hashlib as _hl, json as _js
+from nbedit.model import track_flags as _tf
+_st = s.state().replace(str(s.path.parent), "<root>")
+_fr = [_hl.sha256(s.frame(s.duration * _k / 7).tobytes()).hexdigest()[:16] for _k in range(1, 7)]
+print("SUMMARY " + _js.dumps([_st, _fr, s.markers(), {t.name: _tf(t) for t in s.timeline.tracks}]))
+"""
+
+
+def summary(text: str) -> list:
+    line = next(x for x in text.splitlines() if x.startswith("SUMMARY "))
+    return json.loads(line[len("SUMMARY ") :])
+
+
+def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab, browser, tmp_path):
+    """Six gestures (split, trim, move, delete, marker, mute) and an undo and a redo: each one's cell lands after the
+    ones before it, the keyboard stays in the editor and the notebook does not scroll; the saved notebook, run in a
+    fresh kernel, makes the same timeline and the same frames; run again in the live kernel it changes nothing."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    shutil.copy(REPO / "notebooks" / "editor.ipynb", lab["work"] / "record.ipynb")
+    editor = open_editor(page, f"{lab['url']}/lab/tree/record.ipynb")
+    kernel = Kernel(lab, "record.ipynb")
+    try:
+        editor.scroll_into_view_if_needed()
+        outer = ".jp-WindowedPanel-outer"
+        scroll0 = page.evaluate(f"document.querySelector('{outer}').scrollTop")
+        done = [0]
+
+        def recorded(op: str) -> None:
+            done[0] += 1
+            page.wait_for_function(
+                f"(document.querySelector('.nbe-editor').dataset.cellsPlaced || 0) >= {done[0]}", timeout=30_000
+            )
+            assert kernel.eval("s.history[-1].op") == op or op in ("undo", "redo")
+            focused = page.evaluate("!!document.activeElement.closest('.nbe-editor')")
+            assert focused, f"{op}: the editor lost the keyboard"
+
+        def drag(selector: str, dx: float, dy: float = 0) -> None:
+            el = page.locator(selector).first
+            el.scroll_into_view_if_needed()
+            box = el.bounding_box()
+            x, y = box["x"] + min(box["width"] / 2, 30), box["y"] + box["height"] / 2
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + dx, y + dy, steps=6)
+            page.mouse.up()
+
+        ruler = page.locator(".nbe-ruler").first
+        ruler.click(position={"x": 100 + 80 * 2.5, "y": 10})  # 2.5 s: inside c1 on V1
+        page.keyboard.press("s")
+        recorded("split")
+        drag(".nbe-clip[data-id='c3'] .nbe-handle.nbe-in", 40)
+        recorded("trim")
+        drag(".nbe-clip[data-id='c6']", 60)  # the generated clip on V2, later
+        recorded("move")
+        page.locator(".nbe-clip[data-id='c5']").first.click()  # the inset
+        page.keyboard.press("Delete")
+        recorded("delete")
+        ruler.click(position={"x": 100 + 80 * 1.0, "y": 10})
+        page.keyboard.press("m")
+        recorded("add_marker")
+        page.locator(".nbe-lane[data-track='A2'] .nbe-switch.nbe-mute").first.click()
+        recorded("mute")
+        page.wait_for_selector(".nbe-lane[data-track='A2'].nbe-is-mute")
+        page.wait_for_selector(".nbe-ruler .nbe-marker")
+        after_six = kernel.eval("s.state()")
+        page.keyboard.press("Control+z")
+        recorded("undo")
+        page.keyboard.press("Control+Shift+z")
+        recorded("redo")
+        assert kernel.eval("s.state()") == after_six
+        ARTIFACTS.mkdir(exist_ok=True)
+        editor.screenshot(path=str(ARTIFACTS / "editor-recorded.png"))
+        assert abs(page.evaluate(f"document.querySelector('{outer}').scrollTop") - scroll0) <= 2
+
+        codes = kernel.eval("[r.code for r in s.history][-6:]") + ["s.undo()", "s.redo()"]
+        cells = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'), (c) =>
+                 Array.from(c.querySelectorAll('.jp-InputArea-editor .cm-line'), (l) => l.textContent).join('\\n'))"""
+        )
+        at = next(i for i, c in enumerate(cells) if c.startswith("ui = s.ui()"))
+        assert cells[at + 1 : at + 1 + len(codes)] == codes  # in order, right after the editor's cell
+
+        page.locator(".lm-MenuBar-item", has_text="File").first.click()
+        page.locator(".lm-Menu-item", has_text="Save Notebook").first.click()
+        deadline = time.monotonic() + 30
+        while "s.redo()" not in (lab["work"] / "record.ipynb").read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        saved = nbformat.read(lab["work"] / "record.ipynb", as_version=4)
+        assert [c.source for c in saved.cells if c.cell_type == "code"][2 : 2 + len(codes)] == codes
+
+        # a fresh kernel, in a folder of its own: it replays the edit from the cells
+        saved.cells.append(nbformat.v4.new_code_cell(SUMMARY))
+        replay = tmp_path / "replay"
+        replay.mkdir()
+        NotebookClient(saved, timeout=600, resources={"metadata": {"path": str(replay)}}).execute()
+        replayed = summary("".join(o.get("text", "") for o in saved.cells[-1].outputs))
+        live = []
+        kernel.client.execute_interactive(
+            SUMMARY, timeout=120, output_hook=lambda m: live.append(m["content"].get("text", ""))
+        )
+        live = summary("".join(live))
+        assert replayed[2:] == live[2:]  # markers, switches
+        assert replayed[0] == live[0]  # the timeline
+        assert replayed[1] == live[1]  # the frames
+
+        # the recorded cells run again in the live kernel: each says its edit is applied, and nothing changes
+        state = kernel.eval("s.state()")
+        out = []
+        for code in codes:
+            kernel.client.execute_interactive(
+                code, timeout=60, output_hook=lambda m: out.append(m["content"].get("text", ""))
+            )
+        assert "".join(out).count("already applied from the editor") == len(codes)
+        assert kernel.eval("s.state()") == state
+    finally:
+        kernel.close()
         page.close()

@@ -136,3 +136,28 @@ def test_emitted_code_waits_for_the_next_cell_when_none_is_running(ab, shell):
     shell.run_cell("1 + 1")
     assert shell.payload_manager.read_payload()[0]["text"] == "s.undo()"
     assert ab.cells.pending == []
+
+
+def test_running_an_emitted_cell_in_the_same_kernel_says_it_is_applied_and_changes_nothing(ab, shell, capsys):
+    shell.user_ns["s"] = ab
+    shell.run_cell("c = s.append('a', src_in=0, src_out=2)")
+    shell.payload_manager.clear_payload()
+    inserted = []
+    ab.cells.insert = lambda code: inserted.append(code) or True  # a front end that puts each code in a cell
+    with ab.external("widget"):
+        ab.split("c1", at=1.0)
+        ab.trim("c1", src_out=0.5, ripple=False)
+    state, history = ab.state(), len(ab.history)
+    assert inserted == ["s.split('c1', at=1.0)  # -> c2", "s.trim('c1', src_out=0.5, ripple=False)"]
+    capsys.readouterr()
+    for code in inserted:  # run in order, as the saved notebook would be
+        shell.transform_cell(code)  # ipykernel transforms a cell once more, first, to see whether it awaits
+        shell.run_cell(code)
+    out = capsys.readouterr().out
+    assert out.count(ab.cells.NOTE) == 2 and "s.split('c1', at=1.0)" in out
+    assert ab.state() == state and len(ab.history) == history
+    assert ab.cells.applied == []
+    shell.run_cell(inserted[1] + "\n")  # run again on purpose: now it is an ordinary cell
+    assert len(ab.history) == history + 1
+    shell.run_cell("s.undo()  ")  # an unrelated cell that happens to look like code never emitted: it runs
+    assert len(ab.history) == history

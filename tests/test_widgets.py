@@ -339,3 +339,68 @@ def test_frame_cache_evicts_least_recently_used_within_its_budget():
     cache.put(3, np.zeros(100, np.uint8))
     assert cache.get(1) is None and cache.get(0) is not None
     assert cache.nbytes == 300
+
+
+def test_a_gestures_cell_goes_after_the_cells_already_recorded(edit):
+    """The editor's view is told to make the last recorded cell active before "insert below", and gets the
+    keyboard back after it: the commands and the messages, in the order the front end receives them."""
+    from nbedit.widgets import cell_inserter
+
+    ui = edit.ui()
+    order = []
+    edit.cells.insert = cell_inserter(edit, lambda name, args: order.append((name, args)))
+    original = ui.send
+    ui.send = lambda content, buffers=None: (
+        order.append(content) if content["type"] in ("anchor", "inserted") else None,
+        original(content, buffers),
+    )
+    ui._on_message(ui, {"type": "edit", "op": "trim", "clip": "c2", "edge": "out", "to": 3.5}, [])
+    ui.playhead = 24
+    ui._on_message(ui, {"type": "edit", "op": "split", "clip": "c1"}, [])
+    assert ui.status == ""
+    trim, split = (r.code for r in edit.history[-2:])
+    assert order == [
+        {"type": "anchor", "recorded": []},
+        ("notebook:insert-cell-below", {}),
+        ("notebook:replace-selection", {"text": trim}),
+        {"type": "inserted", "code": trim},
+        {"type": "anchor", "recorded": [trim]},  # the view walks past the trim's cell: the split goes below it
+        ("notebook:insert-cell-below", {}),
+        ("notebook:replace-selection", {"text": split}),
+        {"type": "inserted", "code": split},
+    ]
+    assert edit.cells.applied == [trim, split] and edit.cells.pending == []
+    edit.trim("c1", src_out=0.5, ripple=False)  # from a cell: nothing inserted
+    assert len(order) == 8
+
+
+def test_track_switches_and_markers_from_the_widget_are_recorded_verbs(edit):
+    ui = edit.ui()
+    view = Replica(ui)
+    for op, track in (("mute", "A1"), ("solo", "A1"), ("lock", "V2")):
+        ui._on_message(ui, {"type": "edit", "op": op, "track": track, "on": True}, [])
+        assert ui.status == "" and edit.history[-1].code == f"s.{op}('{track}', on=True)"
+    tracks = {t["name"]: t for t in view.doc["tracks"]}
+    assert (tracks["A1"]["mute"], tracks["A1"]["solo"], tracks["V2"]["lock"], tracks["V1"]["mute"]) == (
+        True,
+        True,
+        True,
+        False,
+    )
+    ui._on_message(ui, {"type": "edit", "op": "mute", "track": "A1", "on": False}, [])
+    assert edit.history[-1].code == "s.mute('A1', on=False)" and not ui.doc["tracks"][2]["mute"]
+    ui.playhead = 30
+    ui._on_message(ui, {"type": "edit", "op": "add_marker"}, [])  # M, at the playhead
+    assert ui.status == "" and edit.history[-1].code == "s.add_marker(1.25)"
+    mk = view.doc["markers"][0]["id"]
+    assert [(m["id"], m["at"], m["clip"]) for m in view.doc["markers"]] == [(mk, 30, None)]
+    ui._on_message(ui, {"type": "edit", "op": "add_marker", "at": 12, "clip": "c1", "color": "GREEN"}, [])
+    ui._on_message(ui, {"type": "edit", "op": "move_marker", "id": mk, "at": 48}, [])  # dragged on the ruler
+    assert edit.history[-1].code == f"s.move_marker('{mk}', to=2)"
+    placed = sorted((m["at"], m["clip"], m["color"]) for m in view.doc["markers"])
+    assert placed == [(12, "c1", "GREEN"), (48, None, "RED")]
+    assert view.doc == timeline_doc(edit)
+    # a locked track refuses edits, and says so
+    state = edit.state()
+    ui._on_message(ui, {"type": "edit", "op": "move", "clip": "c3", "to": 2.0}, [])
+    assert ui.status and edit.state() == state

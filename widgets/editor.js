@@ -139,10 +139,73 @@ function keyboard(bus, e) {
     case "Delete": case "Backspace":
       if ((model.get("selection") || []).length) bus.edit({ op: "delete", ripple: e.shiftKey });
       return true;
+    case "m": case "M": bus.edit({ op: "add_marker" }); return true;
     case "+": case "=": if (bus.zoom) bus.zoom(model.get("zoom") * 1.5); return true;
     case "-": case "_": if (bus.zoom) bus.zoom(model.get("zoom") / 1.5); return true;
     default: return false;
   }
+}
+
+// ---- the recorded cells: in order, after the editor's cell; the keyboard and the scroll stay where they were ----
+
+let lastView = null; // the editor view touched last: it places the cells its gestures record
+
+// a notebook cell's source as its editor shows it
+function cellText(cell) {
+  const lines = cell.querySelectorAll(".jp-InputArea-editor .cm-line");
+  return Array.from(lines, (l) => l.textContent).join("\n").trim();
+}
+
+// every scrolled ancestor of el and how far it is scrolled
+function scrollState(el) {
+  const out = [];
+  for (let n = el.parentElement; n; n = n.parentElement) if (n.scrollTop || n.scrollLeft) out.push([n, n.scrollTop, n.scrollLeft]);
+  const doc = document.scrollingElement;
+  if (doc) out.push([doc, doc.scrollTop, doc.scrollLeft]);
+  return out;
+}
+
+function placeCells(bus, root) {
+  let saved = null;
+  const mine = () => !lastView || lastView === root || !document.body.contains(lastView);
+  // "anchor": make the last recorded cell the notebook's active one (a focusin is how the notebook learns it),
+  // so that the kernel's "insert below" lands after it
+  bus.on("anchor", (msg) => {
+    if (!mine()) return;
+    const own = root.closest(".jp-Cell");
+    if (!own) return;
+    const recorded = new Set((msg.recorded || []).map((c) => c.trim()));
+    let anchor = own;
+    for (let next = own.nextElementSibling; next; next = next.nextElementSibling) {
+      if (!next.classList.contains("jp-Cell")) continue;
+      if (!recorded.has(cellText(next))) break;
+      anchor = next;
+    }
+    saved = scrollState(root);
+    anchor.dispatchEvent(new FocusEvent("focusin", { bubbles: true }));
+  });
+  // "inserted": once the new cell shows its code, the keyboard back to the editor and the scroll back as it was
+  bus.on("inserted", (msg) => {
+    if (!mine() || !saved) return;
+    const keep = saved;
+    saved = null;
+    const code = (msg.code || "").trim();
+    const own = root.closest(".jp-Cell");
+    const t0 = performance.now();
+    const restore = () => { for (const [n, top, left] of keep) { n.scrollTop = top; n.scrollLeft = left; } };
+    let settled = 0;
+    const step = () => {
+      restore();
+      const there = own && Array.from(own.parentElement.children).some((c) => c.classList.contains("jp-Cell") && cellText(c) === code);
+      if (there || performance.now() - t0 > 3000) {
+        bus.focus();
+        settled += 1;
+      }
+      if (settled < 6) requestAnimationFrame(step); // a few frames more: the notebook scrolls to its new cell late
+      else root.dataset.cellsPlaced = String(Number(root.dataset.cellsPlaced || 0) + 1);
+    };
+    requestAnimationFrame(step);
+  });
 }
 
 function render({ model, el }) {
@@ -161,6 +224,12 @@ function render({ model, el }) {
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });
+  // Ctrl/Cmd+Z inside the editor is the session's undo only: never the notebook's, nor the browser's
+  root.addEventListener("keyup", (e) => { if ((e.ctrlKey || e.metaKey) && /^[zy]$/i.test(e.key)) e.stopPropagation(); });
+  const touch = () => { lastView = root; };
+  root.addEventListener("pointerdown", touch, true);
+  root.addEventListener("focusin", touch);
+  placeCells(bus, root);
   bus.askDoc(); // the whole timeline document, once
   model.send({ type: "frame" }); // the frame at the playhead, now that there is somewhere to show it
   return () => { bus.stop(); for (const fn of cleanups) if (fn) fn(); };

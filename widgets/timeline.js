@@ -6,7 +6,7 @@
 // strips and waveform peaks are asked for only for the clips drawn, by content (a trimmed clip asks again).
 // Plain script (no import/export): nbedit joins preview.js, timeline.js and editor.js into one ES module.
 
-const LABEL_W = 44;
+const LABEL_W = 100; // the track headers: name, mute / solo / lock, height
 const SNAP_PX = 8;
 const MARGIN_PX = 800; // drawn beyond each side of the visible window
 const THUMBS_KEPT = 600; // thumbnail strips held (object URLs), least recently drawn first out
@@ -55,7 +55,9 @@ function mountTimeline(root, bus) {
   const asked = new Set(); // content keys whose strip was asked for
   const peaks = new Map(); // audio clip content key -> peak levels
   const askedPeaks = new Set();
-  let laneRecs = []; // per track, in order: { name, el, drawn: Map(id -> { el, c, key }), xf: Map(name -> el) }
+  let laneRecs = []; // per track, top to bottom: { name, el, drawn: Map(id -> { el, c, key }), xf: Map(name -> el) }
+  let laneOf = new Map(); // track name -> its lane record
+  const heights = new Map(); // track name -> lane height in px (view state only: never recorded)
   let dragging = null; // the id of the clip under a gesture: kept drawn, and placed by the gesture alone
 
   const doc = () => bus.doc() || { tracks: [], frames: 0, fps: 24 };
@@ -217,20 +219,117 @@ function mountTimeline(root, bus) {
     for (const [id, el] of rec.xf) if (!keep.has(id)) { el.remove(); rec.xf.delete(id); }
   }
 
-  // lanes for the tracks, in order (made again only when the tracks themselves change: then true)
+  // top to bottom as editors draw them: the highest video track on top (V2 above V1), then A1, A2 below
+  function shown(tracks) {
+    return tracks.filter((x) => x.kind === "video").reverse().concat(tracks.filter((x) => x.kind !== "video"));
+  }
+
+  function header(track) {
+    const label = h("div", "nbe-label");
+    label.appendChild(h("span", "nbe-label-name", track.name));
+    const switches = h("span", "nbe-switches");
+    const names = track.kind === "audio" ? ["mute", "solo", "lock"] : ["mute", "lock"];
+    const tips = { mute: track.kind === "audio" ? "Mute" : "Hide", solo: "Solo (hear only soloed tracks)", lock: "Lock" };
+    for (const op of names) {
+      const b = h("button", `nbe-switch nbe-${op}`, op[0].toUpperCase(), `${tips[op]} ${track.name} (recorded)`);
+      b.dataset.op = op;
+      b.addEventListener("pointerdown", (e) => e.stopPropagation());
+      b.addEventListener("click", (e) => {
+        e.stopPropagation();
+        const now = (doc().tracks.find((x) => x.name === track.name) || {})[op];
+        bus.edit({ op, track: track.name, on: !now });
+        bus.focus();
+      });
+      switches.appendChild(b);
+    }
+    label.appendChild(switches);
+    const grip = h("div", "nbe-grip", "", "Drag to change the track's height (view only)");
+    grip.addEventListener("pointerdown", (e) => {
+      e.stopPropagation();
+      e.preventDefault();
+      const lane = grip.closest(".nbe-lane");
+      const y0 = e.clientY;
+      const h0 = lane.getBoundingClientRect().height;
+      const move = (ev) => {
+        const px = Math.max(22, Math.min(200, Math.round(h0 + ev.clientY - y0)));
+        heights.set(track.name, px);
+        lane.style.height = `${px}px`;
+      };
+      const up = () => { window.removeEventListener("pointermove", move); window.removeEventListener("pointerup", up); };
+      window.addEventListener("pointermove", move);
+      window.addEventListener("pointerup", up);
+    });
+    label.appendChild(grip);
+    return label;
+  }
+
+  // lanes for the tracks (made again only when the tracks themselves change: then true)
   function ensureLanes(tracks) {
-    const same = laneRecs.length === tracks.length
-      && laneRecs.every((r, i) => r.name === tracks[i].name && r.kind === tracks[i].kind);
+    const order = shown(tracks);
+    const same = laneRecs.length === order.length
+      && laneRecs.every((r, i) => r.name === order[i].name && r.kind === order[i].kind);
     if (same) return false;
     lanes.innerHTML = "";
-    laneRecs = tracks.map((track) => {
+    laneRecs = order.map((track) => {
       const el = h("div", `nbe-lane nbe-lane-${track.kind}`);
       el.dataset.track = track.name;
-      el.appendChild(h("div", "nbe-label", track.name));
+      if (heights.has(track.name)) el.style.height = `${heights.get(track.name)}px`;
+      el.appendChild(header(track));
       lanes.appendChild(el);
       return { name: track.name, kind: track.kind, el, drawn: new Map(), xf: new Map() };
     });
+    laneOf = new Map(laneRecs.map((r) => [r.name, r]));
     return true;
+  }
+
+  // the switches as the track has them
+  function drawSwitches(rec, track) {
+    for (const op of ["mute", "solo", "lock"]) {
+      rec.el.classList.toggle(`nbe-is-${op}`, !!track[op]);
+      const b = rec.el.querySelector(`.nbe-switch.nbe-${op}`);
+      if (b) { b.classList.toggle("nbe-on", !!track[op]); b.setAttribute("aria-pressed", String(!!track[op])); }
+    }
+  }
+
+  // markers: the timeline's on the ruler (drag one to move it), a clip's on its lane
+  let markerEls = [];
+  function drawMarkers() {
+    for (const el of markerEls) el.remove();
+    markerEls = [];
+    const d = doc();
+    const trackOf = new Map();
+    for (const track of d.tracks) for (const c of track.items) trackOf.set(c.id, track.name);
+    for (const m of d.markers || []) {
+      const parent = m.clip ? (laneOf.get(trackOf.get(m.clip)) || {}).el : ruler;
+      if (!parent) continue;
+      const el = h("div", m.clip ? "nbe-marker nbe-clip-marker" : "nbe-marker", "", `${m.name || "marker"} (${m.id}) at ${bus.timecode(m.at)}${m.note ? `: ${m.note}` : ""}`);
+      el.dataset.id = m.id;
+      el.style.left = `${xOf(m.at)}px`;
+      el.style.setProperty("--nbe-marker", m.color.toLowerCase());
+      if (m.duration) el.style.width = `${(m.duration / fps()) * zoom()}px`;
+      if (!m.clip) el.addEventListener("pointerdown", (e) => dragMarker(e, el, m));
+      parent.appendChild(el);
+      markerEls.push(el);
+    }
+  }
+
+  function dragMarker(e, el, m) {
+    e.stopPropagation();
+    e.preventDefault();
+    bus.focus();
+    const x0 = e.clientX;
+    let to = m.at;
+    const move = (ev) => {
+      to = Math.max(0, snap(frameOf(xOf(m.at) + ev.clientX - x0), null));
+      el.style.left = `${xOf(to)}px`;
+    };
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      if (to !== m.at) bus.edit({ op: "move_marker", id: m.id, at: to });
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
   }
 
   // draw the lanes named in `only` (all when null) over the visible span
@@ -242,12 +341,17 @@ function mountTimeline(root, bus) {
     canvas.style.width = `${Math.max(width, scroller.clientWidth)}px`;
     if (ensureLanes(d.tracks)) only = null;
     const [a, b] = span();
-    d.tracks.forEach((track, i) => { if (!only || only.has(track.name)) drawLane(laneRecs[i], track, a, b); });
+    for (const track of d.tracks) {
+      const rec = laneOf.get(track.name);
+      if (!only || only.has(track.name)) drawLane(rec, track, a, b);
+      drawSwitches(rec, track);
+    }
     if (wantPeaks.length) model.send({ type: "peaks", clips: wantPeaks });
     for (const msg of wantThumbs) model.send(msg);
     wantPeaks = [];
     wantThumbs = [];
     drawRuler();
+    drawMarkers();
     info.textContent = `${d.name} · ${d.width}×${d.height} · ${(+d.fps).toFixed(3)} fps · ${bus.timecode(d.frames)}`;
     drawPlayhead();
     box.dataset.seq = String(bus.seq());
@@ -313,6 +417,7 @@ function mountTimeline(root, bus) {
   playhead.addEventListener("pointerdown", (e) => ruler.dispatchEvent(new PointerEvent("pointerdown", e)));
 
   lanes.addEventListener("pointerdown", (e) => {
+    if (e.target.closest(".nbe-label")) return;
     const clipEl = e.target.closest(".nbe-clip");
     bus.focus();
     if (!clipEl) { model.set("selection", []); model.save_changes(); seekTo(e.clientX); return; }
@@ -320,7 +425,7 @@ function mountTimeline(root, bus) {
     model.set("selection", [id]);
     model.save_changes();
     const clip = findClip(id);
-    if (!clip) return;
+    if (!clip || clipEl.closest(".nbe-is-lock")) return; // a locked track's clips can be selected, not dragged
     dragging = id;
     const edge = e.target.dataset.edge;
     const startX = e.clientX;
