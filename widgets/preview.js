@@ -262,6 +262,7 @@ function makePlayer(model, bus, root) {
     d.playAvMs = Number.isFinite(stats.avMeanMs) ? stats.avMeanMs.toFixed(2) : "";
     d.playAvMaxMs = Number.isFinite(stats.avMaxMs) ? stats.avMaxMs.toFixed(2) : "";
     d.playPlays = String(stats.plays);
+    d.playState = run === r ? "playing" : "stopped";
   }
 
   bus.on("batch", (msg, buffers) => {
