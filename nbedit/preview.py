@@ -14,6 +14,7 @@ still, ``Preview.snippet`` mixes a frame or two of sound at it for scrubbing, al
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
@@ -168,23 +169,28 @@ class Preview:
         """Frame n's JPEG from the cache, else made (by this thread, or by the one making it now: with ``wait``
         False, None rather than wait for it)."""
         key = comp.key(n)
+        deadline = None
         while True:
             hit = self.jpegs.get(key)
             if hit is not None:
                 return hit
             with self._made:
-                if key in self._making:
+                mine = key not in self._making
+                if not mine:
                     if not wait:
                         return None
-                    self._made.wait(0.2)
-                    continue
+                    deadline = deadline or time.monotonic() + 0.25
+                    if time.monotonic() < deadline:  # never wait long: make it too rather than risk a stall
+                        self._made.wait(0.05)
+                        continue
                 self._making.add(key)
             try:
                 return self.jpegs.put(key, np.frombuffer(encode(comp.frame(n)), np.uint8))
             finally:
-                with self._made:
-                    self._making.discard(key)
-                    self._made.notify_all()
+                if mine:
+                    with self._made:
+                        self._making.discard(key)
+                        self._made.notify_all()
 
     def want(self, n: int, step: int = 1) -> None:
         """Prefetch around frame n (ahead of it first, in the direction of ``step``: playback goes that way)."""

@@ -186,6 +186,7 @@ function makePlayer(model, bus, root) {
 
   function buffer(msg, data) {
     const a = msg.audio;
+    if (data instanceof ArrayBuffer) data = new DataView(data);
     const bytes = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
     const pcm = new Float32Array(bytes);
     const buf = ctx.createBuffer(2, a.count, a.rate);
@@ -334,7 +335,7 @@ function makePlayer(model, bus, root) {
         stop();
         return;
       }
-      if (r.shown % 12 === 0) finishStats(r);
+      if (now - (r.reported || 0) > 250) { r.reported = now; finishStats(r); }
     }
     requestAnimationFrame((t) => tick(r, t));
   }
