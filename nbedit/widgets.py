@@ -21,6 +21,13 @@ None) and sends only what differs from what it sent before:
 
 Waveform peaks, thumbnail strips and the selected clip's node graph are asked for (or pushed) separately, for the
 clips a view draws or selects; none of them is in the timeline document.
+
+Playback streams (``nbedit.preview.Playback`` describes the batches): the view sends ``{"type": "play", "token",
+"from": n, "step": s}`` (s = ±1, ±2, ±4), then ``{"type": "play_ack", "token", "k": k}`` as its clock shows play
+index k, and ``{"type": "stop", "token"}``; the kernel answers with "batch" messages (JPEGs and the sound of their
+span) and a "play_end". The playhead trait does not move while a view plays; the view sets it when it stops. While
+``scrub_audio`` is on (a view with a running AudioContext turns it on), every playhead change outside playback
+also brings ``{"type": "scrub_audio", "n", "sample", "count", "rate"}`` with two frames of the mix at it.
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ class Editor(anywidget.AnyWidget):
     status = traitlets.Unicode("").tag(sync=True)  # the last error or notice, shown in the widget
     show_crop = traitlets.Bool(False).tag(sync=True)  # a reframed clip's whole source, its crop as a rectangle
     show_mask = traitlets.Bool(False).tag(sync=True)  # the masks made from the clips on screen, tinted over them
+    scrub_audio = traitlets.Bool(False).tag(sync=True)  # send a snippet of sound with each playhead change
 
     def __init__(self, session: Any, parts: str = "all", **kwargs: Any):
         super().__init__(parts=parts, **kwargs)
@@ -269,7 +277,20 @@ class Editor(anywidget.AnyWidget):
         self.send(content, buffers or [])
 
     def _on_playhead(self, change: dict) -> None:
+        if self.preview.playback is not None and self.preview.playback.send == self._push:
+            return  # a view is playing: it shows the frames of the stream
         self.send_frame()
+        if change.get("name") == "playhead" and self.scrub_audio and self._header.get("frames"):
+            self.preview.snippet(self.playhead, self._push)
+
+    def play(self, start: int, step: int = 1, token: str = "", **kw: Any):
+        """Stream frames from ``start`` every ``step`` frames (negative: backwards), with their sound."""
+        return self.preview.play(start, step, self._push, token, **kw)
+
+    def stop(self) -> None:
+        p = self.preview.playback
+        if p is not None and p.send == self._push:
+            self.preview.stop()
 
     # ---- front end -> kernel ------------------------------------------------------------------------
 
@@ -286,6 +307,16 @@ class Editor(anywidget.AnyWidget):
                 self.send_peaks([(str(c), str(k)) for c, k in content.get("clips", ())])
             elif kind == "frame":
                 self.send_frame()
+            elif kind == "play":
+                self.play(int(content.get("from", self.playhead)), int(content.get("step", 1)), str(content["token"]))
+            elif kind == "play_ack":
+                p = self.preview.playback
+                if p is not None and p.token == content.get("token"):
+                    p.ack(int(content["k"]))
+            elif kind == "stop":
+                p = self.preview.playback
+                if p is not None and p.token == content.get("token"):
+                    self.preview.stop()
             elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
                 self.send_doc()
                 self.send_graph()
@@ -441,6 +472,7 @@ class Editor(anywidget.AnyWidget):
         self._push({"type": "graph", "clip": cid, "nodes": self.graph(cid) if cid else None})
 
     def close(self) -> None:
+        self.stop()
         listener = getattr(self, "_listener", None)
         if listener is not None and listener in self.session.listeners:
             self.session.listeners.remove(listener)

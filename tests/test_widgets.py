@@ -16,7 +16,7 @@ from nbedit.cache import FrameCache
 from nbedit.demo import long_timeline
 from nbedit.media import read_counter
 from nbedit.preview import Preview
-from nbedit.widgets import STATIC, timecode, timeline_doc
+from nbedit.widgets import _bundle, timecode, timeline_doc
 
 
 @pytest.fixture
@@ -153,8 +153,10 @@ def test_editor_js_rebuilds_the_same_doc_from_the_messages(edit, tmp_path):
     messages = [m for m, _ in sent.got if m["type"] in ("doc", "tracks")]
     messages.insert(3, {**messages[3], "seq": messages[3]["seq"] + 5})  # one from the future: a gap
     (tmp_path / "messages.json").write_text(json.dumps(messages))
+    bundle = tmp_path / "bundle.js"  # the module as the widget loads it: editor.js uses the parts joined before it
+    bundle.write_text(_bundle())
     out = subprocess.run(
-        ["node", "-e", BUS_IN_NODE, str(STATIC / "editor.js"), str(tmp_path / "messages.json")],
+        ["node", "-e", BUS_IN_NODE, str(bundle), str(tmp_path / "messages.json")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,11 +10,6 @@ const POSITIONS = { items: ["start"], xfades: ["start", "end", "at"] };
 
 function makeBus(model, root) {
   const handlers = {};
-  let playing = false;
-  let direction = 1;
-  let waiting = false; // a frame was asked for and has not arrived: playback drops frames rather than queue
-  let t0 = 0;
-  let n0 = 0;
   let doc = null; // the timeline document: header fields and tracks
   let seq = -1; // the last change it shows
   let asking = false; // a whole doc was asked for and has not arrived
@@ -26,7 +21,7 @@ function makeBus(model, root) {
     seq: () => seq,
     frames: () => (doc || {}).frames || 0,
     fps: () => (doc || {}).fps || 24,
-    playing: () => playing,
+    playing: () => player.playing(),
     focus: () => root.focus({ preventScroll: true }),
     timecode(n) {
       const base = Math.max(1, Math.round(bus.fps()));
@@ -37,29 +32,29 @@ function makeBus(model, root) {
     seek(n) {
       n = Math.max(0, Math.min(bus.frames() - 1, Math.round(n)));
       if (n === model.get("playhead")) return false;
-      waiting = true;
       model.set("playhead", n);
       model.save_changes();
       return true;
     },
     edit(msg) { model.send({ type: "edit", ...msg }); },
-    play(dir = 1) {
-      direction = dir;
-      t0 = performance.now();
-      n0 = model.get("playhead");
+    // play forwards (dir 1) or backwards (-1) at 1x, from the playhead
+    play(dir = 1, speed = 1) {
+      let n0 = model.get("playhead");
       if (dir > 0 && n0 >= bus.frames() - 1) n0 = 0;
-      if (!playing) { playing = true; bus.emit("playing", true); requestAnimationFrame(tick); }
+      if (dir < 0 && n0 <= 0) return;
+      player.play(n0, dir * speed);
     },
-    stop() { if (playing) { playing = false; bus.emit("playing", false); } },
-    toggle() { playing ? bus.stop() : bus.play(1); },
+    stop() { player.stop(); },
+    toggle() { player.playing() ? bus.stop() : bus.play(1); },
+    // J/L: each press in the direction playing doubles the speed (1x, 2x, 4x); the other direction starts at 1x
+    shuttle(dir) {
+      const step = player.step();
+      const speed = Math.sign(step) === dir ? Math.min(4, Math.abs(step) * 2) : 1;
+      if (speed === Math.abs(step) && Math.sign(step) === dir) return;
+      if (step) player.play(model.get("playhead"), dir * speed); else bus.play(dir, speed);
+    },
   };
-  function tick(now) {
-    if (!playing) return;
-    const n = n0 + direction * Math.floor(((now - t0) / 1000) * bus.fps());
-    if (n < 0 || n >= bus.frames()) { bus.seek(n); bus.stop(); return; }
-    if (!waiting) bus.seek(n); // real time: skip to where the clock is, dropping what the kernel could not make
-    requestAnimationFrame(tick);
-  }
+  const player = makePlayer(model, bus, root);
   function askDoc() {
     if (asking) return;
     asking = true;
@@ -90,7 +85,6 @@ function makeBus(model, root) {
     return true;
   }
   model.on("msg:custom", (msg, buffers) => {
-    if (msg.type === "frame") waiting = false;
     if (msg.type === "doc") {
       asking = false;
       if (msg.seq < seq) return; // older than what is held (another view's answer, overtaken)
@@ -123,8 +117,8 @@ function keyboard(bus, e) {
   switch (key) {
     case " ": bus.toggle(); return true;
     case "k": case "K": bus.stop(); return true;
-    case "l": case "L": bus.play(1); return true;
-    case "j": case "J": bus.play(-1); return true;
+    case "l": case "L": bus.shuttle(1); return true;
+    case "j": case "J": bus.shuttle(-1); return true;
     case "ArrowLeft": bus.stop(); bus.seek(here - (e.shiftKey ? 10 : 1)); return true;
     case "ArrowRight": bus.stop(); bus.seek(here + (e.shiftKey ? 10 : 1)); return true;
     case "Home": bus.seek(0); return true;
