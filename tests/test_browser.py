@@ -144,7 +144,8 @@ def run_all(page) -> None:
 
 
 def open_editor(page, url: str):
-    page.goto(url)
+    # ?reset: only this notebook open (JupyterLab would bring back the earlier tests' notebooks, hidden behind it)
+    page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
     page.wait_for_timeout(1500)  # the kernel connects
     run_all(page)
@@ -283,7 +284,7 @@ def test_a_long_timeline_draws_only_the_clips_in_view(lab, browser):
     nbformat.write(nbk, work / "long.ipynb")
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page.goto(f"{lab['url']}/lab/tree/long.ipynb")
+        page.goto(f"{lab['url']}/lab/tree/long.ipynb?reset")
         page.wait_for_selector(".jp-Notebook", timeout=90_000)
         page.wait_for_timeout(1500)  # the kernel connects
         run_all(page)
@@ -400,7 +401,9 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
     from nbclient import NotebookClient
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    shutil.copy(REPO / "notebooks" / "editor.ipynb", lab["work"] / "record.ipynb")
+    # a project folder of its own: the editor notebook's kernel from an earlier test still holds editor-demo's lock
+    text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", "record-demo")
+    (lab["work"] / "record.ipynb").write_text(text)
     editor = open_editor(page, f"{lab['url']}/lab/tree/record.ipynb")
     kernel = Kernel(lab, "record.ipynb")
     try:

@@ -122,7 +122,7 @@ def test_crop_rectangle_mask_overlay_graph_and_reframe_menu_in_jupyterlab(lab, b
     nbformat.write(nbk, lab["work"] / "tools.ipynb")
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     try:
-        page.goto(f"{lab['url']}/lab/tree/tools.ipynb")
+        page.goto(f"{lab['url']}/lab/tree/tools.ipynb?reset")  # only this notebook open
         page.wait_for_selector(".jp-Notebook", timeout=90_000)
         page.wait_for_timeout(1500)  # the kernel connects
         run_all(page)
