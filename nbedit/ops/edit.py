@@ -191,13 +191,7 @@ def append(
     of the media (stills last five seconds, or ``duration``). ``audio="A1"`` also places the media's sound on
     A1 under it, linked: the two then move, trim, split and go together (``s.unlink`` parts them).
     """
-    clip = new_clip(e, media, track, src_in, src_out, duration)
-    at = e.ensure_track(track).end
-    sound = _linked_sound(e, clip, track, audio)
-    place(e, clip, track, at, ripple=True)
-    if sound is not None:
-        place(e, sound, audio, at, ripple=False)
-    return ClipId(model.item_id(clip))
+    return _put(e, media, track, None, src_in, src_out, duration, audio, ripple=True, sound_ripple=False)
 
 
 def insert(
@@ -216,13 +210,7 @@ def insert(
     ``s.insert("broll", track="V1", at=3.0, src_in=0.0, src_out=2.0)``; ``audio="A1"`` inserts its linked sound
     on A1 too (what is there moves right as well, so the tracks stay in sync).
     """
-    clip = new_clip(e, media, track, src_in, src_out, duration)
-    frame = e.frames(at, "at")
-    sound = _linked_sound(e, clip, track, audio)
-    place(e, clip, track, frame, ripple=True)
-    if sound is not None:
-        place(e, sound, audio, frame, ripple=True)
-    return ClipId(model.item_id(clip))
+    return _put(e, media, track, at, src_in, src_out, duration, audio, ripple=True, sound_ripple=True)
 
 
 def overwrite(
@@ -240,12 +228,17 @@ def overwrite(
 
     ``s.overwrite("broll", track="V1", at=3.0, duration=1.5)``; ``audio="A1"`` places its linked sound on A1 too.
     """
+    return _put(e, media, track, at, src_in, src_out, duration, audio, ripple=False, sound_ripple=False)
+
+
+def _put(e: Edit, media: Any, track: str, at: Time | None, src_in, src_out, duration, audio, *, ripple, sound_ripple):
+    """A new clip of ``media`` at ``at`` (None: the end of the track), and its linked sound on ``audio``."""
     clip = new_clip(e, media, track, src_in, src_out, duration)
-    frame = e.frames(at, "at")
+    frame = e.ensure_track(track).end if at is None else e.frames(at, "at")
     sound = _linked_sound(e, clip, track, audio)
-    place(e, clip, track, frame, ripple=False)
-    if sound is not None:
-        place(e, sound, audio, frame, ripple=False)
+    place(e, clip, track, frame, ripple=ripple)
+    if sound is not None:  # appended sound goes under its picture, over whatever the audio track holds there
+        place(e, sound, audio, frame, ripple=sound_ripple)
     return ClipId(model.item_id(clip))
 
 
