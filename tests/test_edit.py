@@ -177,8 +177,11 @@ def test_crossfade_is_an_otio_transition_centred_on_the_cut(ab):
 def test_crossfade_needs_media_beyond_the_cut(ab):
     c1 = ab.append("a", src_in=0, src_out=4)  # a ends at 4 s: nothing after the cut
     c2 = ab.append("b", src_in=1, src_out=2)
-    with pytest.raises(nbedit.TimeRangeError, match="crossfade needs"):
+    with pytest.raises(nbedit.TimeRangeError, match="not enough media after clip 'c1' for a 0.5 s crossfade"):
         ab.crossfade(c1, c2, duration=0.5)
+    c3 = ab.append("a", src_in=0, src_out=1)
+    with pytest.raises(nbedit.TimeRangeError, match="not enough media before clip 'c3'.*its media has 0.00 s"):
+        ab.crossfade(c2, c3, duration=0.5)
 
 
 def test_crossfade_needs_neighbours(ab):

@@ -555,6 +555,7 @@ def crossfade(e: Edit, a: Any, b: Any, *, duration: Time = 0.5) -> None:
     if frames < 2:
         raise TimeRangeError("a crossfade must last at least two frames")
     before = frames // 2
+    _check_handles(e, ti_a, ia, ib, before, frames - before, frames)
     tr = Transition(
         name=f"{a_id}-{b_id}",
         transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
@@ -562,6 +563,28 @@ def crossfade(e: Edit, a: Any, b: Any, *, duration: Time = 0.5) -> None:
         out_offset=trange(0, frames - before, e.rate).duration,
     )
     e.insert(ti_a, ib, tr)
+
+
+def _check_handles(e: Edit, ti: TrackIndex, ia: int, ib: int, before: int, after: int, frames: int) -> None:
+    """Say in an editor's words when a clip lacks the media a crossfade mixes beyond the cut (its handles)."""
+    rate, secs = e.rate, float(frames / e.rate)
+    a, b = ti.items[ia], ti.items[ib]
+    spare_a = model.available_frames(e.entry(model.media_of(a)), rate)
+    if spare_a is not None:
+        left = spare_a - source_at(a, ti.dur[ia])  # media after a's out point
+        if source_at(a, ti.dur[ia] + after - 1) >= spare_a:  # the last frame it mixes, as model.check counts
+            raise TimeRangeError(
+                f"not enough media after clip {ti.ids[ia]!r} for a {secs:g} s crossfade: it needs "
+                f"{float(after * time_scalar(a) / rate):.2f} s beyond its out point and its media has "
+                f"{max(0.0, float(left / rate)):.2f} s (trim it shorter, or make the crossfade shorter)"
+            )
+    left = source_in(b)  # media before b's in point
+    if left < before * time_scalar(b):
+        raise TimeRangeError(
+            f"not enough media before clip {ti.ids[ib]!r} for a {secs:g} s crossfade: it needs "
+            f"{float(before * time_scalar(b) / rate):.2f} s before its in point and its media has "
+            f"{max(0.0, float(left / rate)):.2f} s (trim its start later, or make the crossfade shorter)"
+        )
 
 
 def opacity(e: Edit, clip: Any, value: float) -> ClipId:
