@@ -77,6 +77,26 @@ def new_timeline(name: str) -> otio.schema.Timeline:
     return tl
 
 
+MAX_OTIO_BYTES = 2 * 2**30  # an .otio file larger than this is not a timeline anyone made by hand or tool
+
+
+def read_otio(text: str | bytes, what: str) -> Any:
+    """OTIO JSON read safely: its nesting is checked by Python's own JSON parser first (which refuses depth it
+    cannot handle with an error), because OTIO's C++ reader crashes the process on a file nested thousands deep.
+    A ValueError names ``what``; callers turn it into their typed error."""
+    import json
+
+    if len(text) > MAX_OTIO_BYTES:
+        raise ValueError(f"{what} is {len(text) / 2**30:.1f} GiB: larger than any timeline")
+    try:
+        json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply to be a timeline") from None
+    except ValueError as e:
+        raise ValueError(f"{what} is not OTIO JSON: {e}") from None
+    return otio.adapters.read_from_string(text if isinstance(text, str) else text.decode("utf-8"), "otio_json")
+
+
 def is_project(tl: Any) -> bool:
     """True for a timeline nbedit made (one with a format)."""
     return isinstance(tl, otio.schema.Timeline) and bool(data(tl).get("format"))

@@ -325,14 +325,23 @@ class Session:
             self._reopen_snapshot(*ahead)
             return
         snap = disk.read_snapshot(self.path, self.journal)
+        try:
+            saved = None if snap is None else self._read_snapshot(snap[1])
+        except ProjectError:
+            saved = snap = None  # the journal holds it all: replay that
         if snap is None:
             self._replay_from(model.new_timeline(self.name), entries, 0)
         else:
-            s, text = snap
-            self._replay_from(otio.adapters.read_from_string(text, "otio_json"), entries, s.entries)
+            self._replay_from(saved, entries, snap[0].entries)
         covered = 0 if snap is None else snap[0].entries
         if self.journal.entries != covered and not self.read_only:
             self._snapshot()  # the next reopen starts here
+
+    def _read_snapshot(self, text: str) -> otio.schema.Timeline:
+        try:
+            return model.read_otio(text, str(self.path / disk.TIMELINE))
+        except Exception as e:
+            raise ProjectError(f"cannot read the project's saved timeline: {e}") from e
 
     def _salvaged(self, line: int, offset: int) -> None:
         """The journal is damaged at ``line``: keep the edits before it, set the rest aside, and say so."""
@@ -348,7 +357,7 @@ class Session:
 
     def _reopen_snapshot(self, snap: disk.Snapshot, text: str) -> None:
         """The journal lost edits the snapshot still holds: open the snapshot's timeline, and say so."""
-        tl = otio.adapters.read_from_string(text, "otio_json")
+        tl = self._read_snapshot(text)
         kept, aside = self.journal.entries, None
         if self.read_only or not model.is_project(tl):
             self._replay_from(tl, [], 0)

@@ -302,3 +302,22 @@ def test_one_process_edits_a_project_at_a_time(ab, tmp_path):
     finally:
         proc.communicate("\n", timeout=30)
     assert nbedit.Session(ab.path).state() == ab.state()  # the lock went with the process
+
+
+def nested_otio(depth: int) -> str:
+    """A timeline whose stacks nest ``depth`` deep: OTIO's own reader crashes the process on such a file."""
+    inner = '{"OTIO_SCHEMA": "Stack.1", "children": ['
+    return (
+        '{"OTIO_SCHEMA": "Timeline.1", "name": "deep", "tracks": ' + inner * depth + "]}" * depth + "}"
+    )
+
+
+def test_a_timeline_file_nested_too_deeply_is_refused_before_otio_reads_it(ab, tmp_path):
+    deep = tmp_path / "deep.otio"
+    deep.write_text(nested_otio(50_000))
+    state = ab.state()
+    with pytest.raises(nbedit.ProjectError, match="nested too deeply"):
+        ab.open_timeline(deep)
+    with pytest.raises(nbedit.ProjectError, match="nested too deeply"):
+        ab.import_timeline(deep)
+    assert ab.state() == state

@@ -66,7 +66,7 @@ def import_timeline(
     path = os.path.abspath(os.path.expanduser(os.fspath(path)))
     saved = e.saved if e.replaying else {}
     if saved.get("timeline"):
-        e.replace_timeline(otio.adapters.read_from_string(saved["timeline"], "otio_json"))
+        e.replace_timeline(model.read_otio(saved["timeline"], "the timeline kept in the journal"))
         e.keep(timeline=saved["timeline"], report=saved["report"])
         return ImportReport.from_dict(saved["report"])
     roots = _search_paths(search_paths)

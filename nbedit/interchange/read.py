@@ -15,6 +15,7 @@ from typing import Any
 
 import opentimelineio as otio
 
+from ..model import read_otio
 from . import edl, fcpx
 from .adapters import quiet
 from .errors import InterchangeError, UnsupportedFeatureError
@@ -46,7 +47,10 @@ def read_file(path: Path, rate: Fraction | None, extract_to: Path | None = None,
         kwargs["extract_to_directory"] = os.fspath(extract_to)
     try:
         with quiet():
-            obj = otio.adapters.read_from_file(os.fspath(path), adapter_name=fmt.adapter, **kwargs)
+            if fmt.adapter == "otio_json" and not kwargs:  # through the depth check: OTIO's reader can crash
+                obj = read_otio(path.read_bytes(), str(path))
+            else:
+                obj = otio.adapters.read_from_file(os.fspath(path), adapter_name=fmt.adapter, **kwargs)
     except Exception as e:  # adapters raise anything from KeyError to pyaaf2's own errors for one cause
         raise _read_error(path, fmt, e) from e
     return Read(obj, fmt, rate)

@@ -133,11 +133,12 @@ def open_timeline(e: Edit, path: str | os.PathLike, *, sha256: str | None = None
     path = os.path.abspath(os.fspath(path))
     saved = e.saved.get("timeline") if e.replaying else None
     if saved is not None:
-        e.replace_timeline(otio.adapters.read_from_string(saved, "otio_json"))
+        e.replace_timeline(_read(saved, "the timeline kept in the journal"))
         return
     try:
         digest = media_mod.sha256_file(path)
-        tl = otio.adapters.read_from_file(path)
+        with open(path, "rb") as f:
+            tl = model.read_otio(f.read(), path)
     except Exception as err:  # OTIO raises many kinds for one cause: not a timeline it can read
         raise ProjectError(f"cannot read {path} as an OTIO timeline: {err}") from err
     if sha256 is not None and digest != sha256:
@@ -817,6 +818,13 @@ def place(e: Edit, clip: otio.schema.Clip, track_name: str, at: int, *, ripple: 
         i = lift_range(e, ti, at, at + dur, ripple=True)
     e.insert(ti, i, clip)
     tidy(e, ti, i - 2, i + 3)
+
+
+def _read(text: str, what: str) -> Any:
+    try:
+        return model.read_otio(text, what)
+    except Exception as err:
+        raise ProjectError(f"cannot read {what}: {err}") from err
 
 
 def _slug(text: str) -> str:
