@@ -150,14 +150,18 @@ class Journal:
         data = self.path.read_bytes()
         if not data or data.endswith(b"\n"):
             return False
+        self._truncate(data.rfind(b"\n") + 1)
+        return True
+
+    def _truncate(self, size: int) -> None:
+        """Cut the journal to ``size`` bytes, on the disk before this returns."""
         try:
             with open(self.path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
+                f.truncate(size)
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
             raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
-        return True
 
     def read(self, *, salvage: bool = False) -> list[dict]:
         """Every entry; a line that is not one is an error naming it, or (``salvage``) where reading stops:
@@ -194,13 +198,7 @@ class Journal:
         aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}{self.path.suffix}")
         data = self.path.read_bytes()
         atomic_write(aside, data[offset:])
-        try:
-            with open(self.path, "r+b") as f:
-                f.truncate(offset)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise ProjectError(f"cannot repair the journal {self.path}: {e}") from e
+        self._truncate(offset)
         return aside
 
     def prefix_digest(self, size: int) -> str:

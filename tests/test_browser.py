@@ -143,12 +143,17 @@ def run_all(page) -> None:
     page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
 
 
-def open_editor(page, url: str):
+def open_notebook(page, url: str) -> None:
+    """Open a notebook and run all its cells."""
     # ?reset: only this notebook open (JupyterLab would bring back the earlier tests' notebooks, hidden behind it)
     page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
     page.wait_for_timeout(1500)  # the kernel connects
     run_all(page)
+
+
+def open_editor(page, url: str):
+    open_notebook(page, url)
     page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
     page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=30_000)
     return page.locator(".nbe-editor").first
@@ -284,10 +289,7 @@ def test_a_long_timeline_draws_only_the_clips_in_view(lab, browser):
     nbformat.write(nbk, work / "long.ipynb")
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page.goto(f"{lab['url']}/lab/tree/long.ipynb?reset")
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        page.wait_for_timeout(1500)  # the kernel connects
-        run_all(page)
+        open_notebook(page, f"{lab['url']}/lab/tree/long.ipynb")
         page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
         page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=60_000)
         kernel = Kernel(lab, "long.ipynb")
@@ -557,10 +559,7 @@ def test_playback_holds_the_timeline_rate_with_sound_in_sync(lab, browser):
     name = play_notebook(lab, "play.ipynb", cells)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page.goto(f"{lab['url']}/lab/tree/{name}?reset")  # only this notebook open
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        page.wait_for_timeout(1500)
-        run_all(page)
+        open_notebook(page, f"{lab['url']}/lab/tree/{name}")
         three = "document.querySelectorAll(\".nbe-frame[data-frame='0']\").length === 3"
         page.wait_for_function(three, timeout=180_000)
         page.wait_for_timeout(1000)
@@ -618,10 +617,7 @@ def test_playback_of_a_1080p_long_gop_source(lab, browser):
     name = play_notebook(lab, "play-hd.ipynb", cells)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page.goto(f"{lab['url']}/lab/tree/{name}?reset")  # only this notebook open
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        page.wait_for_timeout(1500)
-        run_all(page)
+        open_notebook(page, f"{lab['url']}/lab/tree/{name}")
         page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=300_000)
         page.wait_for_timeout(500)
         first = page.evaluate(PLAY_AND_WAIT, [0, " ", 60_000])
