@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from browser_helpers import browser, lab  # noqa: F401  (fixtures of the browser tests)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # the file-identity cache of this run, not the user's

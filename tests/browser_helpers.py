@@ -1,0 +1,160 @@
+"""The browser tests' shared parts: a real JupyterLab (and Notebook 7) on 127.0.0.1 and Debian's headless Chromium.
+
+The server runs with a temporary config, runtime and settings folder; the notebook comes from notebooks/ (copied into
+the server's scratch root, so running it writes nothing into the repository). The kernel's state is read over its own
+connection, as a second client. The fixtures ``lab`` and ``browser`` reach every test module through conftest.py;
+a browser test module marks itself with ``pytestmark = MARKS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, theme="JupyterLab Light"):
+    root = tmp_path_factory.mktemp("lab")
+    work, config, runtime = root / "work", root / "config", root / "runtime"
+    for d in (work, config, runtime):
+        d.mkdir()
+    shutil.copy(REPO / "notebooks" / "editor.ipynb", work / "editor.ipynb")
+    (config / "labconfig").mkdir()
+    # no news pop-up over the page
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "IPYTHONDIR": str(root / "ipython"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip",
+            "127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={work}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "server.log", "w"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail("JupyterLab did not start: " + (root / "server.log").read_text()[-2000:])
+    yield {"url": url, "work": work, "runtime": runtime, "config": config}
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Kernel:
+    """A second client on the notebook's kernel, to read the session's state."""
+
+    def __init__(self, lab: dict, notebook: str | None = None):
+        from jupyter_client import BlockingKernelClient
+
+        sessions = json.load(urllib.request.urlopen(f"{lab['url']}/api/sessions"))
+        if notebook is not None:
+            sessions = [s for s in sessions if s["path"].endswith(notebook)]
+        kernel_id = sessions[-1]["kernel"]["id"]
+        self.client = BlockingKernelClient(connection_file=str(lab["runtime"] / f"kernel-{kernel_id}.json"))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def eval(self, expr: str):
+        out = []
+        self.client.execute_interactive(
+            f"import json as _j; print(_j.dumps({expr}))",
+            timeout=60,
+            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
+        )
+        return json.loads("".join(out))
+
+    def close(self):
+        self.client.stop_channels()
+
+
+def run_all(page) -> None:
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+
+
+def open_notebook(page, url: str) -> None:
+    """Open a notebook and run all its cells."""
+    # ?reset: only this notebook open (JupyterLab would bring back the earlier tests' notebooks, hidden behind it)
+    page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    page.wait_for_timeout(1500)  # the kernel connects
+    run_all(page)
+
+
+def open_editor(page, url: str):
+    open_notebook(page, url)
+    page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
+    page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=30_000)
+    return page.locator(".nbe-editor").first
