@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, Kernel, browser, lab, run_all  # noqa: F401 (lab, browser: fixtures)
+from browser_helpers import ARTIFACTS, CHROMIUM, Kernel, run_all
 from test_tools_footage import scene_session
 from widget_helpers import Sent, picture
 
