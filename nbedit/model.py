@@ -14,6 +14,7 @@ with handles) are checked here too, for the items an edit touched (:func:`check_
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
@@ -128,6 +129,24 @@ def media_entry(tl: otio.schema.Timeline, media_id: str) -> Any:
         known = ", ".join(p.keys()) or "none imported yet"
         raise ClipNotFoundError(f"no media with id {media_id!r} in the pool (media: {known})")
     return p[media_id]
+
+
+def media_at_path(entries: Any, path: str | os.PathLike) -> str | None:
+    """The id of the media among ``entries`` ({id: pool entry}) whose file ``path`` is, through symlinks; None when
+    it is none of them. Every writer (render, export, generated media, proxies) asks before it writes: nothing
+    nbedit makes is ever written over a file the project reads."""
+    target = os.path.realpath(path)
+    for mid, entry in entries.items():
+        if os.path.realpath(entry["path"]) == target:
+            return mid
+    return None
+
+
+def overwrites_source(tl: Any, path: str | os.PathLike) -> str | None:
+    """Why writing ``path`` would destroy media of timeline ``tl`` ("it is media 'a' of this project"), or None when
+    it would not; the caller raises its own typed error with it."""
+    mid = media_at_path(pool(tl), path)
+    return None if mid is None else f"it is media {mid!r} of this project"
 
 
 def media_info(entry: Any):

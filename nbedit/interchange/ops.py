@@ -33,14 +33,7 @@ def export(timeline: Schema.Timeline, path: str | os.PathLike) -> Exported:
     ``.aaf`` and ``.edl`` keep what they can (``Exported.lost`` says what they could not) and get a sidecar
     ``<name>.nbedit.otio`` beside them with everything. Not an edit: nothing is recorded.
     """
-    path = Path(path).expanduser().absolute()
-    fmt = format_of(path)
-    if fmt.adapter == "otio_json":
-        from ..folder import atomic_write
-
-        atomic_write(path, timeline.to_json_string())
-        return Exported.of(path, fmt.name, (path,))
-    return write(timeline, path)
+    return write(timeline, Path(path).expanduser().absolute())
 
 
 def import_timeline(

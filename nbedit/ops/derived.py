@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import media as media_mod
 from .. import model
+from ..errors import EditError
 from ..model import MediaId
 from .context import Edit
 
@@ -59,22 +60,30 @@ def path_for(e: Edit, kind: str, key: str, *, folder: str = GENERATED, suffix: s
 
 def cached(e: Edit | None, path: Path, key: str) -> media_mod.MediaInfo | None:
     """The probe of ``path`` when it holds the output of ``key`` (its sidecar names the key, and the file's sha256
-    or size still match), else None. Sidecars written by older versions (generation's, the tools') count too."""
+    or size still match), else None. Sidecars written by older versions (generation's, the tools') count too.
+
+    None means the caller writes the file there, so a path that is other media of the project (through a symlink
+    too) is refused first with an EditError: made media never replaces a source."""
     side = path.with_suffix(".json")
     if not (path.exists() and side.exists()):
-        return None
+        return _writable(e, path)
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return None
+        return _writable(e, path)
     if not isinstance(meta, dict) or meta.get("key") != key or not ("sha256" in meta or "bytes" in meta):
-        return None
+        return _writable(e, path)
     if "bytes" in meta and meta["bytes"] != path.stat().st_size:
-        return None
+        return _writable(e, path)
     info = media_mod.probe(str(path))  # hashes the file: the pool entry needs the sha256 anyway
     if "sha256" in meta and meta["sha256"] != info.sha256:
-        return None
+        return _writable(e, path)
     return info
+
+
+def _writable(e: Edit | None, path: Path) -> None:
+    if e is not None and (why := model.overwrites_source(e.timeline, path)):
+        raise EditError(f"cannot write the new media to {path}: {why}; move that media out of {path.parent} first")
 
 
 def write_video(
