@@ -581,17 +581,18 @@ class Session:
 
     def frame(self, t: Time) -> np.ndarray:
         """The composited picture at timeline time ``t``: a (height, width, 3) uint8 RGB array."""
-        if not self.format:
-            raise TimeRangeError("the timeline is empty: there is no frame to show")
-        n = frame_at(t, self.fps)
-        end = self.end_frame()
-        if not 0 <= n < max(end, 1):
-            raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
-        comp = self._compositor
-        if comp is None or comp.version != self.version:
-            comp = Compositor(self.timeline, self.sources, version=self.version, index=self.index, reuse=comp)
-            self._compositor = comp
-        return comp.frame(n)
+        with self.mutex:  # the compositor reads the live timeline: not while another thread edits it
+            if not self.format:
+                raise TimeRangeError("the timeline is empty: there is no frame to show")
+            n = frame_at(t, self.fps)
+            end = self.end_frame()
+            if not 0 <= n < max(end, 1):
+                raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
+            comp = self._compositor
+            if comp is None or comp.version != self.version:
+                comp = Compositor(self.timeline, self.sources, version=self.version, index=self.index, reuse=comp)
+                self._compositor = comp
+            return comp.frame(n)
 
     def show(self, t: Time) -> Any:
         """The frame at ``t`` as a picture in the notebook. ``s.show(2.0)``"""
@@ -616,23 +617,25 @@ class Session:
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
-        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete.
+        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
+        timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         """
-        length = self.end_frame()
-        if not self.format or not length:
+        with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
+            timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
+        if not fmt or not length:
             raise EditError("nothing to render: the timeline is empty")
-        fmt = self.format
+        rate = model.edit_rate(timeline)
         width, height = args.even_size(*(size or (fmt["width"], fmt["height"])), what="render size")
-        out_fps = self.fps if fps is None else args.rate(fps)
+        out_fps = rate if fps is None else args.rate(fps)
         crf = args.whole(crf, "crf", lo=0, hi=51)
         args.choice(preset, X264_PRESETS, "preset")
         # the frames on screen from start until end, as frame(t) counts them
-        first = 0 if start is None else frame_at(start, self.fps, what="start")
-        last = length if end is None else math.ceil(as_seconds(end, what="end") * self.fps - 1e-6)
+        first = 0 if start is None else frame_at(start, rate, what="start")
+        last = length if end is None else math.ceil(as_seconds(end, what="end") * rate - 1e-6)
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(self.timeline, path, settings, cache=self.cache, progress=progress)
+        return render_file(timeline, path, settings, cache=self.cache, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

@@ -5,8 +5,10 @@ field, and a failed or killed write leaves no temp file behind."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,73 @@ def test_a_proxy_is_never_made_over_media_of_the_project(tmp_path):
     assert proxies.status()[entry["sha256"]].state == "failed"
     assert proxies.status()[entry["sha256"]].reason == IS_SOURCE
     assert sha(other) == before
+
+
+# ---- one writer inside a process: threads ---------------------------------------------------------------------
+
+
+def decoded(path: Path) -> list[str]:
+    import av
+
+    with av.open(str(path)) as c:
+        return [hashlib.sha256(f.to_ndarray(format="rgb24").tobytes()).hexdigest() for f in c.decode(video=0)]
+
+
+def test_edits_from_another_thread_during_a_render_do_not_reach_it(ab, tmp_path):
+    c1 = ab.append("a", src_in=0, src_out=3)
+    ab.append("b", src_in=0, src_out=2)
+    settings = {"progress": False, "preset": "ultrafast", "audio": False}
+    expected = decoded(ab.render(tmp_path / "before.mp4", **settings))
+    rendering = threading.Thread(target=ab.render, args=(tmp_path / "during.mp4",), kwargs=settings)
+    rendering.start()
+    edits = 0
+    while rendering.is_alive():  # a widget's gestures, arriving while the render runs
+        ab.opacity(c1, 0.25)
+        ab.slip(c1, by=0.5)
+        ab.undo()
+        ab.undo()
+        edits += 1
+    rendering.join()
+    assert edits > 0
+    assert decoded(tmp_path / "during.mp4") == expected
+
+
+def test_an_edit_from_another_thread_waits_for_a_generation_to_finish(gs, footage):
+    gs.import_media(footage["a"])
+    generating = threading.Thread(
+        target=gs.generate, args=("a red kite",), kwargs={"model": "ltx-video", "seconds": 1, "size": (64, 64)}
+    )
+    generating.start()
+    while gs.mutex.acquire(blocking=False):  # free until the generation holds it
+        gs.mutex.release()
+        assert generating.is_alive()
+    gs.append("a", src_in=0, src_out=1)  # the editor's gesture: queued behind the generation, not inside it
+    generating.join()
+    entries = [json.loads(line)["op"] for line in gs.journal.path.read_text().splitlines()]
+    assert entries == ["import_media", "generate", "append"]
+    assert nbedit.Session(gs.path, read_only=True).state() == gs.state()
+
+
+def test_edits_from_two_threads_never_interleave(ab):
+    ab.append("a", src_in=0, src_out=2)
+    ab.append("b", src_in=0, src_out=2, track="V2")
+    failures: list[BaseException] = []
+
+    def gestures(clip: str) -> None:
+        try:
+            for k in range(20):
+                ab.opacity(clip, 0.5 + k / 100)
+                ab.slip(clip, by=-0.04 if k % 2 else 0.04)
+        except BaseException as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=gestures, args=(c,)) for c in ("c1", "c2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(ab.history) == 4 + 80
+    lines = ab.journal.path.read_text().splitlines()
+    assert len(lines) == 4 + 80 and all(json.loads(line)["op"] for line in lines)  # each entry whole
+    assert nbedit.Session(ab.path, read_only=True).state() == ab.state()
