@@ -26,6 +26,7 @@ class Limits:
     max_seconds: float = 24 * 3600  # any time or duration on a timeline
     max_pixels: int = 100_000_000  # a picture: media at import, the timeline's format
     max_scale: float = 100.0  # a clip's transform scale
+    max_nesting: int = 16  # stacks inside stacks in a timeline file (compound clips, nested sequences)
 
 
 LIMITS = Limits()

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
 
-from .errors import ClipNotFoundError, EditError, TimeRangeError
+from . import args
+from .errors import ClipNotFoundError, EditError, ProjectError, TimeRangeError
 from .timeline import Placed, layout, trange
 
 KEY = "nbedit"
@@ -364,3 +365,352 @@ def check_items(tl: otio.schema.Timeline, window: list[Placed], near: list) -> N
     for a, b in zip(near, near[1:], strict=False):
         if a.after.index == b.before.index and a.end > b.start:
             raise EditError(f"crossfades {a.transition.name!r} and {b.transition.name!r} overlap")
+
+
+# ---- validation: every value of a timeline that comes from a file, checked once --------------------------------
+# A project folder, a journal or an .otio file can hold anything; the compositor, the mixer and the index trust
+# what they read. So a timeline is checked here when it enters a session (opened, imported, reopened from its
+# snapshot, a pool entry from the journal), and a bad value is a ProjectError naming the field, not a numpy or
+# PyAV error at frame time, a hang (a blur of radius 1e5, a gap of 31 years), or a crash (nesting 50,000 deep).
+
+MEDIA_KINDS = ("video", "image", "audio")
+EASES = ("linear", "smooth", "hold")  # how a keyed value goes on to the next key (tools.keyframes)
+MODES = ("normal", "add", "multiply", "screen")
+
+
+@dataclass(frozen=True)
+class Param:
+    """An effect parameter: its default and documented range, and whether it is a number, a colour or a mode."""
+
+    default: Any
+    lo: float | None = None
+    hi: float | None = None
+    kind: str = "number"  # "number", "color" (three 0-255 numbers) or "mode" (one of MODES)
+
+
+KINDS: dict[str, dict[str, Param]] = {
+    # moves, scales and turns the picture about its centre inside its own frame (source pixels, degrees)
+    "transform": {"x": Param(0.0), "y": Param(0.0), "scale": Param(1.0, 0.01, 100.0), "rotation": Param(0.0)},
+    # transparent beyond these many source pixels from each edge (unlike the placement crop, nothing is zoomed)
+    "crop": {
+        "left": Param(0.0, 0.0),
+        "top": Param(0.0, 0.0),
+        "right": Param(0.0, 0.0),
+        "bottom": Param(0.0, 0.0),
+        "softness": Param(0.0, 0.0, 1000.0),
+    },
+    "color": {
+        "brightness": Param(0.0, -1.0, 1.0),
+        "contrast": Param(1.0, 0.0, 4.0),
+        "saturation": Param(1.0, 0.0, 4.0),
+        "gamma": Param(1.0, 0.1, 10.0),
+    },
+    "blur": {"radius": Param(4.0, 0.0, 500.0)},
+    # chroma key: transparent where the colour is within ``tolerance`` of ``color`` (RGB distance, 0-441)
+    "key": {
+        "color": Param((0.0, 255.0, 0.0), kind="color"),
+        "tolerance": Param(80.0, 0.0, 442.0),
+        "softness": Param(40.0, 0.0, 442.0),
+    },
+    "mask": {},  # the node's own mask, invert and feather say what stays
+    "blend": {"mode": Param("normal", kind="mode"), "opacity": Param(1.0, 0.0, 1.0)},
+}
+"""Every effect kind of a clip's stack (``tools.effects`` paints them) with its parameters and their ranges."""
+
+PIXELS = 1e6  # pixel offsets (moves, crops) beyond a million pixels are no picture anyone made
+
+
+def check_value(kind: str, name: str, value: Any) -> Any:
+    """An effect parameter's static value as stored, or ValueError saying what is wrong."""
+    spec = KINDS[kind][name]
+    if spec.kind == "mode":
+        if value not in MODES:
+            raise ValueError(f"blend mode must be one of {', '.join(MODES)}, not {value!r}")
+        return value
+    if spec.kind == "color":
+        if (
+            not isinstance(value, tuple | list)
+            or len(value) != 3
+            or not all(args.finite(v) and 0 <= v <= 255 for v in value)
+        ):
+            raise ValueError(f"{kind} {name} must be three numbers from 0 to 255 (R, G, B), not {value!r}")
+        return [float(v) for v in value]
+    if not args.finite(value):
+        raise ValueError(f"{kind} {name} must be a number, not {value!r}")
+    lo = -PIXELS if spec.lo is None else spec.lo
+    hi = PIXELS if spec.hi is None else spec.hi
+    if not lo <= value <= hi:
+        raise ValueError(f"{kind} {name} must be between {lo:g} and {hi:g}, not {value!r}")
+    return float(value)
+
+
+def check_param(kind: str, name: str, stored: Any) -> None:
+    """A stored parameter, static or keyed (``{"keys": [[position, value, ease?], ...]}``), or ValueError."""
+    if not (hasattr(stored, "get") and "keys" in stored):
+        check_value(kind, name, plain(stored))
+        return
+    keys = plain(stored["keys"])
+    if not isinstance(keys, list) or not keys:
+        raise ValueError(f"{kind} {name} keys must be a list of [position, value] pairs, not {keys!r}")
+    for key in keys:
+        if not isinstance(key, list) or len(key) not in (2, 3) or not args.finite(key[0]):
+            raise ValueError(
+                f"{kind} {name} has a key that is not [position, value] or [position, value, ease]: {key!r}"
+            )
+        if len(key) == 3 and key[2] not in EASES:
+            raise ValueError(f"{kind} {name} key ease must be one of {', '.join(EASES)}, not {key[2]!r}")
+        check_value(kind, name, key[1])
+
+
+def validate(tl: Any, where: str) -> None:
+    """Check every nbedit value of a timeline from a file (and its shape: tracks of clips, gaps and crossfades,
+    within ``LIMITS``); raise ProjectError naming ``where`` and the field. Returns quietly for a good one."""
+    try:
+        _validate(tl)
+    except _Bad as e:
+        raise ProjectError(f"{where}: {e}") from None
+
+
+def check_entry(entry: Any, where: str) -> None:
+    """Check one media probe or pool entry (as a journal holds it); ProjectError naming the field."""
+    entry = plain(entry)
+    name = os.path.basename(entry["path"]) if isinstance(entry, dict) and isinstance(entry.get("path"), str) else "?"
+    try:
+        _entry(name, entry)
+    except _Bad as e:
+        raise ProjectError(f"{where}: {e}") from None
+
+
+class _Bad(Exception):
+    """A value of a timeline from a file that nbedit cannot use (the message names the field)."""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return args.finite(v)
+
+
+def _validate(tl: Any) -> None:
+    if not isinstance(tl, otio.schema.Timeline):
+        raise _Bad(f"it holds a {type(tl).__name__}, not a timeline")
+    d = plain(tl.metadata.get(KEY, {}))
+    if not isinstance(d, dict):
+        raise _Bad(f"the timeline's nbedit data is a {type(d).__name__}, not a dictionary")
+    fmt = d.get("format")
+    rate = None
+    if fmt is not None:
+        if not isinstance(fmt, dict):
+            raise _Bad(f"format is {fmt!r}, not {{width, height, fps}}")
+        for k in ("width", "height"):
+            if not (_is_int(fmt.get(k)) and fmt[k] > 0):
+                raise _Bad(f"format {k} is {fmt.get(k)!r}: a picture size is a positive whole number of pixels")
+        if fmt["width"] * fmt["height"] > args.LIMITS.max_pixels:
+            raise _Bad(f"format {fmt['width']}x{fmt['height']} is beyond {args.LIMITS.max_pixels / 1e6:g} megapixels")
+        rate = _rate(fmt.get("fps"), "format fps")
+    if "next_id" in d and not (_is_int(d["next_id"]) and d["next_id"] >= 1):
+        raise _Bad(f"next_id is {d['next_id']!r}: it counts the ids given out, a whole number from 1")
+    media = d.get("media", {})
+    if not isinstance(media, dict):
+        raise _Bad(f"the media pool is {type(media).__name__}, not a dictionary of entries")
+    for mid, entry in media.items():
+        _entry(mid, entry)
+    _depth(tl.tracks, 1)
+    seen: set[str] = set()
+    for track in tl.tracks:
+        _track(track, media, rate, seen, d.get("next_id"))
+
+
+def _rate(fps: Any, what: str) -> Fraction:
+    try:
+        return args.rate(fps, what)
+    except EditError as e:
+        raise _Bad(str(e)) from None
+
+
+def _entry(mid: Any, e: Any) -> None:
+    if not isinstance(mid, str) or not isinstance(e, dict):
+        raise _Bad(f"media {mid!r} is not a pool entry (an id and a dictionary)")
+    what = f"media {mid!r}"
+    for k in ("path", "sha256", "name"):
+        if k in e or k != "name":
+            if not isinstance(e.get(k), str):
+                raise _Bad(f"{what} {k} is {e.get(k)!r}, not text")
+    if e.get("kind") not in MEDIA_KINDS:
+        raise _Bad(f"{what} kind is {e.get('kind')!r}, not one of {', '.join(MEDIA_KINDS)}")
+    dur = e.get("duration")
+    if dur is not None and not (_is_num(dur) and 0 <= dur <= args.LIMITS.max_seconds):
+        raise _Bad(f"{what} duration is {dur!r}: media lasts a number of seconds, at most {args.LIMITS.max_seconds:g}")
+    if e.get("fps") is not None:
+        _rate(e["fps"], f"{what} fps")
+    for k in ("width", "height", "frame_count", "audio_rate", "audio_channels"):
+        v = e.get(k)
+        if v is not None and not (_is_int(v) and v >= 0):
+            raise _Bad(f"{what} {k} is {v!r}, not a whole number")
+    if e.get("width") and e.get("height") and e["width"] * e["height"] > args.LIMITS.max_pixels:
+        raise _Bad(f"{what} is {e['width']}x{e['height']}: beyond {args.LIMITS.max_pixels / 1e6:g} megapixels")
+    if e.get("rotation", 0) not in (0, 90, 180, 270):
+        raise _Bad(f"{what} rotation is {e.get('rotation')!r}, not 0, 90, 180 or 270")
+    if not _is_num(e.get("start_time", 0.0)):
+        raise _Bad(f"{what} start_time is {e.get('start_time')!r}, not a number of seconds")
+    if not isinstance(e.get("vfr", False), bool):
+        raise _Bad(f"{what} vfr is {e.get('vfr')!r}, not true or false")
+
+
+def _depth(stack: Any, level: int) -> None:
+    if level > args.LIMITS.max_nesting:
+        raise _Bad(f"stacks are nested more than {args.LIMITS.max_nesting} deep (nbedit.args.LIMITS.max_nesting)")
+    for child in stack:
+        if isinstance(child, otio.core.Composition):
+            _depth(child, level + 1)
+
+
+def _time(t: Any, what: str) -> None:
+    if not (math.isfinite(t.value) and math.isfinite(t.rate) and t.rate > 0):
+        raise _Bad(f"{what} is {t.value!r} at rate {t.rate!r}, not a finite time")
+
+
+def _track(track: Any, media: dict, rate: Fraction | None, seen: set[str], next_id: Any) -> None:
+    if not isinstance(track, otio.schema.Track):
+        raise _Bad(f"the timeline holds a {type(track).__name__} {track.name!r} where a track goes")
+    what = f"track {track.name!r}"
+    if track.kind not in (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio):
+        raise _Bad(f"{what} is of kind {track.kind!r}, not Video or Audio")
+    d = plain(track.metadata.get(KEY, {}))
+    if not isinstance(d, dict):
+        raise _Bad(f"{what}: its nbedit data is not a dictionary")
+    for flag in ("solo", "lock"):
+        if flag in d and not isinstance(d[flag], bool):
+            raise _Bad(f"{what} {flag} is {d[flag]!r}, not true or false")
+    if "blend" in d:
+        blend = d["blend"]
+        if not isinstance(blend, dict):
+            raise _Bad(f"{what} blend is {blend!r}, not {{mode, opacity}}")
+        _params(what + " blend", "blend", {k: v for k, v in blend.items() if k in ("mode", "opacity")})
+    limit = args.LIMITS.max_seconds
+    total = 0.0
+    for n, item in enumerate(track, 1):
+        where = f"{what}, item {n}"
+        if isinstance(item, otio.core.Composition):
+            raise _Bad(
+                f"{where} is a nested {type(item).__name__.lower()}: an nbedit track holds clips, gaps and "
+                "crossfades (import the file with import_timeline to flatten it)"
+            )
+        if isinstance(item, otio.schema.Transition):
+            for t, side in ((item.in_offset, "in"), (item.out_offset, "out")):
+                _time(t, f"{where}: crossfade {side} offset")
+                if t.value < 0 or t.to_seconds() > limit:
+                    raise _Bad(f"{where}: crossfade {side} offset of {t.to_seconds():g} s is out of range")
+            continue
+        if not isinstance(item, otio.schema.Clip | otio.schema.Gap):
+            raise _Bad(f"{where} is a {type(item).__name__}: an nbedit track holds clips, gaps and crossfades")
+        sr = item.source_range
+        if sr is None:
+            raise _Bad(f"{where} has no source range")
+        _time(sr.start_time, f"{where} start")
+        _time(sr.duration, f"{where} duration")
+        seconds = sr.duration.to_seconds()
+        kind = "gap" if isinstance(item, otio.schema.Gap) else "clip"
+        if seconds < 0 or seconds > limit:
+            raise _Bad(
+                f"{where}: a {kind} of {_span(seconds)} is beyond {_span(limit)}, the longest a timeline may be "
+                "(nbedit.args.LIMITS.max_seconds)"
+            )
+        total += seconds
+        if total > limit:
+            raise _Bad(
+                f"{what} lasts more than {_span(limit)}, the longest a timeline may be (nbedit.args.LIMITS.max_seconds)"
+            )
+        if isinstance(item, otio.schema.Clip):
+            _clip(item, where, media, seen, next_id)
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 365 * 24 * 3600:
+        return f"{seconds / (365.25 * 24 * 3600):.0f} years"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:g} hours"
+    return f"{seconds:g} s"
+
+
+def _clip(clip: Any, where: str, media: dict, seen: set[str], next_id: Any) -> None:
+    d = plain(clip.metadata.get(KEY))
+    for fx in clip.effects:
+        if isinstance(fx, otio.schema.LinearTimeWarp) and not (
+            math.isfinite(fx.time_scalar) and 0 < fx.time_scalar <= 100
+        ):
+            raise _Bad(f"{where}: speed {fx.time_scalar!r} is not above 0 and at most 100")
+    if d is None:
+        return  # a foreign clip: nothing of ours to check
+    if not isinstance(d, dict):
+        raise _Bad(f"{where}: its nbedit data is not a dictionary")
+    cid = d.get("id")
+    if not isinstance(cid, str) or not cid:
+        raise _Bad(f"{where}: clip id is {cid!r}, not text")
+    where = f"clip {cid!r}"
+    if cid in seen:
+        raise _Bad(f"{where} appears twice: every clip has an id of its own")
+    seen.add(cid)
+    digits = cid.lstrip("abcdefghijklmnopqrstuvwxyz")
+    if _is_int(next_id) and digits.isdigit() and int(digits) >= next_id:
+        raise _Bad(f"next_id is {next_id}, but clip {cid!r} exists: the next new clip would take an id in use")
+    if d.get("media") not in media:
+        raise _Bad(f"{where} shows media {d.get('media')!r}, which is not in the media pool")
+    if "opacity" in d and not (_is_num(d["opacity"]) and 0 <= d["opacity"] <= 1):
+        raise _Bad(f"{where} opacity is {d['opacity']!r}, not a number from 0 to 1")
+    if "gain_db" in d and not (_is_num(d["gain_db"]) and -100 <= d["gain_db"] <= 40):
+        raise _Bad(f"{where} gain_db is {d['gain_db']!r}, not a number from -100 to 40")
+    if "transform" in d:
+        _transform(d["transform"], where)
+    for key in ("linked", "masks"):
+        if key in d and not (isinstance(d[key], list) and all(isinstance(v, str) for v in d[key])):
+            raise _Bad(f"{where} {key} is {d[key]!r}, not a list of ids")
+    if "effects" in d:
+        _effects(d["effects"], where, media)
+
+
+def _transform(t: Any, where: str) -> None:
+    if not isinstance(t, dict):
+        raise _Bad(f"{where} transform is {t!r}, not {{x, y, scale, crop}}")
+    for k in ("x", "y"):
+        if not (_is_num(t.get(k, 0.0)) and abs(t.get(k, 0.0)) <= PIXELS):
+            raise _Bad(f"{where} transform {k} is {t.get(k)!r}, not a number of pixels")
+    scale = t.get("scale", 1.0)
+    if not (_is_num(scale) and 0 < scale <= args.LIMITS.max_scale):
+        raise _Bad(f"{where} transform scale is {scale!r}, not above 0 and at most {args.LIMITS.max_scale:g}")
+    crop = t.get("crop", [0, 0, 0, 0])
+    if not (isinstance(crop, list) and len(crop) == 4 and all(_is_int(c) and 0 <= c <= PIXELS for c in crop)):
+        raise _Bad(f"{where} transform crop is {crop!r}, not four pixel counts")
+
+
+def _effects(nodes: Any, where: str, media: dict) -> None:
+    if not isinstance(nodes, list):
+        raise _Bad(f"{where} effects is {nodes!r}, not a list of effect nodes")
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("kind") not in KINDS:
+            kind = node.get("kind") if isinstance(node, dict) else node
+            raise _Bad(f"{where} has an effect of unknown kind {kind!r} (kinds are {', '.join(KINDS)})")
+        what = f"{where} effect {node.get('id', '?')!r} ({node['kind']})"
+        params = node.get("params", {})
+        if not isinstance(params, dict):
+            raise _Bad(f"{what} params is {params!r}, not a dictionary")
+        _params(what, node["kind"], params)
+        if "mask" in node and node["mask"] is not None and node["mask"] not in media:
+            raise _Bad(f"{what} mask {node['mask']!r} is not in the media pool")
+        if "invert" in node and not isinstance(node["invert"], bool):
+            raise _Bad(f"{what} invert is {node['invert']!r}, not true or false")
+        feather = node.get("feather", 0.0)
+        if not (_is_num(feather) and 0 <= feather <= PIXELS):
+            raise _Bad(f"{what} feather is {feather!r}, not a number of pixels")
+
+
+def _params(what: str, kind: str, params: dict) -> None:
+    for name, stored in params.items():
+        if name not in KINDS[kind]:
+            raise _Bad(f"{what} has no parameter {name!r} (it has {', '.join(KINDS[kind]) or 'none'})")
+        try:
+            check_param(kind, name, stored)
+        except ValueError as e:
+            raise _Bad(f"{what}: {e}") from None

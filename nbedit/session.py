@@ -327,7 +327,8 @@ class Session:
         snap = disk.read_snapshot(self.path, self.journal)
         try:
             saved = None if snap is None else self._read_snapshot(snap[1])
-        except ProjectError:
+        except ProjectError as e:
+            warnings.warn(f"{e}: the project reopens from its journal instead", stacklevel=3)
             saved = snap = None  # the journal holds it all: replay that
         if snap is None:
             self._replay_from(model.new_timeline(self.name), entries, 0)
@@ -339,9 +340,11 @@ class Session:
 
     def _read_snapshot(self, text: str) -> otio.schema.Timeline:
         try:
-            return model.read_otio(text, str(self.path / disk.TIMELINE))
+            tl = model.read_otio(text, str(self.path / disk.TIMELINE))
         except Exception as e:
             raise ProjectError(f"cannot read the project's saved timeline: {e}") from e
+        model.validate(tl, f"the project's saved timeline {self.path / disk.TIMELINE}")
+        return tl
 
     def _salvaged(self, line: int, offset: int) -> None:
         """The journal is damaged at ``line``: keep the edits before it, set the rest aside, and say so."""

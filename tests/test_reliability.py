@@ -11,6 +11,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import opentimelineio as otio
 import pytest
 
 import nbedit
@@ -157,3 +158,132 @@ def test_edits_from_two_threads_never_interleave(ab):
     lines = ab.journal.path.read_text().splitlines()
     assert len(lines) == 4 + 80 and all(json.loads(line)["op"] for line in lines)  # each entry whole
     assert nbedit.Session(ab.path, read_only=True).state() == ab.state()
+
+
+# ---- a corrupt project is refused at open, naming the field ----------------------------------------------------
+
+
+def nb_of(obj) -> dict:
+    return obj.metadata["nbedit"]
+
+
+def first_clip(tl):
+    return next(iter(tl.find_clips()))
+
+
+def nested(depth: int):
+    inner = otio.schema.Gap(duration=otio.opentime.RationalTime(24, 24))
+    for _ in range(depth):
+        inner = otio.schema.Stack(children=[otio.schema.Track(children=[inner])])
+    return inner
+
+
+CORRUPT = {
+    "opacity as text": (lambda tl: first_clip(tl).metadata["nbedit"].update(opacity="half"), "clip 'c1' opacity is"),
+    "unknown effect": (
+        lambda tl: nb_of(first_clip(tl)).update(effects=[{"id": "e1", "kind": "sparkle", "params": {}}]),
+        "unknown kind 'sparkle'",
+    ),
+    "fps 0": (lambda tl: nb_of(tl)["format"].update(fps=0), "format fps must be above 0"),
+    "width as text": (lambda tl: nb_of(tl)["format"].update(width="320"), "format width is '320'"),
+    "next id as text": (lambda tl: nb_of(tl).update(next_id="9"), "next_id is '9'"),
+    "next id behind the clips": (lambda tl: nb_of(tl).update(next_id=1), "would take an id in use"),
+    "blur radius 1e5": (
+        lambda tl: nb_of(first_clip(tl)).update(effects=[{"id": "e1", "kind": "blur", "params": {"radius": 1e5}}]),
+        "blur radius must be between 0 and 500, not 100000",
+    ),
+    "media width as text": (lambda tl: nb_of(tl)["media"]["a"].update(width="320"), "media 'a' width is '320'"),
+    "a 31-year gap": (
+        lambda tl: tl.tracks[0].insert(
+            0, otio.schema.Gap(duration=otio.opentime.RationalTime(24 * 86400 * 365 * 31, 24))
+        ),
+        "a gap of 31 years is beyond 24 hours",
+    ),
+    "a day and a half of clips": (
+        lambda tl: [
+            tl.tracks[0].append(otio.schema.Gap(duration=otio.opentime.RationalTime(24 * 3600 * 20, 24)))
+            for _ in range(2)
+        ],
+        "lasts more than 24 hours",
+    ),
+    "stacks nested 20 deep": (lambda tl: tl.tracks[0].append(nested(20)), "nested more than 16 deep"),
+    "a compound clip in a track": (lambda tl: tl.tracks[0].append(nested(1)), "is a nested stack"),
+}
+
+
+@pytest.mark.parametrize("case", CORRUPT)
+def test_a_corrupt_timeline_file_is_refused_at_open_naming_the_field(ab, tmp_path, case):
+    ab.append("a", src_in=0, src_out=1)
+    path = ab.save(tmp_path / "cut.otio")
+    tl = otio.adapters.read_from_file(str(path))
+    corrupt, message = CORRUPT[case]
+    corrupt(tl)
+    otio.adapters.write_to_file(tl, str(path))
+    state, before = ab.state(), files(ab.path)
+    with pytest.raises(nbedit.ProjectError, match=message):
+        ab.open_timeline(path)
+    assert ab.state() == state and files(ab.path) == before
+
+
+def test_a_limit_can_be_raised_for_unusual_work(ab, tmp_path, monkeypatch):
+    ab.append("a", src_in=0, src_out=1)
+    path = ab.save(tmp_path / "long.otio")
+    tl = otio.adapters.read_from_file(str(path))
+    tl.tracks[0].append(otio.schema.Gap(duration=otio.opentime.RationalTime(24 * 3600 * 30, 24)))
+    otio.adapters.write_to_file(tl, str(path))
+    monkeypatch.setattr(nbedit.args.LIMITS, "max_seconds", 48 * 3600)
+    ab.open_timeline(path)
+    assert ab.duration > 30 * 3600
+
+
+def saved_and_corrupted(s: nbedit.Session, corrupt) -> None:
+    """Close the project (its snapshot then holds every edit) and corrupt the saved timeline the way a tool
+    that also rewrites the snapshot's checksum would."""
+    s.close()
+    tl = otio.adapters.read_from_file(str(s.path / "timeline.otio"))
+    corrupt(tl)
+    text = tl.to_json_string().encode()
+    (s.path / "timeline.otio").write_bytes(text)
+    snap = json.loads((s.path / "snapshot.json").read_text())
+    snap["timeline_sha256"] = hashlib.sha256(text).hexdigest()
+    (s.path / "snapshot.json").write_text(json.dumps(snap))
+
+
+def test_a_corrupt_saved_timeline_reopens_from_the_journal_with_a_warning(ab):
+    ab.append("a", src_in=0, src_out=1)
+    state = ab.state()
+    saved_and_corrupted(ab, CORRUPT["opacity as text"][0])
+    with pytest.warns(UserWarning, match="clip 'c1' opacity is 'half'.*reopens from its journal"):
+        again = nbedit.Session(ab.path)
+    assert again.state() == state
+
+
+def test_a_corrupt_saved_timeline_without_its_journal_is_refused_naming_the_field(ab):
+    ab.append("a", src_in=0, src_out=1)
+    saved_and_corrupted(ab, CORRUPT["blur radius 1e5"][0])
+    ab.journal.path.write_bytes(b"")  # the journal lost: the saved timeline is all there is
+    before = files(ab.path)
+    with pytest.raises(nbedit.ProjectError, match="blur radius must be between 0 and 500"):
+        nbedit.Session(ab.path)
+    assert files(ab.path) == before
+
+
+def test_a_corrupt_media_entry_in_the_journal_is_refused_at_open_naming_the_field(ab):
+    ab.append("a", src_in=0, src_out=1)
+    ab.close()
+    lines = ab.journal.path.read_text().splitlines()
+    entry = json.loads(lines[0])
+    entry["extra"]["info"]["fps"] = "fast"
+    (ab.path / "snapshot.json").unlink()  # the whole journal is replayed
+    ab.journal.path.write_text("\n".join([json.dumps(entry), *lines[1:]]) + "\n")
+    before = files(ab.path)
+    with pytest.raises(nbedit.ProjectError, match="entry 1 .* media .a.mp4. fps must be a number or a fraction"):
+        nbedit.Session(ab.path)
+    assert files(ab.path) == before
+
+
+def test_effect_values_beyond_their_range_are_clamped_before_painting():
+    from nbedit.tools import effects
+
+    assert effects.resolve({"kind": "blur", "params": {"radius": 1e5}}, 0) == ("blur", (("radius", 500.0),))
+    assert effects.resolve({"kind": "color", "params": {"gamma": -3.0}}, 0)[1][3] == ("gamma", 0.1)

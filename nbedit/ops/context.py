@@ -231,6 +231,8 @@ class Edit:
         self.env = env
         self.replaying = replaying
         self.saved = saved or {}
+        if replaying and "info" in self.saved:  # what the journal says a file was: checked like a project file
+            model.check_entry(self.saved["info"], "the media kept in the journal")
         self.pins: dict[str, Any] = {}
         self.kept: dict[str, Any] = {}
         self._before: dict[int, tuple[TrackIndex, list]] = {}
@@ -448,6 +450,7 @@ class Edit:
         """Make ``tl`` the project's timeline (undo brings the old one back whole)."""
         if self._before or self._meta or self._attrs or self._tracks_before is not None:
             raise AssertionError("replace_timeline must be an edit's only change")
+        model.validate(tl, "the timeline kept in the journal" if self.replaying else "cannot open this timeline")
         if self._timeline_before is None:
             self._timeline_before = (self.timeline, self.index)
         _set_timeline(self.state, tl)
