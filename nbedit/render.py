@@ -21,7 +21,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 
-from . import identity, media, model
+from . import folder, identity, media, model
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
@@ -574,7 +574,8 @@ def render(
     if path.is_dir():
         raise RenderError(f"cannot render to {path}: it is a folder")
     refuse_sources(timeline, path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    folder.clean_stale(path.parent, depth=0)  # partial files of renders here that were killed
+    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     rate = edit_rate(timeline)

@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -287,3 +289,156 @@ def test_effect_values_beyond_their_range_are_clamped_before_painting():
 
     assert effects.resolve({"kind": "blur", "params": {"radius": 1e5}}, 0) == ("blur", (("radius", 500.0),))
     assert effects.resolve({"kind": "color", "params": {"gamma": -3.0}}, 0)[1][3] == ("gamma", 0.1)
+
+
+def test_an_edit_that_would_make_a_track_last_more_than_a_day_is_refused(ab):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    ab.move(c1, to=86399)  # within the limit: the clip ends a day after the start
+    state = ab.state()
+    with pytest.raises(nbedit.TimeRangeError, match="track 'V1' would last 24:00:01, beyond 24 hours"):
+        ab.append("a", src_in=0, src_out=1)
+    assert ab.state() == state
+
+
+# ---- a full disk and killed writers leave no temp file ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 32 MiB file system (tmpfs) for a test to fill: what a full disk does to each writer."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (CI runs as root): {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Fill the disk to the last block, then give back ``leave`` bytes."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 2**16)
+        except OSError:
+            pass
+    if leave:
+        os.truncate(filler, filler.stat().st_size - leave)
+    return filler
+
+
+def temp_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*") if p.name != ".lock")
+
+
+def test_an_export_onto_a_full_disk_is_a_typed_error_and_leaves_no_temp_file(ab, small_disk):
+    ab.append("a", src_in=0, src_out=1)
+    fill(small_disk)
+    for name in ("cut.otio", "cut.fcpxml", "cut.edl"):
+        with pytest.raises(nbedit.ProjectError, match="No space left"):
+            ab.export(small_disk / name)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_a_snapshot_that_cannot_be_written_leaves_no_temp_file(footage, small_disk):
+    s = nbedit.Session(small_disk / "project")
+    s.import_media(footage["a"])
+    s.append("a", src_in=0, src_out=1)
+    before = files(s.path)
+    filler = fill(small_disk)
+    with pytest.warns(UserWarning, match="cannot write .*timeline.otio: the disk is full"):
+        s.save()
+    assert temp_files(s.path) == [] and files(s.path) == before
+    filler.unlink()
+    s.close()  # space again: the snapshot catches up
+    assert otio.adapters.read_from_file(str(s.path / "timeline.otio")).to_json_string() == s.state()
+
+
+def test_generating_onto_a_full_disk_is_a_typed_error_and_leaves_nothing(tiny_models, small_disk, monkeypatch):
+    monkeypatch.setenv("NBEDIT_MODELS", str(tiny_models))
+    monkeypatch.setenv("NBEDIT_DEVICE", "cpu")
+    monkeypatch.setattr(nbedit.session, "SNAPSHOT_IDLE", 3600.0)  # no snapshot written behind the test's back
+    s = nbedit.Session(small_disk / "project")
+    s.set_format(64, 64, fps=24)
+    state, before = s.state(), files(s.path)
+    filler = fill(small_disk, leave=16 * 2**10)  # room for the journal's line, not for the media
+    with pytest.raises(nbedit.ProjectError, match="cannot write the new media .* the disk is full"):
+        s.generate("a red kite", model="ltx-video", seconds=1, size=(64, 64), seed=7)
+    assert s.state() == state and files(s.path) == before and temp_files(s.path) == []
+    filler.unlink()
+    s.close()
+
+
+def test_an_otioz_import_onto_a_full_disk_leaves_no_media_in_imports(ab, small_disk, tmp_path):
+    ab.append("a", src_in=0, src_out=1)
+    bundle = ab.export(tmp_path / "cut.otioz").path
+    s = nbedit.Session(small_disk / "project")
+    state, before = s.state(), files(s.path)
+    filler = fill(small_disk, leave=16 * 2**10)  # the bundle's media is larger
+    with pytest.raises(nbedit.ProjectError, match="cannot unpack its media into .* the disk is full"):
+        s.import_timeline(bundle)
+    assert s.state() == state and files(s.path) == before
+    assert not any((s.path / "imports").iterdir())
+    filler.unlink()
+    s.close()
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+RENDER = """
+import sys, nbedit
+s = nbedit.Session(sys.argv[1], read_only=True)
+print("rendering", flush=True)
+s.render(sys.argv[2], progress=False, preset="veryslow")
+"""
+
+
+@pytest.mark.slow
+def test_the_partial_file_of_a_killed_render_is_removed_by_the_next_render(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=4)
+    ab.close()
+    out = tmp_path / "renders"
+    out.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(nbedit.__file__).parents[1])}
+    args = [sys.executable, "-c", RENDER, str(ab.path), str(out / "cut.mp4")]
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, env=env)
+    assert child.stdout.readline().strip() == b"rendering"
+    while not any(out.iterdir()):
+        assert child.poll() is None
+    child.kill()  # no finally, no atexit: the partial file stays
+    child.wait(60)
+    assert [p.name.endswith(".partial.mp4") for p in out.iterdir()] == [True]
+    ab.render(out / "other.mp4", progress=False, preset="ultrafast", end=0.5)
+    assert [p.name for p in out.iterdir()] == ["other.mp4"]
+
+
+def test_taking_a_projects_lock_removes_the_temp_files_dead_writers_left(ab):
+    ab.append("a", src_in=0, src_out=1)
+    ab.close()
+    dead, live = dead_pid(), os.getppid()
+    left = [
+        ".timeline.otio.tmp",  # a snapshot cut short
+        ".snapshot.json.tmp",
+        f".cut.{dead}-k2x9_a.partial.mp4",  # a render into the project folder, killed
+        "generated/.generate-0123456789abcdef.partial.mp4",  # generated media half written
+        "generated/.generate-0123456789abcdef.json.partial",
+    ]
+    unpacking = f"imports/.cut-0123456789ab.{dead}-cdef0123.partial"  # an .otioz import unpacking, killed
+    kept = [
+        f".cut.{live}-k2x9_b.partial.mp4",  # a live process's render
+        ".notes.tmp",  # the user's own files
+        "generated/.mine.partial.mp4",
+        "footage/.timeline.otio.tmp",
+    ]
+    for name in left + kept:
+        (ab.path / name).parent.mkdir(exist_ok=True)
+        (ab.path / name).write_text("x")
+    (ab.path / unpacking / "media").mkdir(parents=True)
+    again = nbedit.Session(ab.path)
+    assert temp_files(again.path) == sorted(kept)

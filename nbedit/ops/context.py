@@ -502,6 +502,7 @@ class Edit:
             for ti in self.index.tracks.values():
                 placed, cuts = ti.layout()
                 model.check_items(tl, placed, cuts)
+                model.check_length(tl, ti.name, ti.end)
             return
         for s in change.splices:
             ti = s.track
@@ -509,6 +510,7 @@ class Edit:
                 continue
             lo, hi = s.at - 2, s.at + len(s.new) + 2
             model.check_items(tl, ti.window(lo, hi), ti.cuts(max(lo - 1, 0), hi + 1))
+            model.check_length(tl, ti.name, ti.end)
 
 
 # ---- running an operation -------------------------------------------------------------------------------------

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import folder as disk
 from .. import media as media_mod
 from .. import model
-from ..errors import EditError
+from ..errors import EditError, ProjectError
 from ..model import MediaId
 from .context import Edit
 
@@ -94,15 +95,18 @@ def write_video(
     (H, W) masks). Same frames, same bytes."""
     path = Path(path)
     fps = Fraction(fps)
-    if path.suffix == ".avi":
-        from ..tools.video import write_lossless as ffv1
-
-        return ffv1(path, frames, fps, gray=gray)
-    if gray:
+    if gray and path.suffix != ".avi":
         raise ValueError("grey frames are written as FFV1: give an .avi path")
-    from ..models.lossless import write_lossless as x264rgb
+    try:  # both writers remove their temp file when they fail
+        if path.suffix == ".avi":
+            from ..tools.video import write_lossless as ffv1
 
-    return x264rgb(path, frames if isinstance(frames, np.ndarray) else np.stack(list(frames)), fps)
+            return ffv1(path, frames, fps, gray=gray)
+        from ..models.lossless import write_lossless as x264rgb
+
+        return x264rgb(path, frames if isinstance(frames, np.ndarray) else np.stack(list(frames)), fps)
+    except OSError as e:  # PyAV's errors of the file system are OSErrors too (a full disk)
+        raise ProjectError(f"cannot write the new media {path.name} into {path.parent}: {disk.why(e)}") from e
 
 
 def write_sidecar(path: Path, key: str, provenance: dict, *, sha256: str | None = None) -> None:
@@ -112,8 +116,12 @@ def write_sidecar(path: Path, key: str, provenance: dict, *, sha256: str | None 
     if sha256 is not None:
         side["sha256"] = sha256
     tmp = path.with_name(f".{path.stem}.json.partial")
-    tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path.with_suffix(".json"))
+    try:
+        tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path.with_suffix(".json"))
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ProjectError(f"cannot write {path.with_suffix('.json').name} into {path.parent}: {disk.why(e)}") from e
 
 
 def made(path: Path, key: str, provenance: dict) -> media_mod.MediaInfo:

@@ -110,8 +110,8 @@ def apply(img: np.ndarray, nodes: tuple[Node, ...], masks: list[np.ndarray | Non
 def _limit(m: np.ndarray, *, invert: bool, feather: float) -> np.ndarray:
     import cv2
 
-    if feather > 0:
-        m = cv2.GaussianBlur(m, (0, 0), sigmaX=feather / 2)
+    if feather > 0:  # no wider than the picture: a larger sigma changes nothing more but runs for minutes
+        m = cv2.GaussianBlur(m, (0, 0), sigmaX=min(feather, max(m.shape)) / 2)
     return 1.0 - m if invert else m
 
 
