@@ -82,20 +82,28 @@ def new_timeline(name: str) -> otio.schema.Timeline:
 MAX_OTIO_BYTES = 2 * 2**30  # an .otio file larger than this is not a timeline anyone made by hand or tool
 
 
-def read_otio(text: str | bytes, what: str) -> Any:
+def read_otio(text: str | bytes, what: str, *, check: bool = False) -> Any:
     """OTIO JSON read safely: its nesting is checked by Python's own JSON parser first (which refuses depth it
     cannot handle with an error), because OTIO's C++ reader crashes the process on a file nested thousands deep.
-    A ValueError names ``what``; callers turn it into their typed error."""
+    A ValueError names ``what``; callers turn it into their typed error. ``check``: the timeline's values are
+    validated too (:func:`validate`, from the JSON already parsed), a ProjectError naming the field."""
     import json
 
     if len(text) > MAX_OTIO_BYTES:
         raise ValueError(f"{what} is {len(text) / 2**30:.1f} GiB: larger than any timeline")
     try:
-        json.loads(text)
+        doc = json.loads(text)
     except RecursionError:
         raise ValueError(f"{what} is nested too deeply to be a timeline") from None
     except ValueError as e:
         raise ValueError(f"{what} is not OTIO JSON: {e}") from None
+    if check:
+        if _schema(doc) != "Timeline":
+            raise ProjectError(f"{what}: it holds a {_schema(doc) or type(doc).__name__}, not a timeline")
+        try:
+            _validate(doc)
+        except _Bad as e:
+            raise ProjectError(f"{what}: {e}") from None
     return otio.adapters.read_from_string(text if isinstance(text, str) else text.decode("utf-8"), "otio_json")
 
 
@@ -475,9 +483,16 @@ def check_param(kind: str, name: str, stored: Any) -> None:
 
 def validate(tl: Any, where: str) -> None:
     """Check every nbedit value of a timeline from a file (and its shape: tracks of clips, gaps and crossfades,
-    within ``LIMITS``); raise ProjectError naming ``where`` and the field. Returns quietly for a good one."""
+    within ``LIMITS``); raise ProjectError naming ``where`` and the field. Returns quietly for a good one.
+
+    The check reads the timeline's JSON, plain Python values, not OTIO's objects (which cost a call into C++ for
+    each value): ``python bench/validate.py`` compares it with reading the file."""
+    import json
+
+    if not isinstance(tl, otio.schema.Timeline):
+        raise ProjectError(f"{where}: it holds a {type(tl).__name__}, not a timeline")
     try:
-        _validate(tl)
+        _validate(json.loads(tl.to_json_string()))
     except _Bad as e:
         raise ProjectError(f"{where}: {e}") from None
 
@@ -501,17 +516,26 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return args.finite(v)
+    t = type(v)  # the JSON types first: this runs for every value of every clip
+    return (t is float and v - v == 0) or t is int or (t is not bool and args.finite(v))
 
 
-def _validate(tl: Any) -> None:
-    if not isinstance(tl, otio.schema.Timeline):
-        raise _Bad(f"it holds a {type(tl).__name__}, not a timeline")
-    d = plain(tl.metadata.get(KEY, {}))
+def _schema(obj: Any) -> str:
+    """The OTIO schema name of a JSON object ("Clip", "Gap", ...), "" for anything else."""
+    return obj.get("OTIO_SCHEMA", "").split(".")[0] if isinstance(obj, dict) else ""
+
+
+def _ours(obj: dict) -> Any:
+    meta = obj.get("metadata") or {}
+    return meta.get(KEY) if isinstance(meta, dict) else None
+
+
+def _validate(doc: Any) -> None:
+    d = _ours(doc)
+    d = {} if d is None else d
     if not isinstance(d, dict):
         raise _Bad(f"the timeline's nbedit data is a {type(d).__name__}, not a dictionary")
     fmt = d.get("format")
-    rate = None
     if fmt is not None:
         if not isinstance(fmt, dict):
             raise _Bad(f"format is {fmt!r}, not {{width, height, fps}}")
@@ -520,7 +544,7 @@ def _validate(tl: Any) -> None:
                 raise _Bad(f"format {k} is {fmt.get(k)!r}: a picture size is a positive whole number of pixels")
         if fmt["width"] * fmt["height"] > args.LIMITS.max_pixels:
             raise _Bad(f"format {fmt['width']}x{fmt['height']} is beyond {args.LIMITS.max_pixels / 1e6:g} megapixels")
-        rate = _rate(fmt.get("fps"), "format fps")
+        _rate(fmt.get("fps"), "format fps")
     if "next_id" in d and not (_is_int(d["next_id"]) and d["next_id"] >= 1):
         raise _Bad(f"next_id is {d['next_id']!r}: it counts the ids given out, a whole number from 1")
     media = d.get("media", {})
@@ -528,10 +552,13 @@ def _validate(tl: Any) -> None:
         raise _Bad(f"the media pool is {type(media).__name__}, not a dictionary of entries")
     for mid, entry in media.items():
         _entry(mid, entry)
-    _depth(tl.tracks, 1)
+    stack = doc.get("tracks")
+    if _schema(stack) != "Stack":
+        raise _Bad("its tracks are not a stack of tracks")
+    _depth(stack, 1)
     seen: set[str] = set()
-    for track in tl.tracks:
-        _track(track, media, rate, seen, d.get("next_id"))
+    for track in stack.get("children", []):
+        _track(track, media, seen, d.get("next_id"))
 
 
 def _rate(fps: Any, what: str) -> Fraction:
@@ -570,26 +597,30 @@ def _entry(mid: Any, e: Any) -> None:
         raise _Bad(f"{what} vfr is {e.get('vfr')!r}, not true or false")
 
 
-def _depth(stack: Any, level: int) -> None:
+def _depth(stack: dict, level: int) -> None:
     if level > args.LIMITS.max_nesting:
         raise _Bad(f"stacks are nested more than {args.LIMITS.max_nesting} deep (nbedit.args.LIMITS.max_nesting)")
-    for child in stack:
-        if isinstance(child, otio.core.Composition):
+    for child in stack.get("children") or []:
+        if _schema(child) in ("Stack", "Track"):
             _depth(child, level + 1)
 
 
-def _time(t: Any, what: str) -> None:
-    if not (math.isfinite(t.value) and math.isfinite(t.rate) and t.rate > 0):
-        raise _Bad(f"{what} is {t.value!r} at rate {t.rate!r}, not a finite time")
+def _seconds(t: Any, what: str) -> float:
+    value, rate = (t.get("value"), t.get("rate")) if _schema(t) == "RationalTime" else (None, None)
+    if not (_is_num(value) and _is_num(rate) and rate > 0):
+        raise _Bad(f"{what} is {t!r}, not a finite time")
+    return value / rate
 
 
-def _track(track: Any, media: dict, rate: Fraction | None, seen: set[str], next_id: Any) -> None:
-    if not isinstance(track, otio.schema.Track):
-        raise _Bad(f"the timeline holds a {type(track).__name__} {track.name!r} where a track goes")
-    what = f"track {track.name!r}"
-    if track.kind not in (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio):
-        raise _Bad(f"{what} is of kind {track.kind!r}, not Video or Audio")
-    d = plain(track.metadata.get(KEY, {}))
+def _track(track: Any, media: dict, seen: set[str], next_id: Any) -> None:
+    kind = _schema(track)
+    if kind != "Track":
+        raise _Bad(f"the timeline holds a {kind or type(track).__name__} where a track goes")
+    what = f"track {track.get('name')!r}"
+    if track.get("kind") not in (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio):
+        raise _Bad(f"{what} is of kind {track.get('kind')!r}, not Video or Audio")
+    d = _ours(track)
+    d = {} if d is None else d
     if not isinstance(d, dict):
         raise _Bad(f"{what}: its nbedit data is not a dictionary")
     for flag in ("solo", "lock"):
@@ -602,39 +633,38 @@ def _track(track: Any, media: dict, rate: Fraction | None, seen: set[str], next_
         _params(what + " blend", "blend", {k: v for k, v in blend.items() if k in ("mode", "opacity")})
     limit = args.LIMITS.max_seconds
     total = 0.0
-    for n, item in enumerate(track, 1):
+    for n, item in enumerate(track.get("children") or [], 1):
         where = f"{what}, item {n}"
-        if isinstance(item, otio.core.Composition):
+        kind = _schema(item)
+        if kind in ("Stack", "Track"):
             raise _Bad(
-                f"{where} is a nested {type(item).__name__.lower()}: an nbedit track holds clips, gaps and "
-                "crossfades (import the file with import_timeline to flatten it)"
+                f"{where} is a nested {kind.lower()}: an nbedit track holds clips, gaps and crossfades (import the "
+                "file with import_timeline to flatten it)"
             )
-        if isinstance(item, otio.schema.Transition):
-            for t, side in ((item.in_offset, "in"), (item.out_offset, "out")):
-                _time(t, f"{where}: crossfade {side} offset")
-                if t.value < 0 or t.to_seconds() > limit:
-                    raise _Bad(f"{where}: crossfade {side} offset of {t.to_seconds():g} s is out of range")
+        if kind == "Transition":
+            for side in ("in", "out"):
+                offset = _seconds(item.get(f"{side}_offset"), f"{where}: crossfade {side} offset")
+                if not 0 <= offset <= limit:
+                    raise _Bad(f"{where}: crossfade {side} offset of {offset:g} s is out of range")
             continue
-        if not isinstance(item, otio.schema.Clip | otio.schema.Gap):
-            raise _Bad(f"{where} is a {type(item).__name__}: an nbedit track holds clips, gaps and crossfades")
-        sr = item.source_range
-        if sr is None:
+        if kind not in ("Clip", "Gap"):
+            raise _Bad(f"{where} is a {kind or type(item).__name__}: an nbedit track holds clips, gaps and crossfades")
+        sr = item.get("source_range")
+        if not isinstance(sr, dict):
             raise _Bad(f"{where} has no source range")
-        _time(sr.start_time, f"{where} start")
-        _time(sr.duration, f"{where} duration")
-        seconds = sr.duration.to_seconds()
-        kind = "gap" if isinstance(item, otio.schema.Gap) else "clip"
+        _seconds(sr.get("start_time"), f"{where} start")
+        seconds = _seconds(sr.get("duration"), f"{where} duration")
         if seconds < 0 or seconds > limit:
             raise _Bad(
-                f"{where}: a {kind} of {_span(seconds)} is beyond {_span(limit)}, the longest a timeline may be "
-                "(nbedit.args.LIMITS.max_seconds)"
+                f"{where}: a {kind.lower()} of {_span(seconds)} is beyond {_span(limit)}, the longest a timeline may "
+                "be (nbedit.args.LIMITS.max_seconds)"
             )
         total += seconds
         if total > limit:
             raise _Bad(
                 f"{what} lasts more than {_span(limit)}, the longest a timeline may be (nbedit.args.LIMITS.max_seconds)"
             )
-        if isinstance(item, otio.schema.Clip):
+        if kind == "Clip":
             _clip(item, where, media, seen, next_id)
 
 
@@ -649,13 +679,12 @@ def _span(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def _clip(clip: Any, where: str, media: dict, seen: set[str], next_id: Any) -> None:
-    d = plain(clip.metadata.get(KEY))
-    for fx in clip.effects:
-        if isinstance(fx, otio.schema.LinearTimeWarp) and not (
-            math.isfinite(fx.time_scalar) and 0 < fx.time_scalar <= 100
-        ):
-            raise _Bad(f"{where}: speed {fx.time_scalar!r} is not above 0 and at most 100")
+def _clip(clip: dict, where: str, media: dict, seen: set[str], next_id: Any) -> None:
+    d = _ours(clip)
+    for fx in clip.get("effects") or []:
+        scalar = fx.get("time_scalar") if _schema(fx) == "LinearTimeWarp" else 1.0
+        if not (_is_num(scalar) and 0 < scalar <= 100):
+            raise _Bad(f"{where}: speed {scalar!r} is not above 0 and at most 100")
     if d is None:
         return  # a foreign clip: nothing of ours to check
     if not isinstance(d, dict):

@@ -340,11 +340,11 @@ class Session:
 
     def _read_snapshot(self, text: str) -> otio.schema.Timeline:
         try:
-            tl = model.read_otio(text, str(self.path / disk.TIMELINE))
+            return model.read_otio(text, f"the project's saved timeline {self.path / disk.TIMELINE}", check=True)
+        except ProjectError:
+            raise
         except Exception as e:
             raise ProjectError(f"cannot read the project's saved timeline: {e}") from e
-        model.validate(tl, f"the project's saved timeline {self.path / disk.TIMELINE}")
-        return tl
 
     def _salvaged(self, line: int, offset: int) -> None:
         """The journal is damaged at ``line``: keep the edits before it, set the rest aside, and say so."""
