@@ -497,6 +497,19 @@ def validate(tl: Any, where: str) -> None:
         raise ProjectError(f"{where}: {e}") from None
 
 
+def check_nesting(tl: Any, where: str) -> None:
+    """Refuse a timeline from another tool whose stacks nest deeper than ``LIMITS.max_nesting`` (compound clips in
+    compound clips...), before anything walks it: flattening thousands of levels takes minutes."""
+    level, todo = 1, [tl.tracks]
+    while todo:
+        if level > args.LIMITS.max_nesting:
+            raise ProjectError(
+                f"{where}: stacks are nested more than {args.LIMITS.max_nesting} deep (nbedit.args.LIMITS.max_nesting)"
+            )
+        todo = [c for comp in todo for c in comp if isinstance(c, otio.core.Composition)]
+        level += 1
+
+
 def check_entry(entry: Any, where: str) -> None:
     """Check one media probe or pool entry (as a journal holds it); ProjectError naming the field."""
     entry = plain(entry)
@@ -556,9 +569,22 @@ def _validate(doc: Any) -> None:
     if _schema(stack) != "Stack":
         raise _Bad("its tracks are not a stack of tracks")
     _depth(stack, 1)
+    _markers(stack, "the timeline")
     seen: set[str] = set()
     for track in stack.get("children", []):
         _track(track, media, seen, d.get("next_id"))
+
+
+def _markers(obj: dict, what: str) -> None:
+    for marker in obj.get("markers") or []:
+        rng = marker.get("marked_range") if isinstance(marker, dict) else None
+        if not isinstance(rng, dict):
+            raise _Bad(f"{what} has a marker without a range")
+        name = f"{what}: marker {marker.get('name')!r}"
+        start = _seconds(rng.get("start_time"), f"{name} start")
+        length = _seconds(rng.get("duration"), f"{name} duration")
+        if not (abs(start) <= args.LIMITS.max_seconds and 0 <= length <= args.LIMITS.max_seconds):
+            raise _Bad(f"{name} at {start:g} s for {length:g} s is beyond {_span(args.LIMITS.max_seconds)}")
 
 
 def _rate(fps: Any, what: str) -> Fraction:
@@ -631,6 +657,7 @@ def _track(track: Any, media: dict, seen: set[str], next_id: Any) -> None:
         if not isinstance(blend, dict):
             raise _Bad(f"{what} blend is {blend!r}, not {{mode, opacity}}")
         _params(what + " blend", "blend", {k: v for k, v in blend.items() if k in ("mode", "opacity")})
+    _markers(track, what)
     limit = args.LIMITS.max_seconds
     total = 0.0
     for n, item in enumerate(track.get("children") or [], 1):
@@ -665,6 +692,7 @@ def _track(track: Any, media: dict, seen: set[str], next_id: Any) -> None:
                 f"{what} lasts more than {_span(limit)}, the longest a timeline may be (nbedit.args.LIMITS.max_seconds)"
             )
         if kind == "Clip":
+            _markers(item, where)
             _clip(item, where, media, seen, next_id)
 
 

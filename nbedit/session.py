@@ -439,6 +439,8 @@ class Session:
             self._snapshot()
             return self.path / disk.TIMELINE
         target = Path(path)
+        if why := model.overwrites_source(self.timeline, target):
+            raise ProjectError(f"cannot save to {target}: {why}; choose another name")
         disk.atomic_write(target, self.timeline.to_json_string())
         return target
 
@@ -466,6 +468,8 @@ class Session:
         from .record import notebook
 
         path = Path(path)
+        if why := model.overwrites_source(self.timeline, path):
+            raise ProjectError(f"cannot write the notebook to {path}: {why}; choose another name")
         nbk = notebook(self.name, self.history, render_to=render_to)
         model.tag_recipe(nbk, self.name)
         disk.atomic_write(path, nbformat.writes(nbk))

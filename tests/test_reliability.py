@@ -77,6 +77,18 @@ def test_generated_media_is_never_written_over_a_source(gs, footage, tmp_path):
     assert sha(source) == before and target.is_symlink() and gs.state() == state
 
 
+def test_saving_the_timeline_or_its_notebook_never_overwrites_a_source(ab, footage, tmp_path):
+    ab.append("a", src_in=0, src_out=0.5)
+    link = tmp_path / "a.otio"
+    os.symlink(footage["a"], link)
+    before = sha(footage["a"])
+    with pytest.raises(nbedit.ProjectError, match="it is media 'a' of this project"):
+        ab.save(link)
+    with pytest.raises(nbedit.ProjectError, match="it is media 'a' of this project"):
+        ab.to_notebook(footage["a"])
+    assert sha(footage["a"]) == before and link.is_symlink()
+
+
 def test_a_proxy_is_never_made_over_media_of_the_project(tmp_path):
     src = media.testsrc(tmp_path / "long.mp4", seconds=1, size=(320, 240), gop=1000, audio=False)
     entry = media.probe(src).to_dict()
@@ -210,6 +222,12 @@ CORRUPT = {
     ),
     "stacks nested 20 deep": (lambda tl: tl.tracks[0].append(nested(20)), "nested more than 16 deep"),
     "a compound clip in a track": (lambda tl: tl.tracks[0].append(nested(1)), "is a nested stack"),
+    "a marker a year away": (
+        lambda tl: first_clip(tl).markers.append(
+            otio.schema.Marker(marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(24 * 86400 * 365, 24)))
+        ),
+        "marker '' at 3.1536e.07 s",
+    ),
 }
 
 
@@ -225,6 +243,18 @@ def test_a_corrupt_timeline_file_is_refused_at_open_naming_the_field(ab, tmp_pat
     with pytest.raises(nbedit.ProjectError, match=message):
         ab.open_timeline(path)
     assert ab.state() == state and files(ab.path) == before
+
+
+def test_importing_compound_clips_nested_too_deeply_is_refused_before_flattening(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=1)
+    path = ab.save(tmp_path / "deep.otio")
+    tl = otio.adapters.read_from_file(str(path))
+    tl.tracks[0].append(nested(20))
+    otio.adapters.write_to_file(tl, str(path))
+    state = ab.state()
+    with pytest.raises(nbedit.ProjectError, match="nested more than 16 deep"):
+        ab.import_timeline(path)
+    assert ab.state() == state
 
 
 def test_a_limit_can_be_raised_for_unusual_work(ab, tmp_path, monkeypatch):
