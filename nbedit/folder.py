@@ -65,6 +65,7 @@ def why(e: OSError) -> str:
 _PID = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.(tmp|partial)(\.[A-Za-z0-9]+)?$")
 _PROJECT = re.compile(r"^\.(project\.json|timeline\.otio|snapshot\.json|journal\.damaged-[\w-]+\.jsonl)\.tmp$")
 _MADE = re.compile(r"^\.[a-z_]+-[0-9a-f]{16}(\.partial\.(mp4|avi)|\.json\.partial)$")
+_STILL = re.compile(r"^\.[0-9a-f]{16}\.png\.partial$")  # generated/stills: the pictures image_to_video starts from
 MADE = ("generated", "tools")  # the project's folders of made media (ops.derived)
 
 
@@ -94,7 +95,9 @@ def stale(path: Path, *, project: Path | None = None) -> bool:
         return False
     if path.parent == project:
         return bool(_PROJECT.match(path.name))
-    return path.parent.parent == project and path.parent.name in MADE and bool(_MADE.match(path.name))
+    if path.parent.parent == project and path.parent.name in MADE:
+        return bool(_MADE.match(path.name))
+    return path.parent == project / MADE[0] / "stills" and bool(_STILL.match(path.name))
 
 
 def clean_stale(folder: Path, *, project: Path | None = None, depth: int = 2) -> list[Path]:

@@ -458,6 +458,8 @@ def test_taking_a_projects_lock_removes_the_temp_files_dead_writers_left(ab):
         f".cut.{dead}-k2x9_a.partial.mp4",  # a render into the project folder, killed
         "generated/.generate-0123456789abcdef.partial.mp4",  # generated media half written
         "generated/.generate-0123456789abcdef.json.partial",
+        "generated/stills/.0123456789abcdef.png.partial",  # a still kept for image_to_video
+        "tools/.mask-0123456789abcdef.partial.avi",  # a mask half written
     ]
     unpacking = f"imports/.cut-0123456789ab.{dead}-cdef0123.partial"  # an .otioz import unpacking, killed
     kept = [
@@ -467,7 +469,7 @@ def test_taking_a_projects_lock_removes_the_temp_files_dead_writers_left(ab):
         "footage/.timeline.otio.tmp",
     ]
     for name in left + kept:
-        (ab.path / name).parent.mkdir(exist_ok=True)
+        (ab.path / name).parent.mkdir(parents=True, exist_ok=True)
         (ab.path / name).write_text("x")
     (ab.path / unpacking / "media").mkdir(parents=True)
     again = nbedit.Session(ab.path)
