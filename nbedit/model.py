@@ -711,8 +711,8 @@ def _clip(clip: dict, where: str, media: dict, seen: set[str], next_id: Any) -> 
     d = _ours(clip)
     for fx in clip.get("effects") or []:
         scalar = fx.get("time_scalar") if _schema(fx) == "LinearTimeWarp" else 1.0
-        if not (_is_num(scalar) and 0 < scalar <= 100):
-            raise _Bad(f"{where}: speed {scalar!r} is not above 0 and at most 100")
+        if not (_is_num(scalar) and 0 <= scalar <= 100):  # 0: a freeze frame, as imports make them
+            raise _Bad(f"{where}: speed {scalar!r} is not from 0 to 100")
     if d is None:
         return  # a foreign clip: nothing of ours to check
     if not isinstance(d, dict):
