@@ -598,15 +598,16 @@ def _entry(mid: Any, e: Any) -> None:
     if not isinstance(mid, str) or not isinstance(e, dict):
         raise _Bad(f"media {mid!r} is not a pool entry (an id and a dictionary)")
     what = f"media {mid!r}"
-    for k in ("path", "sha256", "name"):
-        if k in e or k != "name":
-            if not isinstance(e.get(k), str):
-                raise _Bad(f"{what} {k} is {e.get(k)!r}, not text")
+    for k in ("path", "sha256"):
+        if not isinstance(e.get(k), str):
+            raise _Bad(f"{what} {k} is {e.get(k)!r}, not text")
+    if not isinstance(e.get("name", ""), str | None):
+        raise _Bad(f"{what} name is {e['name']!r}, not text")
     if e.get("kind") not in MEDIA_KINDS:
         raise _Bad(f"{what} kind is {e.get('kind')!r}, not one of {', '.join(MEDIA_KINDS)}")
     dur = e.get("duration")
-    if dur is not None and not (_is_num(dur) and 0 <= dur <= args.LIMITS.max_seconds):
-        raise _Bad(f"{what} duration is {dur!r}: media lasts a number of seconds, at most {args.LIMITS.max_seconds:g}")
+    if dur is not None and not (_is_num(dur) and dur >= 0):  # (long media is fine: the timeline's length is limited)
+        raise _Bad(f"{what} duration is {dur!r}, not a number of seconds")
     if e.get("fps") is not None:
         _rate(e["fps"], f"{what} fps")
     for k in ("width", "height", "frame_count", "audio_rate", "audio_channels"):
