@@ -441,7 +441,9 @@ class Session:
         target = Path(path)
         if why := model.overwrites_source(self.timeline, target):
             raise ProjectError(f"cannot save to {target}: {why}; choose another name")
-        disk.atomic_write(target, self.timeline.to_json_string())
+        with self.mutex:
+            text = self.timeline.to_json_string()
+        disk.atomic_write(target, text)
         return target
 
     def close(self) -> None:
@@ -560,7 +562,8 @@ class Session:
     generation.__doc__ = generative.generation.__doc__
 
     def export(self, path: str | os.PathLike) -> interchange.Exported:
-        return interchange.export(self.timeline, path)
+        with self.mutex:  # the timeline as it is, not half of an edit another thread is making
+            return interchange.export(self.timeline, path)
 
     export.__doc__ = interchange.export.__doc__
 
