@@ -62,7 +62,7 @@ def why(e: OSError) -> str:
 # names of the project's own files (its snapshot, the made media in generated/ and tools/), which only the
 # process holding the writer lock writes: when a process takes the lock, any of those is a dead writer's.
 
-_PID = re.compile(r"^\..+\.(\d+)-[A-Za-z0-9_]+\.(tmp|partial)(\.[A-Za-z0-9]+)?$")
+_PID = re.compile(r"^\..+\.(\d+)-[a-z0-9_]{8}\.partial(\.[A-Za-z0-9]+)?$")  # mkstemp's 8 random characters
 _PROJECT = re.compile(r"^\.(project\.json|timeline\.otio|snapshot\.json|journal\.damaged-[\w-]+\.jsonl)\.tmp$")
 _MADE = re.compile(r"^\.[a-z_]+-[0-9a-f]{16}(\.partial\.(mp4|avi)|\.json\.partial)$")
 _STILL = re.compile(r"^\.[0-9a-f]{16}\.png\.partial$")  # generated/stills: the pictures image_to_video starts from

@@ -455,7 +455,7 @@ def test_taking_a_projects_lock_removes_the_temp_files_dead_writers_left(ab):
     left = [
         ".timeline.otio.tmp",  # a snapshot cut short
         ".snapshot.json.tmp",
-        f".cut.{dead}-k2x9_a.partial.mp4",  # a render into the project folder, killed
+        f".cut.{dead}-k2x9_abc.partial.mp4",  # a render into the project folder, killed
         "generated/.generate-0123456789abcdef.partial.mp4",  # generated media half written
         "generated/.generate-0123456789abcdef.json.partial",
         "generated/stills/.0123456789abcdef.png.partial",  # a still kept for image_to_video
@@ -463,8 +463,9 @@ def test_taking_a_projects_lock_removes_the_temp_files_dead_writers_left(ab):
     ]
     unpacking = f"imports/.cut-0123456789ab.{dead}-cdef0123.partial"  # an .otioz import unpacking, killed
     kept = [
-        f".cut.{live}-k2x9_b.partial.mp4",  # a live process's render
+        f".cut.{live}-k2x9_abd.partial.mp4",  # a live process's render
         ".notes.tmp",  # the user's own files
+        f".backup.{dead}-01.partial",
         "generated/.mine.partial.mp4",
         "footage/.timeline.otio.tmp",
     ]
