@@ -645,7 +645,7 @@ def render(
     except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         stop.set()
         tmp.unlink(missing_ok=True)
-        raise RenderError(f"rendering {path.name} failed: {e}") from e
+        raise RenderError(f"rendering {path.name} failed: {folder.why(e) if isinstance(e, OSError) else e}") from e
     except BaseException:
         stop.set()
         tmp.unlink(missing_ok=True)

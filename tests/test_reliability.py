@@ -367,8 +367,16 @@ def test_an_export_onto_a_full_disk_is_a_typed_error_and_leaves_no_temp_file(ab,
     ab.append("a", src_in=0, src_out=1)
     fill(small_disk)
     for name in ("cut.otio", "cut.fcpxml", "cut.edl"):
-        with pytest.raises(nbedit.ProjectError, match="No space left"):
+        with pytest.raises(nbedit.ProjectError, match="the disk is full"):
             ab.export(small_disk / name)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_a_render_onto_a_full_disk_is_a_typed_error_and_leaves_no_partial_file(ab, small_disk):
+    ab.append("a", src_in=0, src_out=2)
+    fill(small_disk, leave=32 * 2**10)
+    with pytest.raises(nbedit.RenderError, match="rendering cut.mp4 failed: the disk is full"):
+        ab.render(small_disk / "cut.mp4", progress=False, preset="ultrafast", crf=0)
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
 
 
