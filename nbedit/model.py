@@ -109,7 +109,8 @@ def read_otio(text: str | bytes, what: str, *, check: bool = False) -> Any:
 
 def is_project(tl: Any) -> bool:
     """True for a timeline nbedit made (one with a format)."""
-    return isinstance(tl, otio.schema.Timeline) and bool(data(tl).get("format"))
+    d = data(tl) if isinstance(tl, otio.schema.Timeline) else None
+    return hasattr(d, "get") and bool(d.get("format"))  # (a file's nbedit data may be anything)
 
 
 # ---- the timeline's format and media pool ---------------------------------------------------------------
@@ -510,6 +511,41 @@ def check_nesting(tl: Any, where: str) -> None:
         level += 1
 
 
+def check_foreign(tl: Any, where: str) -> None:
+    """Check a timeline from a file before it is imported: the nbedit data it carries (an nbedit export's pool
+    and clips) and every time in it. The import rebuilds its structure (nested stacks flattened, gaps made), and
+    :func:`validate` then checks what it made."""
+    import json
+
+    try:
+        doc = json.loads(tl.to_json_string())
+        media, _ = _head(doc)
+        _walk(doc.get("tracks"), media)
+    except _Bad as e:
+        raise ProjectError(f"{where}: {e}") from None
+
+
+def _walk(comp: Any, media: dict) -> None:
+    for item in (comp.get("children") if isinstance(comp, dict) else None) or []:
+        kind = _schema(item)
+        where = f"{kind.lower() or 'an item'} {item.get('name')!r}" if isinstance(item, dict) else "an item"
+        d = _ours(item) if isinstance(item, dict) else None
+        if d is not None and not isinstance(d, dict):
+            raise _Bad(f"{where}: its nbedit data is not a dictionary")
+        if kind in ("Stack", "Track"):
+            _walk(item, media)
+            continue
+        sr = item.get("source_range") if isinstance(item, dict) else None
+        if isinstance(sr, dict):
+            _seconds(sr.get("start_time"), f"{where} start")
+            _seconds(sr.get("duration"), f"{where} duration")
+        if kind == "Clip" and d is not None:
+            for key in ("id", "media"):
+                if key in d and not isinstance(d[key], str):
+                    raise _Bad(f"{where}: clip {key} is {d[key]!r}, not text")
+            _values(d, f"clip {d.get('id', item.get('name'))!r}", media)
+
+
 def check_entry(entry: Any, where: str) -> None:
     """Check one media probe or pool entry (as a journal holds it); ProjectError naming the field."""
     entry = plain(entry)
@@ -544,6 +580,19 @@ def _ours(obj: dict) -> Any:
 
 
 def _validate(doc: Any) -> None:
+    media, next_id = _head(doc)
+    stack = doc.get("tracks")
+    if _schema(stack) != "Stack":
+        raise _Bad("its tracks are not a stack of tracks")
+    _depth(stack, 1)
+    _markers(stack, "the timeline")
+    seen: set[str] = set()
+    for track in stack.get("children", []):
+        _track(track, media, seen, next_id)
+
+
+def _head(doc: dict) -> tuple[dict, Any]:
+    """Check the timeline's own nbedit data (format, next id, media pool); the pool and next id."""
     d = _ours(doc)
     d = {} if d is None else d
     if not isinstance(d, dict):
@@ -565,14 +614,7 @@ def _validate(doc: Any) -> None:
         raise _Bad(f"the media pool is {type(media).__name__}, not a dictionary of entries")
     for mid, entry in media.items():
         _entry(mid, entry)
-    stack = doc.get("tracks")
-    if _schema(stack) != "Stack":
-        raise _Bad("its tracks are not a stack of tracks")
-    _depth(stack, 1)
-    _markers(stack, "the timeline")
-    seen: set[str] = set()
-    for track in stack.get("children", []):
-        _track(track, media, seen, d.get("next_id"))
+    return media, d.get("next_id")
 
 
 def _markers(obj: dict, what: str) -> None:
@@ -730,6 +772,11 @@ def _clip(clip: dict, where: str, media: dict, seen: set[str], next_id: Any) -> 
         raise _Bad(f"next_id is {next_id}, but clip {cid!r} exists: the next new clip would take an id in use")
     if d.get("media") not in media:
         raise _Bad(f"{where} shows media {d.get('media')!r}, which is not in the media pool")
+    _values(d, where, media)
+
+
+def _values(d: dict, where: str, media: dict) -> None:
+    """A clip's own values: opacity, gain, placement, links, effects."""
     if "opacity" in d and not (_is_num(d["opacity"]) and 0 <= d["opacity"] <= 1):
         raise _Bad(f"{where} opacity is {d['opacity']!r}, not a number from 0 to 1")
     if "gain_db" in d and not (_is_num(d["gain_db"]) and -100 <= d["gain_db"] <= 40):

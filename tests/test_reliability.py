@@ -257,6 +257,42 @@ def test_importing_compound_clips_nested_too_deeply_is_refused_before_flattening
     assert ab.state() == state
 
 
+def json_clip(doc: dict) -> dict:
+    return next(c for c in doc["tracks"]["children"][0]["children"] if c["OTIO_SCHEMA"].startswith("Clip"))
+
+
+DAMAGED_EXPORT = {
+    "a time that is not a number": (
+        lambda doc: json_clip(doc)["source_range"]["start_time"].update(value=float("nan")),
+        "clip 'a.mp4' start is .* not a finite time",
+    ),
+    "the pool as a list": (lambda doc: doc["metadata"]["nbedit"].update(media=[1]), "the media pool is list"),
+    "a clip id as a number": (
+        lambda doc: json_clip(doc)["metadata"]["nbedit"].update(id=5),
+        "clip id is 5, not text",
+    ),
+    "a media path as a number": (
+        lambda doc: doc["metadata"]["nbedit"]["media"]["a"].update(path=3),
+        "media 'a' path is 3, not text",
+    ),
+    "the nbedit data as text": (lambda doc: doc["metadata"].update(nbedit="x"), "nbedit data is a str"),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGED_EXPORT)
+def test_importing_an_export_with_damaged_values_is_refused_naming_the_field(ab, tmp_path, case):
+    ab.append("a", src_in=0, src_out=1)
+    doc = json.loads(ab.state())
+    damage, message = DAMAGED_EXPORT[case]
+    damage(doc)
+    path = tmp_path / "cut.otio"
+    path.write_text(json.dumps(doc))
+    state, before = ab.state(), files(ab.path)
+    with pytest.raises(nbedit.ProjectError, match=message):
+        ab.import_timeline(path)
+    assert ab.state() == state and files(ab.path) == before
+
+
 def test_a_limit_can_be_raised_for_unusual_work(ab, tmp_path, monkeypatch):
     ab.append("a", src_in=0, src_out=1)
     path = ab.save(tmp_path / "long.otio")

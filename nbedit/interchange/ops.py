@@ -102,6 +102,7 @@ def import_timeline(
     notes = [read.note] if read.note else []
     foreign = pick_timeline(read.obj, src, notes)
     model.check_nesting(foreign, path)
+    model.check_foreign(foreign, path)
     tl_rate = asked or read.rate or file_rate(foreign, src)
     if read.format.adapter == "fcpx_xml" and tl_rate.denominator == 1001:
         notes.append("the FCPX reader counts NTSC time in whole frames per second: positions may be a frame off")
