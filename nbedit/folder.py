@@ -266,6 +266,9 @@ class Journal:
                     entry = json.loads(line)
                     if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
                         raise ValueError("an entry is an object naming its op")
+                    shape = {"args": list, "kwargs": dict, "extra": dict, "made": list}
+                    if bad := [k for k, kind in shape.items() if not isinstance(entry.get(k, kind()), kind)]:
+                        raise ValueError(f"its {bad[0]} is not a {shape[bad[0]].__name__}")
                 except ValueError as e:
                     if not salvage:
                         raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e

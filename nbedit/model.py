@@ -547,11 +547,18 @@ def _walk(comp: Any, media: dict) -> None:
 
 
 def check_entry(entry: Any, where: str) -> None:
-    """Check one media probe or pool entry (as a journal holds it); ProjectError naming the field."""
+    """Check one media probe (``MediaInfo.to_dict()``, as a journal keeps it); ProjectError naming the field."""
+    from .media import MediaInfo
+
     entry = plain(entry)
     name = os.path.basename(entry["path"]) if isinstance(entry, dict) and isinstance(entry.get("path"), str) else "?"
     try:
         _entry(name, entry)
+        known = {f.name for f in fields(MediaInfo)}
+        if unknown := sorted(set(entry) - known):
+            raise _Bad(f"media {name!r} has fields a probe does not: {', '.join(unknown)}")
+        if missing := sorted(known - set(entry)):
+            raise _Bad(f"media {name!r} lacks fields of a probe: {', '.join(missing)}")
     except _Bad as e:
         raise ProjectError(f"{where}: {e}") from None
 

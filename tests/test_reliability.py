@@ -350,6 +350,43 @@ def test_a_corrupt_media_entry_in_the_journal_is_refused_at_open_naming_the_fiel
     assert files(ab.path) == before
 
 
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda info: info.update(bogus=1), "has fields a probe does not: bogus"),
+        (lambda info: info.pop("pix_fmt"), "lacks fields of a probe: pix_fmt"),
+        (lambda info: info.update(width="320"), "width is '320', not a whole number"),
+    ],
+    ids=["an unknown field", "a missing field", "width as text"],
+)
+def test_a_damaged_probe_in_the_journal_is_refused_at_open_naming_the_field(ab, damage, message):
+    ab.append("a", src_in=0, src_out=1)
+    ab.close()
+    lines = ab.journal.path.read_text().splitlines()
+    entry = json.loads(lines[0])
+    damage(entry["extra"]["info"])
+    (ab.path / "snapshot.json").unlink()
+    ab.journal.path.write_text("\n".join([json.dumps(entry), *lines[1:]]) + "\n")
+    before = files(ab.path)
+    with pytest.raises(nbedit.ProjectError, match=message):
+        nbedit.Session(ab.path)
+    assert files(ab.path) == before
+
+
+def test_a_journal_entry_of_the_wrong_shape_is_set_aside_like_a_damaged_line(ab):
+    ab.append("a", src_in=0, src_out=1)
+    ab.append("a", src_in=1, src_out=2)
+    ab.close()
+    lines = ab.journal.path.read_text().splitlines()
+    entry = json.loads(lines[3])
+    entry["kwargs"] = "src_in=1"
+    (ab.path / "snapshot.json").unlink()
+    ab.journal.path.write_text("\n".join([*lines[:3], json.dumps(entry)]) + "\n")
+    with pytest.warns(UserWarning, match="line 4, was damaged: the 3 edits before it were kept"):
+        again = nbedit.Session(ab.path)
+    assert [r.op for r in again.history] == ["import_media", "import_media", "append"]
+
+
 def test_effect_values_beyond_their_range_are_clamped_before_painting():
     from nbedit.tools import effects
 
