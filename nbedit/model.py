@@ -9,6 +9,11 @@
 A pool entry is a media probe (``media.MediaInfo`` as a dict) plus its display ``name`` and, for media an
 operation made, its ``generation`` provenance. Invariants of a timeline (clips inside their media, crossfades
 with handles) are checked here too, for the items an edit touched (:func:`check_items`) or for everything.
+
+What comes from a file is checked here once, before anything trusts it: a timeline opened or reopened
+(:func:`validate`), one being imported (:func:`check_foreign`, :func:`check_nesting`), a probe kept in the journal
+(:func:`check_entry`); a bad value is a ProjectError naming the field. The effect table (:data:`KINDS`) with each
+parameter's documented range is part of the schema; ``tools.effects`` paints it.
 """
 
 from __future__ import annotations
