@@ -26,6 +26,7 @@ class Limits:
     max_seconds: float = 24 * 3600  # any time or duration on a timeline
     max_pixels: int = 100_000_000  # a picture: media at import, the timeline's format
     max_scale: float = 100.0  # a clip's transform scale
+    max_nesting: int = 16  # stacks inside stacks in a timeline file (compound clips, nested sequences)
 
 
 LIMITS = Limits()
@@ -42,8 +43,10 @@ def number(value: Any, what: str, *, lo: float | None = None, hi: float | None =
         raise EditError(f"{what} must be a number, not {value!r}")
     v = float(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        span = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else (
-            f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+        span = (
+            f"between {lo:g} and {hi:g}"
+            if lo is not None and hi is not None
+            else (f"at least {lo:g}" if lo is not None else f"at most {hi:g}")
         )
         raise EditError(f"{what} must be {span}, not {value!r}")
     return v
@@ -60,8 +63,10 @@ def whole(value: Any, what: str, *, lo: int | None = None, hi: int | None = None
     if isinstance(value, bool) or not isinstance(value, int):
         raise EditError(f"{what} must be a whole number, not {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        span = f"from {lo} to {hi}" if lo is not None and hi is not None else (
-            f"at least {lo}" if lo is not None else f"at most {hi}"
+        span = (
+            f"from {lo} to {hi}"
+            if lo is not None and hi is not None
+            else (f"at least {lo}" if lo is not None else f"at most {hi}")
         )
         raise EditError(f"{what} must be a whole number {span}, not {value!r}")
     return int(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ SNAPSHOT = "snapshot.json"
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write a file whole or not at all (a temporary file renamed over it)."""
+    """Write a file whole or not at all (a temporary file renamed over it; removed again when the write fails)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if isinstance(text, bytes):
@@ -36,7 +37,91 @@ def atomic_write(path: Path, text: str | bytes) -> None:
             tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as e:
-        raise ProjectError(f"cannot write {path}: {e}") from e
+        tmp.unlink(missing_ok=True)
+        raise ProjectError(f"cannot write {path}: {why(e)}") from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def why(e: OSError) -> str:
+    """An OS error as an editor reads it: a full disk says so (and what to do), others keep the OS's words."""
+    import errno
+
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({e.strerror}): free some space and try again"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "no permission to write there"
+    return e.strerror or str(e)
+
+
+# ---- temp files of writers that died -----------------------------------------------------------------------
+# Every writer makes its file under a temp name beside it and renames it when whole; a killed process leaves the
+# temp file behind. Only names that are provably ours are ever removed: those that carry the writer's pid
+# (renders, unpacked imports: ``.<name>.<pid>-<random>.partial...``) once that process is gone, and the fixed temp
+# names of the project's own files (its snapshot, the made media in generated/ and tools/), which only the
+# process holding the writer lock writes: when a process takes the lock, any of those is a dead writer's.
+
+_PID = re.compile(r"^\..+\.(\d+)-[a-z0-9_]{8}\.partial(\.[A-Za-z0-9]+)?$")  # mkstemp's 8 random characters
+_PROJECT = re.compile(r"^\.(project\.json|timeline\.otio|snapshot\.json|journal\.damaged-[\w-]+\.jsonl)\.tmp$")
+_MADE = re.compile(r"^\.[a-z_]+-[0-9a-f]{16}(\.partial\.(mp4|avi)|\.json\.partial)$")
+_STILL = re.compile(r"^\.[0-9a-f]{16}\.png\.partial$")  # generated/stills: the pictures image_to_video starts from
+MADE = ("generated", "tools")  # the project's folders of made media (ops.derived)
+
+
+def temp_prefix(path: Path) -> str:
+    """The ``mkstemp`` prefix of a temp file for ``path`` that names the writing process, so that a later
+    cleaner can tell a dead writer's file: ``.<stem>.<pid>-`` (give ``.partial<suffix>`` as the suffix)."""
+    return f".{path.stem}.{os.getpid()}-"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def stale(path: Path, *, project: Path | None = None) -> bool:
+    """True for a temp file or unpacking folder of ours that no live writer will finish. ``project``: the
+    project folder whose writer lock this process holds, where the fixed temp names count too."""
+    m = _PID.match(path.name)
+    if m is not None:
+        return int(m.group(1)) != os.getpid() and not alive(int(m.group(1)))
+    if project is None:
+        return False
+    if path.parent == project:
+        return bool(_PROJECT.match(path.name))
+    if path.parent.parent == project and path.parent.name in MADE:
+        return bool(_MADE.match(path.name))
+    return path.parent == project / MADE[0] / "stills" and bool(_STILL.match(path.name))
+
+
+def clean_stale(folder: Path, *, project: Path | None = None, depth: int = 2) -> list[Path]:
+    """Remove the temp files dead writers left in ``folder`` and its sub-folders (``depth`` levels down, but not
+    ``proxies/``, whose manager knows its own); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        path = Path(entry.path)
+        if stale(path, project=project):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed.append(path)
+            except OSError:
+                pass  # removed by another cleaner meanwhile
+        elif depth > 0 and entry.is_dir(follow_symlinks=False) and entry.name != "proxies":
+            removed += clean_stale(path, project=project, depth=depth - 1)
+    return removed
 
 
 def clear(path: Path) -> None:
@@ -97,6 +182,7 @@ def hold(path: Path) -> None:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     _held[key] = fd
+    clean_stale(Path(key), project=Path(key))  # the writer now: what dead writers left here is nobody's
 
 
 def release(path: Path) -> None:
@@ -125,7 +211,7 @@ class Journal:
                 os.fsync(f.fileno())
         except OSError as e:
             self._cut_back()
-            raise ProjectError(f"cannot write the journal {self.path}: {e}") from e
+            raise ProjectError(f"cannot write the journal {self.path}: {why(e)}") from e
         self.entries += 1
         self.size += len(line)
         self._hash.update(line)
@@ -180,6 +266,9 @@ class Journal:
                     entry = json.loads(line)
                     if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
                         raise ValueError("an entry is an object naming its op")
+                    shape = {"args": list, "kwargs": dict, "extra": dict, "made": list}
+                    if bad := [k for k, kind in shape.items() if not isinstance(entry.get(k, kind()), kind)]:
+                        raise ValueError(f"its {bad[0]} is not a {shape[bad[0]].__name__}")
                 except ValueError as e:
                     if not salvage:
                         raise ProjectError(f"{self.path}, line {n}: not a journal entry ({e})") from e

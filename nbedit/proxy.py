@@ -39,6 +39,7 @@ import numpy as np
 
 from . import media
 from .errors import MediaError, ProxyError
+from .model import media_at_path
 
 MAX_WIDTH = 640
 # In proxy file names: proxies of an older format (FORMAT 1 rounded frame times to 1/24 s) are rebuilt, not used.
@@ -56,6 +57,7 @@ STOPPED = "The build was stopped before it finished (the preview was closed)."
 CHANGED = "The media file changed since it was imported, so a proxy of it would show other pictures."
 UNREADABLE = "The media file could not be opened as video."
 UNEXPECTED = "An unexpected error stopped the build."
+IS_SOURCE = "The proxy's file name is taken by media of the project, so no proxy is made over it."
 
 State = Literal["queued", "building", "ready", "failed", "skipped"]
 Progress = Callable[[int, int], None]
@@ -310,6 +312,7 @@ class Proxies:
         self.max_width = max_width
         self._status: dict[str, ProxyStatus] = {}
         self._queue: list[tuple[str, str]] = []
+        self._sources: dict[str, dict] = {}  # path -> entry of all requested: never written over
         self._busy = False
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -345,6 +348,7 @@ class Proxies:
         with self._lock:
             if self._stop.is_set():
                 return  # closed: nothing would build them
+            self._sources.update({e["path"]: e for e in entries if "path" in e})
             for e in entries:
                 if e.get("kind") == "video":
                     self._request(e["sha256"], e["path"])
@@ -357,7 +361,9 @@ class Proxies:
         old = self._status.get(sha)
         if old is not None and old.reason != OFFLINE:
             return  # queued, building, or settled for this manager's life
-        if self.path(sha).exists():
+        if media_at_path(self._sources, self.path(sha)) is not None:
+            self._status[sha] = ProxyStatus("failed", IS_SOURCE)
+        elif self.path(sha).exists():
             self._status[sha] = ProxyStatus("ready", progress=1.0, path=self.path(sha))
         elif not os.path.exists(source):
             self._status[sha] = ProxyStatus("skipped", OFFLINE)  # asked again once it is back

@@ -21,11 +21,11 @@ import av
 import numpy as np
 import opentimelineio as otio
 
-from . import identity, media
+from . import folder, identity, media, model
 from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
-from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, pool, source_at, source_in, time_scalar
+from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, source_at, source_in, time_scalar
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -574,7 +574,8 @@ def render(
     if path.is_dir():
         raise RenderError(f"cannot render to {path}: it is a folder")
     refuse_sources(timeline, path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    folder.clean_stale(path.parent, depth=0)  # partial files of renders here that were killed
+    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     rate = edit_rate(timeline)
@@ -644,7 +645,7 @@ def render(
     except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         stop.set()
         tmp.unlink(missing_ok=True)
-        raise RenderError(f"rendering {path.name} failed: {e}") from e
+        raise RenderError(f"rendering {path.name} failed: {folder.why(e) if isinstance(e, OSError) else e}") from e
     except BaseException:
         stop.set()
         tmp.unlink(missing_ok=True)
@@ -672,10 +673,8 @@ def _umask() -> int:
 
 def refuse_sources(timeline: otio.schema.Timeline, path: Path) -> None:
     """Refuse to write over any media the timeline reads (through symlinks too): a render never eats its source."""
-    target = os.path.realpath(path)
-    for mid, entry in pool(timeline).items():
-        if os.path.realpath(entry["path"]) == target:
-            raise RenderError(f"cannot render to {path}: it is media {mid!r} of this project; choose another name")
+    if why := model.overwrites_source(timeline, path):
+        raise RenderError(f"cannot render to {path}: {why}; choose another name")
 
 
 AAC_FRAME = 1024

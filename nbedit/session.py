@@ -327,7 +327,8 @@ class Session:
         snap = disk.read_snapshot(self.path, self.journal)
         try:
             saved = None if snap is None else self._read_snapshot(snap[1])
-        except ProjectError:
+        except ProjectError as e:
+            warnings.warn(f"{e}: the project reopens from its journal instead", stacklevel=3)
             saved = snap = None  # the journal holds it all: replay that
         if snap is None:
             self._replay_from(model.new_timeline(self.name), entries, 0)
@@ -339,7 +340,9 @@ class Session:
 
     def _read_snapshot(self, text: str) -> otio.schema.Timeline:
         try:
-            return model.read_otio(text, str(self.path / disk.TIMELINE))
+            return model.read_otio(text, f"the project's saved timeline {self.path / disk.TIMELINE}", check=True)
+        except ProjectError:
+            raise
         except Exception as e:
             raise ProjectError(f"cannot read the project's saved timeline: {e}") from e
 
@@ -436,7 +439,11 @@ class Session:
             self._snapshot()
             return self.path / disk.TIMELINE
         target = Path(path)
-        disk.atomic_write(target, self.timeline.to_json_string())
+        if why := model.overwrites_source(self.timeline, target):
+            raise ProjectError(f"cannot save to {target}: {why}; choose another name")
+        with self.mutex:
+            text = self.timeline.to_json_string()
+        disk.atomic_write(target, text)
         return target
 
     def close(self) -> None:
@@ -463,6 +470,8 @@ class Session:
         from .record import notebook
 
         path = Path(path)
+        if why := model.overwrites_source(self.timeline, path):
+            raise ProjectError(f"cannot write the notebook to {path}: {why}; choose another name")
         nbk = notebook(self.name, self.history, render_to=render_to)
         model.tag_recipe(nbk, self.name)
         disk.atomic_write(path, nbformat.writes(nbk))
@@ -553,7 +562,8 @@ class Session:
     generation.__doc__ = generative.generation.__doc__
 
     def export(self, path: str | os.PathLike) -> interchange.Exported:
-        return interchange.export(self.timeline, path)
+        with self.mutex:  # the timeline as it is, not half of an edit another thread is making
+            return interchange.export(self.timeline, path)
 
     export.__doc__ = interchange.export.__doc__
 
@@ -581,17 +591,18 @@ class Session:
 
     def frame(self, t: Time) -> np.ndarray:
         """The composited picture at timeline time ``t``: a (height, width, 3) uint8 RGB array."""
-        if not self.format:
-            raise TimeRangeError("the timeline is empty: there is no frame to show")
-        n = frame_at(t, self.fps)
-        end = self.end_frame()
-        if not 0 <= n < max(end, 1):
-            raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
-        comp = self._compositor
-        if comp is None or comp.version != self.version:
-            comp = Compositor(self.timeline, self.sources, version=self.version, index=self.index, reuse=comp)
-            self._compositor = comp
-        return comp.frame(n)
+        with self.mutex:  # the compositor reads the live timeline: not while another thread edits it
+            if not self.format:
+                raise TimeRangeError("the timeline is empty: there is no frame to show")
+            n = frame_at(t, self.fps)
+            end = self.end_frame()
+            if not 0 <= n < max(end, 1):
+                raise TimeRangeError(f"t={t} is outside the timeline (0 to {seconds(end, self.fps):.3f} s)")
+            comp = self._compositor
+            if comp is None or comp.version != self.version:
+                comp = Compositor(self.timeline, self.sources, version=self.version, index=self.index, reuse=comp)
+                self._compositor = comp
+            return comp.frame(n)
 
     def show(self, t: Time) -> Any:
         """The frame at ``t`` as a picture in the notebook. ``s.show(2.0)``"""
@@ -616,23 +627,25 @@ class Session:
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
-        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete.
+        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
+        timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         """
-        length = self.end_frame()
-        if not self.format or not length:
+        with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
+            timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
+        if not fmt or not length:
             raise EditError("nothing to render: the timeline is empty")
-        fmt = self.format
+        rate = model.edit_rate(timeline)
         width, height = args.even_size(*(size or (fmt["width"], fmt["height"])), what="render size")
-        out_fps = self.fps if fps is None else args.rate(fps)
+        out_fps = rate if fps is None else args.rate(fps)
         crf = args.whole(crf, "crf", lo=0, hi=51)
         args.choice(preset, X264_PRESETS, "preset")
         # the frames on screen from start until end, as frame(t) counts them
-        first = 0 if start is None else frame_at(start, self.fps, what="start")
-        last = length if end is None else math.ceil(as_seconds(end, what="end") * self.fps - 1e-6)
+        first = 0 if start is None else frame_at(start, rate, what="start")
+        last = length if end is None else math.ceil(as_seconds(end, what="end") * rate - 1e-6)
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(self.timeline, path, settings, cache=self.cache, progress=progress)
+        return render_file(timeline, path, settings, cache=self.cache, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

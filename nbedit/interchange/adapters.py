@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import folder as disk
 from ..errors import EditError
 from ..model import plain  # noqa: F401 - re-exported for the format modules
 from .errors import InterchangeError
@@ -35,7 +36,7 @@ def atomic(path: Path, write_tmp: Any) -> None:
         write_tmp(tmp)
         os.replace(tmp, path)
     except OSError as e:
-        raise InterchangeError(path, f"cannot write it: {e}") from e
+        raise InterchangeError(path, f"cannot write it: {disk.why(e)}") from e
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
 from ..errors import EditError
-from ..model import data, media_of, nb
+from ..model import data, media_of, nb, overwrites_source
 from ..timeline import frames_of, layout, rt, timeline_end, trange
 from . import aaf, edl, fcp7, fcpx
 from .adapters import atomic, quiet, write_with
@@ -29,6 +29,9 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
     fmt = format_of(path)
     if not path.parent.is_dir():
         raise InterchangeError(path, "its folder does not exist")
+    for target in (path, path.with_name(path.name[: -len(path.suffix)] + SIDECAR)):
+        if why := overwrites_source(tl, target):
+            raise InterchangeError(target, f"cannot export here: {why}; choose another name")
     if fmt.adapter == "otio_json":
         _write_json(tl, path)
         return Exported.of(path, fmt.name, (path,))

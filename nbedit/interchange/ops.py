@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import opentimelineio as otio
 
+from .. import folder as disk
 from .. import media as media_mod
 from .. import model
 from ..errors import EditError
@@ -33,14 +35,7 @@ def export(timeline: Schema.Timeline, path: str | os.PathLike) -> Exported:
     ``.aaf`` and ``.edl`` keep what they can (``Exported.lost`` says what they could not) and get a sidecar
     ``<name>.nbedit.otio`` beside them with everything. Not an edit: nothing is recorded.
     """
-    path = Path(path).expanduser().absolute()
-    fmt = format_of(path)
-    if fmt.adapter == "otio_json":
-        from ..folder import atomic_write
-
-        atomic_write(path, timeline.to_json_string())
-        return Exported.of(path, fmt.name, (path,))
-    return write(timeline, path)
+    return write(timeline, Path(path).expanduser().absolute())
 
 
 def import_timeline(
@@ -78,16 +73,36 @@ def import_timeline(
     if sha256 is not None and digest != sha256:
         raise InterchangeError(path, f"not the recorded file: its sha256 is {digest}, expected {sha256}")
     src, base, extract = Path(path), Path(path).parent, None
+    if adapter_options is not None and not isinstance(adapter_options, dict):
+        raise EditError(f"adapter_options is a dictionary of the adapter's keyword arguments, not {adapter_options!r}")
     if format_of(src).adapter == "otioz":  # the bundle's media is unpacked into the project folder
         base = e.folder / "imports" / f"{src.stem}-{digest[:12]}"
         if not (base / "media").exists():
-            base.mkdir(parents=True, exist_ok=True)
-            extract = base
-    if adapter_options is not None and not isinstance(adapter_options, dict):
-        raise EditError(f"adapter_options is a dictionary of the adapter's keyword arguments, not {adapter_options!r}")
-    read = read_file(src, asked, extract, dict(adapter_options or {}))
+            # unpacked beside it under a name with our pid, renamed when whole: a full disk or a kill leaves no
+            # half of the media where a later import would take it for all of it
+            extract = base.with_name(f".{base.name}.{os.getpid()}-{digest[12:20]}.partial")
+    try:
+        if extract is not None:
+            shutil.rmtree(extract, ignore_errors=True)
+            extract.mkdir(parents=True)
+        read = read_file(src, asked, extract, dict(adapter_options or {}))
+        if extract is not None:
+            shutil.rmtree(base, ignore_errors=True)  # an empty or half folder an older version left
+            os.replace(extract, base)
+    except OSError as err:
+        raise InterchangeError(path, f"cannot unpack its media into {base.parent}: {disk.why(err)}") from err
+    except InterchangeError as err:
+        cause = err.__cause__
+        if isinstance(cause, OSError) and extract is not None:
+            raise InterchangeError(path, f"cannot unpack its media into {base.parent}: {disk.why(cause)}") from err
+        raise
+    finally:
+        if extract is not None:
+            shutil.rmtree(extract, ignore_errors=True)
     notes = [read.note] if read.note else []
     foreign = pick_timeline(read.obj, src, notes)
+    model.check_nesting(foreign, path)
+    model.check_foreign(foreign, path)
     tl_rate = asked or read.rate or file_rate(foreign, src)
     if read.format.adapter == "fcpx_xml" and tl_rate.denominator == 1001:
         notes.append("the FCPX reader counts NTSC time in whole frames per second: positions may be a frame off")

@@ -231,6 +231,8 @@ class Edit:
         self.env = env
         self.replaying = replaying
         self.saved = saved or {}
+        if replaying and "info" in self.saved:  # what the journal says a file was: checked like a project file
+            model.check_entry(self.saved["info"], "the media kept in the journal")
         self.pins: dict[str, Any] = {}
         self.kept: dict[str, Any] = {}
         self._before: dict[int, tuple[TrackIndex, list]] = {}
@@ -448,6 +450,7 @@ class Edit:
         """Make ``tl`` the project's timeline (undo brings the old one back whole)."""
         if self._before or self._meta or self._attrs or self._tracks_before is not None:
             raise AssertionError("replace_timeline must be an edit's only change")
+        model.validate(tl, "the timeline kept in the journal" if self.replaying else "cannot open this timeline")
         if self._timeline_before is None:
             self._timeline_before = (self.timeline, self.index)
         _set_timeline(self.state, tl)
@@ -499,6 +502,7 @@ class Edit:
             for ti in self.index.tracks.values():
                 placed, cuts = ti.layout()
                 model.check_items(tl, placed, cuts)
+                model.check_length(tl, ti.name, ti.end)
             return
         for s in change.splices:
             ti = s.track
@@ -506,6 +510,7 @@ class Edit:
                 continue
             lo, hi = s.at - 2, s.at + len(s.new) + 2
             model.check_items(tl, ti.window(lo, hi), ti.cuts(max(lo - 1, 0), hi + 1))
+            model.check_length(tl, ti.name, ti.end)
 
 
 # ---- running an operation -------------------------------------------------------------------------------------

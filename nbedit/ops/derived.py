@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import folder as disk
 from .. import media as media_mod
 from .. import model
+from ..errors import EditError, ProjectError
 from ..model import MediaId
 from .context import Edit
 
@@ -59,22 +61,30 @@ def path_for(e: Edit, kind: str, key: str, *, folder: str = GENERATED, suffix: s
 
 def cached(e: Edit | None, path: Path, key: str) -> media_mod.MediaInfo | None:
     """The probe of ``path`` when it holds the output of ``key`` (its sidecar names the key, and the file's sha256
-    or size still match), else None. Sidecars written by older versions (generation's, the tools') count too."""
+    or size still match), else None. Sidecars written by older versions (generation's, the tools') count too.
+
+    None means the caller writes the file there, so a path that is other media of the project (through a symlink
+    too) is refused first with an EditError: made media never replaces a source."""
     side = path.with_suffix(".json")
     if not (path.exists() and side.exists()):
-        return None
+        return _writable(e, path)
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return None
+        return _writable(e, path)
     if not isinstance(meta, dict) or meta.get("key") != key or not ("sha256" in meta or "bytes" in meta):
-        return None
+        return _writable(e, path)
     if "bytes" in meta and meta["bytes"] != path.stat().st_size:
-        return None
+        return _writable(e, path)
     info = media_mod.probe(str(path))  # hashes the file: the pool entry needs the sha256 anyway
     if "sha256" in meta and meta["sha256"] != info.sha256:
-        return None
+        return _writable(e, path)
     return info
+
+
+def _writable(e: Edit | None, path: Path) -> None:
+    if e is not None and (why := model.overwrites_source(e.timeline, path)):
+        raise EditError(f"cannot write the new media to {path}: {why}; move that media out of {path.parent} first")
 
 
 def write_video(
@@ -85,15 +95,18 @@ def write_video(
     (H, W) masks). Same frames, same bytes."""
     path = Path(path)
     fps = Fraction(fps)
-    if path.suffix == ".avi":
-        from ..tools.video import write_lossless as ffv1
-
-        return ffv1(path, frames, fps, gray=gray)
-    if gray:
+    if gray and path.suffix != ".avi":
         raise ValueError("grey frames are written as FFV1: give an .avi path")
-    from ..models.lossless import write_lossless as x264rgb
+    try:  # both writers remove their temp file when they fail
+        if path.suffix == ".avi":
+            from ..tools.video import write_lossless as ffv1
 
-    return x264rgb(path, frames if isinstance(frames, np.ndarray) else np.stack(list(frames)), fps)
+            return ffv1(path, frames, fps, gray=gray)
+        from ..models.lossless import write_lossless as x264rgb
+
+        return x264rgb(path, frames if isinstance(frames, np.ndarray) else np.stack(list(frames)), fps)
+    except OSError as e:  # PyAV's errors of the file system are OSErrors too (a full disk)
+        raise ProjectError(f"cannot write the new media {path.name} into {path.parent}: {disk.why(e)}") from e
 
 
 def write_sidecar(path: Path, key: str, provenance: dict, *, sha256: str | None = None) -> None:
@@ -103,8 +116,12 @@ def write_sidecar(path: Path, key: str, provenance: dict, *, sha256: str | None 
     if sha256 is not None:
         side["sha256"] = sha256
     tmp = path.with_name(f".{path.stem}.json.partial")
-    tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path.with_suffix(".json"))
+    try:
+        tmp.write_text(json.dumps(side, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path.with_suffix(".json"))
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ProjectError(f"cannot write {path.with_suffix('.json').name} into {path.parent}: {disk.why(e)}") from e
 
 
 def made(path: Path, key: str, provenance: dict) -> media_mod.MediaInfo:

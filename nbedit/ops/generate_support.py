@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 
+from .. import folder as disk
 from .. import model
-from ..errors import EditError, MediaError
+from ..errors import EditError, MediaError, ProjectError
 from .derived import GENERATED
 
 
@@ -96,8 +97,12 @@ def still(project: Path, image: Any, image_sha256: str | None) -> tuple[str, str
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.partial")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                raise ProjectError(f"cannot keep the picture in {path.parent}: {disk.why(e)}") from e
         return str(path), sha
     if not isinstance(image, str | os.PathLike):
         raise EditError(f"image must be a picture (numpy array) or an image file path, not {type(image).__name__}")

@@ -23,79 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from ..args import finite
+from ..model import KINDS, MODES, Param, check_value  # noqa: F401  (the schema's table, read here by ops.graph)
 from .keyframes import plain, value_at
-
-MODES = ("normal", "add", "multiply", "screen")
-
-
-@dataclass(frozen=True)
-class Param:
-    default: Any
-    lo: float | None = None
-    hi: float | None = None
-    kind: str = "number"  # "number", "color" (three 0-255 numbers) or "mode" (one of MODES)
-
-
-KINDS: dict[str, dict[str, Param]] = {
-    # moves, scales and turns the picture about its centre inside its own frame (source pixels, degrees)
-    "transform": {"x": Param(0.0), "y": Param(0.0), "scale": Param(1.0, 0.01, 100.0), "rotation": Param(0.0)},
-    # transparent beyond these many source pixels from each edge (unlike the placement crop, nothing is zoomed)
-    "crop": {
-        "left": Param(0.0, 0.0),
-        "top": Param(0.0, 0.0),
-        "right": Param(0.0, 0.0),
-        "bottom": Param(0.0, 0.0),
-        "softness": Param(0.0, 0.0, 1000.0),
-    },
-    "color": {
-        "brightness": Param(0.0, -1.0, 1.0),
-        "contrast": Param(1.0, 0.0, 4.0),
-        "saturation": Param(1.0, 0.0, 4.0),
-        "gamma": Param(1.0, 0.1, 10.0),
-    },
-    "blur": {"radius": Param(4.0, 0.0, 500.0)},
-    # chroma key: transparent where the colour is within ``tolerance`` of ``color`` (RGB distance, 0-441)
-    "key": {
-        "color": Param((0.0, 255.0, 0.0), kind="color"),
-        "tolerance": Param(80.0, 0.0, 442.0),
-        "softness": Param(40.0, 0.0, 442.0),
-    },
-    "mask": {},  # the node's own mask, invert and feather say what stays
-    "blend": {"mode": Param("normal", kind="mode"), "opacity": Param(1.0, 0.0, 1.0)},
-}
 
 PARAMS = {name for params in KINDS.values() for name in params}  # every kind's parameters, by name
 
 # kinds that can make part of a picture transparent: a layer with one no longer hides what is below it
 ALPHA_KINDS = {"transform", "crop", "key", "mask"}
-
-
-# ---- checking what a user asked for ---------------------------------------------------------------------
-
-
-def check_value(kind: str, name: str, value: Any) -> Any:
-    """A parameter value as stored, or ValueError saying what is wrong (keys are checked value by value)."""
-    spec = KINDS[kind][name]
-    if spec.kind == "mode":
-        if value not in MODES:
-            raise ValueError(f"blend mode must be one of {', '.join(MODES)}, not {value!r}")
-        return value
-    if spec.kind == "color":
-        if (
-            not isinstance(value, tuple | list)
-            or len(value) != 3
-            or not all(finite(v) and 0 <= v <= 255 for v in value)
-        ):
-            raise ValueError(f"{kind} {name} must be three numbers from 0 to 255 (R, G, B), not {value!r}")
-        return [float(v) for v in value]
-    if not finite(value):
-        raise ValueError(f"{kind} {name} must be a number, not {value!r}")
-    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
-        lo = "-inf" if spec.lo is None else f"{spec.lo:g}"
-        hi = "inf" if spec.hi is None else f"{spec.hi:g}"
-        raise ValueError(f"{kind} {name} must be between {lo} and {hi}, not {value!r}")
-    return float(value)
 
 
 # ---- values at one frame ----------------------------------------------------------------------------------
@@ -120,8 +54,18 @@ def resolve(node: Any, pos: float) -> tuple[str, tuple]:
     values = []
     for name, spec in KINDS[kind].items():
         v = value_at(stored[name], pos) if name in stored else plain(spec.default)
-        values.append((name, v))
+        values.append((name, _clamped(v, spec)))
     return kind, tuple(values)
+
+
+def _clamped(v: Any, spec: Param) -> Any:
+    # a value outside its documented range never reaches a painter (a blur of radius 1e5 would run for hours);
+    # opening a project refuses such values already, this holds for any other way in
+    if spec.kind != "number" or not isinstance(v, float):
+        return v
+    lo = -np.inf if spec.lo is None else spec.lo
+    hi = np.inf if spec.hi is None else spec.hi
+    return min(max(v, lo), hi)
 
 
 def blend_of(nodes: tuple[Node, ...]) -> tuple[str | None, float]:
@@ -166,8 +110,8 @@ def apply(img: np.ndarray, nodes: tuple[Node, ...], masks: list[np.ndarray | Non
 def _limit(m: np.ndarray, *, invert: bool, feather: float) -> np.ndarray:
     import cv2
 
-    if feather > 0:
-        m = cv2.GaussianBlur(m, (0, 0), sigmaX=feather / 2)
+    if feather > 0:  # no wider than the picture: a larger sigma changes nothing more but runs for minutes
+        m = cv2.GaussianBlur(m, (0, 0), sigmaX=min(feather, max(m.shape)) / 2)
     return 1.0 - m if invert else m
 
 

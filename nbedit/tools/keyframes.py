@@ -28,7 +28,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
-EASES = ("linear", "smooth", "hold")
+from ..model import EASES
 
 
 def is_keyed(param: Any) -> bool:
