@@ -61,10 +61,17 @@ class JpegEncoder:
 class ProxySources(Sources):
     """Sources that read a media's scrub proxy when it exists (preview only: renders use plain Sources)."""
 
-    def __init__(self, proxies: Proxies, cache: FrameCache, audio_cache: FrameCache | None = None):
+    def __init__(
+        self,
+        proxies: Proxies,
+        cache: FrameCache,
+        audio_cache: FrameCache | None = None,
+        used: set[str] | None = None,
+    ):
         super().__init__(cache, audio_cache)
         self.proxies = proxies
         self._proxied: set[str] = set()
+        self.used = used if used is not None else set()  # sha256 of the media read from a proxy (shared by threads)
 
     def reader(self, entry: dict) -> media.VideoReader | None:
         sha = entry["sha256"]
@@ -77,6 +84,7 @@ class ProxySources(Sources):
             info = replace(media_info(entry), path=str(path), rotation=0, width=w, height=h)
             self._readers[entry["path"]] = media.VideoReader(path, info=info)
             self._proxied.add(sha)
+            self.used.add(sha)
         return super().reader(entry)
 
     def frame(self, entry: dict, i: int) -> np.ndarray | None:
@@ -115,7 +123,8 @@ class Preview:
         self.proxies = Proxies(Path(session.path) / "proxies", max_width=max_width)
         self.use_proxies = proxies
         self._encode = JpegEncoder()
-        self._sources = ProxySources(self.proxies, self.frames)
+        self.proxied: set[str] = set()  # sha256 of the media some preview thread reads from its proxy by now
+        self._sources = self.sources()
         self._comp: Compositor | None = None
         self._want: int | None = None
         self._step = 1  # the direction and stride of the last want: prefetch goes that way
@@ -130,6 +139,10 @@ class Preview:
         self._thread = threading.Thread(target=self._prefetch, name="nbedit-prefetch", daemon=True)
         self._thread.start()
         self.refresh_proxies()
+
+    def sources(self, audio_cache: FrameCache | None = None) -> ProxySources:
+        """Decoders for one more thread (they are not shared), reading proxies once they are ready."""
+        return ProxySources(self.proxies, self.frames, audio_cache, self.proxied)
 
     def refresh_proxies(self) -> None:
         if self.use_proxies:
@@ -260,7 +273,7 @@ class Preview:
                 yield n - sign * k
 
     def _prefetch(self) -> None:
-        sources = ProxySources(self.proxies, self.frames)  # decoders are not shared between threads
+        sources = self.sources()
         encode = JpegEncoder()
         comp = None
         while True:
@@ -351,7 +364,7 @@ class Playback:
 
     def _run(self) -> None:
         p = self.preview
-        sources = ProxySources(p.proxies, p.frames, p.session.sources.audio_cache)
+        sources = p.sources(p.session.sources.audio_cache)
         encode = JpegEncoder(p._encode.quality)
         comp = mixer = None
         k = 0

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import weakref
 from collections import deque
 from collections.abc import Collection
@@ -50,6 +51,7 @@ from .index import TrackIndex
 from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
 from .model import data as read_data
 from .preview import JpegEncoder, Preview
+from .proxy import summary as proxy_summary
 from .render import Compositor, Sources, resize, to_png
 from .timeline import Placed, layout
 from .tools.camera import reframe_crop
@@ -69,7 +71,7 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "editor.js")
+    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "editor.js")
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -122,12 +124,17 @@ class Editor(anywidget.AnyWidget):
         self._seq = 0  # "tracks" messages sent
         self._version: int | None = None  # the session's version the documents show
         self._overlay_comp: Compositor | None = None
+        self._videos: set[str] = set()  # sha256 of the timeline's video media (what the proxy badge sums up)
+        self._change_lock = threading.RLock()
+        self._proxy_said = ("", "")  # what the views were told last (nothing yet: no proxy to speak of)
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
         self._listener = listener
+        self._proxy_listener = _weak_proxy_listener(self)
+        self.preview.proxies.listeners.append(self._proxy_listener)
         connect_front_end(session)
         self._rebuild(None)  # nothing to send yet: a view asks for the whole doc when it first renders
         self.preview.refresh_proxies()
@@ -142,16 +149,17 @@ class Editor(anywidget.AnyWidget):
     def refresh(self, changed: Collection[str] | None = None) -> None:
         """Bring the views up to the session's state (called after every change to it): rebuild the documents of
         the tracks in ``changed`` (None: of every track) and send what differs from what the views hold."""
-        msg = self._rebuild(changed)
-        self._seq += 1
-        self._push({"type": "tracks", "seq": self._seq, **msg})
-        end = self._header["frames"]
-        if end and self.playhead >= end:
-            self.playhead = end - 1  # sends the frame through the observer
-        else:
-            self.send_frame()
-        if self.selection:
-            self.send_graph()
+        with self._change_lock:  # the messages of one change go out together (the proxy thread waits)
+            msg = self._rebuild(changed)
+            self._seq += 1
+            self._push({"type": "tracks", "seq": self._seq, **msg})
+            end = self._header["frames"]
+            if end and self.playhead >= end:
+                self.playhead = end - 1  # sends the frame through the observer
+            else:
+                self.send_frame()
+            if self.selection:
+                self.send_graph()
         self.preview.refresh_proxies()
 
     def _rebuild(self, changed: Collection[str] | None) -> dict:
@@ -167,6 +175,7 @@ class Editor(anywidget.AnyWidget):
         else:
             rebuild = [n for n in tracks if n in changed or n not in self._tracks]
         self._online = online
+        self._videos = {e["sha256"] for e in media.values() if e.get("kind") == "video"}
         fps = float(s.fps) if s.format else 24.0
         whole: dict[str, dict] = {}
         patches: dict[str, dict] = {}
@@ -204,6 +213,18 @@ class Editor(anywidget.AnyWidget):
     def send_doc(self) -> None:
         """The whole timeline document, for a view that has none (first render, reconnect, a missed message)."""
         self._push({"type": "doc", "seq": self._seq, "doc": self.doc})
+
+    def send_proxies(self, again: bool = False) -> None:
+        """``{"type": "proxies", "state", "text"}``: where the scrub proxies of the timeline's media stand, summed
+        up ("building" with the share done, "ready", "failed" with the reason), when that changed (``again``: even
+        if not). Also called from the thread that builds them."""
+        with self._change_lock:
+            status = self.preview.proxies.status()
+            said = proxy_summary([status[sha] for sha in self._videos if sha in status])
+            if said == self._proxy_said and not again:
+                return
+            self._proxy_said = said
+            self._push({"type": "proxies", "state": said[0], "text": said[1]})
 
     def send_frame(self) -> None:
         if not self._header.get("frames"):
@@ -320,6 +341,7 @@ class Editor(anywidget.AnyWidget):
             elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
                 self.send_doc()
                 self.send_graph()
+                self.send_proxies(again=True)
         except NbeditError as e:
             self.status = str(e)
         except Exception as e:  # a widget must say what went wrong rather than fail silently
@@ -473,6 +495,8 @@ class Editor(anywidget.AnyWidget):
 
     def close(self) -> None:
         self.stop()
+        if self._proxy_listener in self.preview.proxies.listeners:
+            self.preview.proxies.listeners.remove(self._proxy_listener)
         listener = getattr(self, "_listener", None)
         if listener is not None and listener in self.session.listeners:
             self.session.listeners.remove(listener)
@@ -491,6 +515,17 @@ def _weak_listener(widget: Editor):
         # changed_tracks describes the last change only: after a change this widget did not see, rebuild it all
         seen = w._version is not None and session.version == w._version + 1
         w.refresh(session.changed_tracks if seen else None)
+
+    return listener
+
+
+def _weak_proxy_listener(widget: Editor):
+    ref = weakref.ref(widget)
+
+    def listener() -> None:
+        w = ref()
+        if w is not None:
+            w.send_proxies()
 
     return listener
 

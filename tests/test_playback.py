@@ -131,9 +131,10 @@ def test_playback_stays_a_window_ahead_skips_what_the_view_is_past_and_stops_at_
     ui._on_message(ui, {"type": "stop", "token": "w"}, [])
     t0 = time.monotonic()
     assert p.wait(5) and time.monotonic() - t0 < 2  # the thread ends within a frame's work
-    count = len(sent.got)
+    count = len(batches(sent, "w"))
     time.sleep(0.2)
-    assert len(sent.got) == count and ui.preview.playback is None  # nothing more after the stop
+    assert len(batches(sent, "w")) == count and ended(sent, "w") is None  # nothing more after the stop
+    assert ui.preview.playback is None
     # a stale token does nothing; a new play replaces the one before
     ui._on_message(ui, {"type": "play", "token": "x", "from": 0, "step": 1}, [])
     first = ui.preview.playback

@@ -215,6 +215,7 @@ function render({ model, el }) {
   if (parts === "all" || parts === "preview") cleanups.push(mountPreview(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountTimeline(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountGraph(root, bus));
+  if (parts === "all" || parts === "preview") mountProxies(root, bus);
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });
