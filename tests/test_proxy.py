@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from widget_helpers import Sent, picture
 
-from nbedit import media
+from nbedit import media, preview
 from nbedit.errors import ProxyError
-from nbedit.preview import Preview
+from nbedit.preview import JpegEncoder, Preview
 from nbedit.proxy import CHANGED, NOT_NEEDED, OFFLINE, STOPPED, Proxies, ProxyStatus, build, clean_stale, summary
 
 SIZE = (160, 120)
@@ -133,6 +133,22 @@ def test_the_editor_says_the_proxy_is_building_then_ready_and_the_preview_reads_
     ui.playhead = 30
     assert ui.preview.proxied == {s.media["long"].info.sha256}  # the frame came from the proxy
     ui.close()
+
+
+def test_a_proxy_frame_shown_whole_goes_to_the_jpeg_encoder_in_yuv_and_looks_like_the_composited_one(s, tmp_path):
+    src = long_gop(tmp_path / "long.mp4", seconds=1, size=(640, 360))
+    s.append(s.import_media(src), src_in=0, src_out=1)
+    p = Preview(s, ahead=0, max_width=320)
+    assert p.proxies.wait(60)
+    comp = p._compositor(p._sources, None)
+    encode = JpegEncoder()
+    for n in (0, 11, 23):
+        fast = picture(preview.picture(comp, encode, n))
+        assert p._sources.video_frame(s.media["long"].info.to_dict(), n, (320, 180)) is not None  # the YUV path
+        slow = picture(encode(comp.frame(n)))
+        assert fast.shape == slow.shape == (180, 320, 3)
+        assert np.abs(fast.astype(int) - slow).mean() < 2  # the same picture, but for JPEG rounding
+    p.close()
 
 
 def test_the_summary_is_building_failed_ready_or_nothing():

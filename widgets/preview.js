@@ -204,6 +204,7 @@ function makePlayer(model, bus, root) {
     const late = Math.max(0, ctx.currentTime - when);
     if (late * b.speed >= b.buf.duration) return;
     node.start(when + late, late * b.speed);
+    r.scheduled += 1;
     r.nodes.push(node);
     node.onended = () => { const i = r.nodes.indexOf(node); if (i >= 0) r.nodes.splice(i, 1); };
     for (const k of b.ks) r.sound.set(k, when + (k - b.first) / bus.fps()); // when frame k's sound is heard
@@ -216,7 +217,7 @@ function makePlayer(model, bus, root) {
     run = {
       token, step, from, frames: new Map(), t0: null, began: performance.now(), lastK: -1, lastN: from, k: -1,
       shown: 0, last: null, acked: -1, audio: !!(c && c.state === "running"), pending: [], nodes: [],
-      sound: new Map(), offsets: [], stall: null,
+      sound: new Map(), offsets: [], stall: null, scheduled: 0,
     };
     stats.plays += 1;
     stats.rate = bus.fps();
@@ -260,6 +261,7 @@ function makePlayer(model, bus, root) {
     d.playRate = String(stats.rate);
     d.playSpeed = String(r.step);
     d.playAudio = stats.audio;
+    d.playSound = String(r.scheduled); // batches of sound scheduled on the audio clock
     d.playAvMs = Number.isFinite(stats.avMeanMs) ? stats.avMeanMs.toFixed(2) : "";
     d.playAvMaxMs = Number.isFinite(stats.avMaxMs) ? stats.avMaxMs.toFixed(2) : "";
     d.playPlays = String(stats.plays);
