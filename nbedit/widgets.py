@@ -128,6 +128,7 @@ class Editor(anywidget.AnyWidget):
         self._overlay_comp: Compositor | None = None
         self._videos: set[str] = set()  # sha256 of the timeline's video media (what the proxy badge sums up)
         self._change_lock = threading.RLock()
+        self._seek_n: int | None = None  # a view's last seek, whose frame went out before the playhead moved there
         self._proxy_said = ("", "")  # what the views were told last (nothing yet: no proxy to speak of)
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
@@ -252,11 +253,14 @@ class Editor(anywidget.AnyWidget):
             self._proxy_said = said
             self._push({"type": "proxies", "state": said[0], "text": said[1]})
 
-    def send_frame(self) -> None:
+    def send_frame(self, n: int | None = None, seek: Any = None) -> None:
+        """The frame at the playhead (or at ``n``) as JPEG bytes; ``seek`` names the view's "seek" it answers."""
         if not self._header.get("frames"):
             return
-        n = self.playhead
+        n = self.playhead if n is None else min(max(int(n), 0), self._header["frames"] - 1)
         msg = {"type": "frame", "n": n, "timecode": timecode(n, self._header["fps"])}
+        if seek is not None:
+            msg["seek"] = seek
         source = self._crop_view(n) if self.show_crop else None
         if source is not None:  # the reframed clip's whole picture, and where its crop lies on it
             jpeg, clip_id, box = source
@@ -326,9 +330,25 @@ class Editor(anywidget.AnyWidget):
     def _on_playhead(self, change: dict) -> None:
         if self.preview.playback is not None and self.preview.playback.send == self._push:
             return  # a view is playing: it shows the frames of the stream
-        self.send_frame()
+        seen, self._seek_n = self._seek_n, None
+        if change.get("name") != "playhead" or change.get("new") != seen:
+            self.send_frame()  # (a view's seek to it has brought the frame already)
         if change.get("name") == "playhead" and self.scrub_audio and self._header.get("frames"):
             self.preview.snippet(self.playhead, self._push)
+
+    def seek(self, msg: dict) -> None:
+        """A view's ``{"type": "seek", "n", "id"}``: the frame at n, at once. A view sends it beside the playhead's
+        own sync, which ipywidgets holds back while an update is unanswered: a drag along the ruler then shows
+        frames at the kernel's pace, not at one per round trip. The playhead trait follows; its change sends no
+        frame again."""
+        if self.preview.playback is not None and self.preview.playback.send == self._push:
+            return
+        n = int(msg["n"])
+        if self.playhead == n:  # the playhead's sync came first and brought the frame: say so, in a few bytes
+            self._push({"type": "seeked", "n": n, "seek": msg.get("id")})
+            return
+        self._seek_n = n
+        self.send_frame(n, seek=msg.get("id"))
 
     def play(self, start: int, step: int = 1, token: str = "", **kw: Any):
         """Stream frames from ``start`` every ``step`` frames (negative: backwards), with their sound."""
@@ -354,6 +374,8 @@ class Editor(anywidget.AnyWidget):
                 self.send_peaks([(str(c), str(k)) for c, k in content.get("clips", ())])
             elif kind == "frame":
                 self.send_frame()
+            elif kind == "seek":
+                self.seek(content)
             elif kind == "play":
                 self.play(int(content.get("from", self.playhead)), int(content.get("step", 1)), str(content["token"]))
             elif kind == "play_ack":

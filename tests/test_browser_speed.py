@@ -70,6 +70,9 @@ DRAG = """async ([x0, step, ms]) => {
   const frames = new Set();
   const on = () => { loads += 1; frames.add(img.dataset.frame); };
   img.addEventListener('load', on);
+  let sources = 0;
+  const seen = new MutationObserver(() => { sources += 1; });
+  seen.observe(img, { attributes: true, attributeFilter: ['src'] });
   ruler.dispatchEvent(new PointerEvent('pointerdown', { clientX: box.left + x0, clientY: y, bubbles: true }));
   const t0 = performance.now();
   let x = x0, moves = 0;
@@ -91,9 +94,10 @@ DRAG = """async ([x0, step, ms]) => {
     if (loads !== last) { last = loads; quiet = performance.now(); }
   }
   img.removeEventListener('load', on);
+  seen.disconnect();
   const end = quiet;
   const seconds = (end - t0) / 1000;
-  return { loads, distinct: frames.size, moves, seconds, lagMs: end - released, frame: +img.dataset.frame };
+  return { loads, sources, distinct: frames.size, moves, seconds, lagMs: end - released, frame: +img.dataset.frame };
 }"""
 
 PLAY_AND_WAIT = """async ([key, ms]) => {
@@ -170,7 +174,8 @@ def test_a_1080p_2997_long_gop_source_scrubs_and_plays_through_its_proxy(lab, br
             f"(min {min(c['ms'] for c in clicks):.1f}, max {max(c['ms'] for c in clicks):.1f})"
         )
         print(
-            f"drag-scrub: {drag['loads'] / drag['seconds']:.1f} pictures/s ({drag['loads']} pictures, "
+            f"drag-scrub: {drag['loads'] / drag['seconds']:.1f} pictures/s ({drag['loads']} pictures of "
+            f"{drag['sources']} frames received, "
             f"{drag['distinct']} distinct, {drag['moves']} moves in {drag['seconds']:.2f} s), "
             f"last frame {drag['lagMs']:.0f} ms after the release"
         )

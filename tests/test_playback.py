@@ -177,3 +177,20 @@ def test_scrubbing_sends_a_snippet_of_the_mix_at_the_playhead(edit):
     pcm = np.frombuffer(bufs[0], "<f4").reshape(2, 4000)
     assert np.array_equal(pcm, mixer.samples(31 * 2000, 4000))
     assert sent.last("frame")[0]["n"] == 31
+
+
+def test_a_seek_brings_its_frame_at_once_and_the_playheads_sync_after_it_no_second_one(edit):
+    ui = edit.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "seek", "n": 30, "id": 1}, [])
+    msg, buffers = sent.got[-1]
+    assert (msg["type"], msg["n"], msg["seek"]) == ("frame", 30, 1)
+    assert read_counter(picture(buffers[0])) == read_counter(edit.frame(30 / 24))
+    frames = len([m for m, _ in sent.got if m["type"] == "frame"])
+    ui.playhead = 30  # the view's sync of the trait, after the seek
+    assert len([m for m, _ in sent.got if m["type"] == "frame"]) == frames
+    ui._on_message(ui, {"type": "seek", "n": 30, "id": 2}, [])  # the sync came first: a few bytes, no picture
+    assert sent.got[-1] == ({"type": "seeked", "n": 30, "seek": 2}, [])
+    ui.playhead = 40  # a change from a cell (no seek before it) sends its frame as ever
+    assert sent.last("frame")[0]["n"] == 40
+    ui.close()

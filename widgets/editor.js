@@ -34,6 +34,7 @@ function makeBus(model, root) {
       if (n === model.get("playhead")) return false;
       model.set("playhead", n);
       model.save_changes();
+      player.seek(n); // its frame at once, not when ipywidgets lets the sync through
       return true;
     },
     edit(msg) { model.send({ type: "edit", ...msg }); },
