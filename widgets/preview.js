@@ -359,7 +359,8 @@ function makePlayer(model, bus, root) {
 
   // seeking: a playhead move asks for its frame at once with a "seek" message, beside the trait's sync (which
   // ipywidgets holds back while an update is unanswered, so a drag would get one frame per round trip). At most
-  // two seeks wait for their frame; a newer move waits behind them, replacing any older one that waits.
+  // three seeks wait for their frame (a round trip costs more than the kernel's work on one); a newer move waits
+  // behind them, replacing any older one that waits.
   let seekId = 0;
   let queued = null;
   const inflight = new Map();
@@ -367,7 +368,7 @@ function makePlayer(model, bus, root) {
     if (run) return;
     const now = performance.now();
     for (const [id, t] of inflight) if (now - t > 1000) inflight.delete(id); // no frame to show (an empty timeline)
-    if (inflight.size >= 2) { queued = n; return; }
+    if (inflight.size >= 3) { queued = n; return; }
     seekId += 1;
     inflight.set(seekId, now);
     model.send({ type: "seek", n, id: seekId });
