@@ -25,7 +25,10 @@ clips a view draws or selects; none of them is in the timeline document.
 Playback streams (``nbedit.preview.Playback`` describes the batches): the view sends ``{"type": "play", "token",
 "from": n, "step": s}`` (s = ±1, ±2, ±4), then ``{"type": "play_ack", "token", "k": k}`` as its clock shows play
 index k, and ``{"type": "stop", "token"}``; the kernel answers with "batch" messages (JPEGs and the sound of their
-span) and a "play_end". The playhead trait does not move while a view plays; the view sets it when it stops. While
+span) and a "play_end". The playhead trait does not move while a view plays; the view sets it when it stops.
+A view's playhead move also sends ``{"type": "seek", "n", "id"}`` (``Editor.seek``): the frame at n comes at once,
+tagged ``"seek": id`` (or ``{"type": "seeked"}`` when the trait's sync brought it first). ``{"type": "proxies",
+"state", "text"}`` says where the scrub proxies of the timeline's media stand ("proxy 40%", "proxy ready"). While
 ``scrub_audio`` is on (a view with a running AudioContext turns it on), every playhead change outside playback
 also brings ``{"type": "scrub_audio", "n", "sample", "count", "rate"}`` with two frames of the mix at it.
 """
@@ -129,6 +132,7 @@ class Editor(anywidget.AnyWidget):
         self._videos: set[str] = set()  # sha256 of the timeline's video media (what the proxy badge sums up)
         self._change_lock = threading.RLock()
         self._seek_n: int | None = None  # a view's last seek, whose frame went out before the playhead moved there
+        self._greeted = False  # a view said hello (before that, proxy news has no one to go to)
         self._proxy_said = ("", "")  # what the views were told last (nothing yet: no proxy to speak of)
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
@@ -245,6 +249,8 @@ class Editor(anywidget.AnyWidget):
         """``{"type": "proxies", "state", "text"}``: where the scrub proxies of the timeline's media stand, summed
         up ("building" with the share done, "ready", "failed" with the reason), when that changed (``again``: even
         if not). Also called from the thread that builds them."""
+        if not self._greeted:
+            return  # no view yet: the first one hears it after its doc
         with self._change_lock:
             status = self.preview.proxies.status()
             said = proxy_summary([status[sha] for sha in self._videos if sha in status])
@@ -389,6 +395,7 @@ class Editor(anywidget.AnyWidget):
             elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
                 self.send_doc()
                 self.send_graph()
+                self._greeted = True
                 self.send_proxies(again=True)
         except NbeditError as e:
             self.status = str(e)
