@@ -131,11 +131,14 @@ class Preview:
         max_width: int = PREVIEW_WIDTH,
         budget: int = 256 * 2**20,
         ahead: int = 24,
+        linger: float = 10.0,
         proxies: bool = True,
     ):
+        """``ahead`` frames are made around the playhead when it rests, then the next ``linger`` seconds."""
         self.session = session
         self.max_width = max_width
         self.ahead = ahead
+        self.linger = linger if ahead else 0.0
         self.jpegs = FrameCache(budget // 2)  # composited frames, by content key
         self.frames = FrameCache(budget // 2, device="auto")  # decoded source frames (on the GPU when present)
         self.proxies = Proxies(Path(session.path) / "proxies", max_width=max_width)
@@ -312,6 +315,13 @@ class Preview:
                 for m in self._around(n, comp.length, step):
                     if self._want is not None or self._closed:
                         break  # the playhead moved: start again around it
+                    self.cached(comp, encode, m, wait=False)
+                # while the playhead rests, on through the next seconds: a play from here then finds them made
+                far = round(self.linger * float(comp.rate))
+                for k in range(self.ahead + 1, far + 1):
+                    m = n + step * k
+                    if self._want is not None or self._closed or not 0 <= m < comp.length:
+                        break
                     self.cached(comp, encode, m, wait=False)
             except Exception:  # prefetching is best effort; the frame itself is made on demand
                 comp = None

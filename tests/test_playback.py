@@ -194,3 +194,15 @@ def test_a_seek_brings_its_frame_at_once_and_the_playheads_sync_after_it_no_seco
     ui.playhead = 40  # a change from a cell (no seek before it) sends its frame as ever
     assert sent.last("frame")[0]["n"] == 40
     ui.close()
+
+
+def test_while_the_playhead_rests_the_prefetch_goes_on_through_the_next_seconds(edit):
+    ui = edit.ui()
+    p = ui.preview
+    p.linger = 2.0
+    ui.playhead = 5
+    comp = p._compositor(p._sources, None)
+    later = [comp.key(n) for n in range(5 + p.ahead + 1, 5 + 48)]  # beyond the frames around the playhead
+    wait_for(lambda: all(p.jpegs.get(k) is not None for k in later))
+    assert p.jpegs.get(comp.key(5 + 49)) is None  # and no further than it lingers
+    ui.close()
