@@ -7,8 +7,9 @@ scrub proxy is built, one without (the preview decodes the long-GOP source itsel
 the other, with fresh caches, and the figures are medians over the rounds (alternated runs, so a change in the
 machine's load hits both alike):
 
-  click     an editor widget's "seek" to a frame it never showed: decode, JPEG, send (12 random frames, median)
-  drag      one seek per frame, 45 frames in a row (what a drag along the ruler asks for), per frame
+  click     an editor widget's "seek" to a frame it never showed: decode, JPEG, send (12 random frames, median;
+            no prefetch, so every one is a miss)
+  drag      one seek per frame, 45 frames in a row (what a drag along the ruler asks for), per frame (no prefetch)
   play      a stream from frame 0 to the end, its batches acknowledged at once (the kernel's top speed), with the
             mixed sound, first with nothing cached, then again (every JPEG cached), in frames per second
 
@@ -47,10 +48,10 @@ def project(folder: Path, src: str, seconds: float, proxy: bool) -> widgets.Edit
     return ui
 
 
-def fresh(ui: widgets.Editor, proxy: bool) -> None:
-    """Empty caches and new decoders: every frame a miss."""
+def fresh(ui: widgets.Editor, proxy: bool, ahead: int = 24) -> None:
+    """Empty caches and new decoders: every frame a miss (and with ``ahead`` 0, no prefetch to make it a hit)."""
     ui.preview.close()
-    ui.preview = preview.Preview(ui.session, proxies=proxy)
+    ui.preview = preview.Preview(ui.session, proxies=proxy, ahead=ahead)
     ui.preview.proxies.wait(60)
 
 
@@ -118,9 +119,9 @@ def main() -> None:
             for name, ui in uis.items() if r % 2 == 0 else reversed(uis.items()):
                 proxy = name == "proxy"
                 out = figures[name]
-                fresh(ui, proxy)
+                fresh(ui, proxy, ahead=0)
                 out.setdefault("click", []).append(clicks(ui, picks))
-                fresh(ui, proxy)
+                fresh(ui, proxy, ahead=0)
                 out.setdefault("drag", []).append(drag(ui, start))
                 fresh(ui, proxy)
                 out.setdefault("play", []).append(play(ui))
