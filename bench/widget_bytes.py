@@ -5,15 +5,18 @@
 The timeline (clips spread over V1, V2, A1, A2, one second each, a crossfade at every 25th cut) is written as an
 .otio file and opened in one operation. Each gesture runs the way the widget runs it (``Editor.edit``), on clips in
 the middle of the tracks; for each it prints the size of the "tracks" message (what changed), the frame message
-that follows every change, how many track documents the widget rebuilt (all of them when the session's
-changed_tracks is None, as the stand-in core says for the first change a widget sees) and how long that took, and
-the whole operation's time. The whole doc is what a view gets once, when it first renders.
+that follows every change, how many track documents the widget brought up to date (all of them when the session's
+changed_tracks is None, as the stand-in core says for the first change a widget sees) and how long that took, what
+building those tracks' documents afresh takes (what each change cost before the widget patched them, timed right
+after, so both see the same load) and the whole operation's time. The whole doc is what a view gets once, when it
+first renders. The load average is printed at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,13 +24,14 @@ from pathlib import Path
 import nbedit
 from nbedit import media
 from nbedit.demo import long_timeline
-from nbedit.widgets import Editor, timeline_doc
+from nbedit.widgets import Editor, timeline_doc, track_doc
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clips", type=int, default=5000)
     args = ap.parse_args()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     tmp = Path(tempfile.mkdtemp(prefix="nbedit-widget-bytes-"))
     video = media.testsrc(tmp / "src.mp4", seconds=4, fps=24, size=(320, 240), variant=0, tone_hz=440)
     t0 = time.perf_counter()
@@ -39,13 +43,20 @@ def main() -> None:
     )
 
     ui = Editor(s)
-    rebuilt: list[tuple[float, int]] = []  # (seconds, tracks rebuilt) per rebuild
+    rebuilt: list[tuple[float, int, float]] = []  # (seconds, tracks brought up to date, seconds afresh) per change
     rebuild = ui._rebuild
 
     def timed(changed):
         t = time.perf_counter()
         out = rebuild(changed)
-        rebuilt.append((time.perf_counter() - t, len(s.tracks) if changed is None else len(changed)))
+        spent = time.perf_counter() - t
+        names = [tr.name for tr in s.timeline.tracks if changed is None or tr.name in changed]
+        t = time.perf_counter()
+        online = {mid: True for mid in s.media}
+        for tr in s.timeline.tracks:
+            if tr.name in names:
+                track_doc(tr, float(s.fps), online, s.index.track(tr.name))
+        rebuilt.append((spent, len(names), time.perf_counter() - t))
         return out
 
     ui._rebuild = timed
@@ -92,8 +103,8 @@ def main() -> None:
         ("undo", lambda: ui.edit({"op": "undo"})),
     ]
     print(
-        f"\n{'gesture':24s} {'tracks msg':>11s} {'frame msg':>10s} {'of whole':>9s} {'rebuilt':>8s} {'widget':>9s}"
-        f" {'op total':>9s}"
+        f"\n{'gesture':24s} {'tracks msg':>11s} {'frame msg':>10s} {'of whole':>9s} {'patched':>8s} {'widget':>9s}"
+        f" {'afresh':>9s} {'ratio':>6s} {'op total':>9s}"
     )
     for name, gesture in gestures:
         before = len(ui.traffic)
@@ -104,13 +115,14 @@ def main() -> None:
         sent = list(ui.traffic)[before:]
         change = sum(n for k, n in sent if k == "tracks")
         frame = sum(n for k, n in sent if k == "frame")
-        spent, count = sum(r[0] for r in rebuilt), sum(r[1] for r in rebuilt)
+        spent, count, afresh = (sum(r[k] for r in rebuilt) for k in range(3))
         print(
             f"{name:24s} {change:>11,} {frame:>10,} {change / full:>9.2%} {count:>2d} tracks {spent * 1000:>7.1f}ms"
-            f" {total * 1000:>7.0f}ms"
+            f" {afresh * 1000:>7.1f}ms {afresh / spent:>5.0f}x {total * 1000:>7.0f}ms"
         )
     assert ui.doc == timeline_doc(s), "the widget's documents drifted from the session"
     print("\nthe widget's doc equals a fresh one after all of them")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at the start: {load})")
     ui.close()
 
 

@@ -27,9 +27,11 @@ from . import media
 from .cache import FrameCache
 from .model import media_info, pool
 from .proxy import Proxies
-from .render import SAMPLE_RATE, Compositor, Mixer, Sources
+from .render import IDENTITY, SAMPLE_RATE, Compositor, Layer, Mixer, Sources
 
 PREVIEW_WIDTH = 960
+# Seconds the playhead rests before the prefetch fills around it (a drag's steps come every 16 ms or so).
+SCRUB_REST = 0.08
 
 
 def preview_size(width: int, height: int, max_width: int = PREVIEW_WIDTH) -> tuple[int, int]:
@@ -46,7 +48,12 @@ class JpegEncoder:
         self._codecs: dict[tuple[int, int], av.CodecContext] = {}
 
     def __call__(self, img: np.ndarray) -> bytes:
-        h, w = img.shape[:2]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        return self.frame(frame)
+
+    def frame(self, frame: av.VideoFrame) -> bytes:
+        """A decoded picture as JPEG bytes, without a trip through RGB when it is YUV already."""
+        w, h = frame.width, frame.height
         codec = self._codecs.get((w, h))
         if codec is None:
             codec = av.CodecContext.create("mjpeg", "w")
@@ -54,17 +61,27 @@ class JpegEncoder:
             codec.time_base = Fraction(1, 25)
             codec.options = {"qmin": str(self.quality), "qmax": str(self.quality)}
             self._codecs[(w, h)] = codec
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24").reformat(format="yuvj420p")
+        if frame.format.name == "rgb24":
+            frame = frame.reformat(format="yuvj420p")
+        else:  # a fresh frame: a decoded one brings what the encoder refuses after its first still (side data)
+            frame = av.VideoFrame.from_ndarray(frame.reformat(format="yuvj420p").to_ndarray(), format="yuvj420p")
         return b"".join(bytes(p) for p in codec.encode(frame))
 
 
 class ProxySources(Sources):
     """Sources that read a media's scrub proxy when it exists (preview only: renders use plain Sources)."""
 
-    def __init__(self, proxies: Proxies, cache: FrameCache, audio_cache: FrameCache | None = None):
+    def __init__(
+        self,
+        proxies: Proxies,
+        cache: FrameCache,
+        audio_cache: FrameCache | None = None,
+        used: set[str] | None = None,
+    ):
         super().__init__(cache, audio_cache)
         self.proxies = proxies
         self._proxied: set[str] = set()
+        self.used = used if used is not None else set()  # sha256 of the media read from a proxy (shared by threads)
 
     def reader(self, entry: dict) -> media.VideoReader | None:
         sha = entry["sha256"]
@@ -77,7 +94,16 @@ class ProxySources(Sources):
             info = replace(media_info(entry), path=str(path), rotation=0, width=w, height=h)
             self._readers[entry["path"]] = media.VideoReader(path, info=info)
             self._proxied.add(sha)
+            self.used.add(sha)
         return super().reader(entry)
+
+    def video_frame(self, entry: dict, i: int, size: tuple[int, int]) -> av.VideoFrame | None:
+        """Frame i of the media's proxy as decoded, when the proxy is read and its picture is ``size``: a frame
+        shown as it is then goes to the JPEG encoder in its YUV (the proxy is ours: BT.601, upright)."""
+        r = self.reader(entry)
+        if r is None or entry["sha256"] not in self._proxied or (r.info.width, r.info.height) != size:
+            return None
+        return r.video_frame(i)
 
     def frame(self, entry: dict, i: int) -> np.ndarray | None:
         self.reader(entry)  # switch to the proxy as soon as it is ready
@@ -105,19 +131,24 @@ class Preview:
         max_width: int = PREVIEW_WIDTH,
         budget: int = 256 * 2**20,
         ahead: int = 24,
+        linger: float = 10.0,
         proxies: bool = True,
     ):
+        """``ahead`` frames are made around the playhead when it rests, then the next ``linger`` seconds."""
         self.session = session
         self.max_width = max_width
         self.ahead = ahead
+        self.linger = linger if ahead else 0.0
         self.jpegs = FrameCache(budget // 2)  # composited frames, by content key
         self.frames = FrameCache(budget // 2, device="auto")  # decoded source frames (on the GPU when present)
         self.proxies = Proxies(Path(session.path) / "proxies", max_width=max_width)
         self.use_proxies = proxies
         self._encode = JpegEncoder()
-        self._sources = ProxySources(self.proxies, self.frames)
+        self.proxied: set[str] = set()  # sha256 of the media some preview thread reads from its proxy by now
+        self._sources = self.sources()
         self._comp: Compositor | None = None
         self._want: int | None = None
+        self._rest = 0.0  # when the prefetch may start on the last want
         self._step = 1  # the direction and stride of the last want: prefetch goes that way
         self._making: set = set()  # keys of frames some thread is composing now (the others wait or skip them)
         self._made = threading.Condition()
@@ -130,6 +161,10 @@ class Preview:
         self._thread = threading.Thread(target=self._prefetch, name="nbedit-prefetch", daemon=True)
         self._thread.start()
         self.refresh_proxies()
+
+    def sources(self, audio_cache: FrameCache | None = None) -> ProxySources:
+        """Decoders for one more thread (they are not shared), reading proxies once they are ready."""
+        return ProxySources(self.proxies, self.frames, audio_cache, self.proxied)
 
     def refresh_proxies(self) -> None:
         if self.use_proxies:
@@ -162,7 +197,7 @@ class Preview:
         self._comp = comp = self._compositor(self._sources, self._comp)
         n = min(max(n, 0), max(comp.length - 1, 0))
         hit = self.cached(comp, self._encode, n)
-        self.want(n)
+        self.want(n, rest=SCRUB_REST)
         return hit.tobytes()
 
     def cached(self, comp: Compositor, encode: JpegEncoder, n: int, wait: bool = True) -> np.ndarray | None:
@@ -185,18 +220,21 @@ class Preview:
                         continue
                 self._making.add(key)
             try:
-                return self.jpegs.put(key, np.frombuffer(encode(comp.frame(n)), np.uint8))
+                return self.jpegs.put(key, np.frombuffer(picture(comp, encode, n), np.uint8))
             finally:
                 if mine:
                     with self._made:
                         self._making.discard(key)
                         self._made.notify_all()
 
-    def want(self, n: int, step: int = 1) -> None:
-        """Prefetch around frame n (ahead of it first, in the direction of ``step``: playback goes that way)."""
+    def want(self, n: int, step: int = 1, rest: float = 0.0) -> None:
+        """Prefetch around frame n (ahead of it first, in the direction of ``step``: playback goes that way), once
+        no other want came for ``rest`` seconds: a drag along the ruler moves faster than frames around each of its
+        stops could be made, and making them would take the CPU from the frames the drag shows."""
         with self._wake:
             self._want = n
             self._step = step
+            self._rest = time.monotonic() + rest
             self._wake.notify()
 
     def play(self, start: int, step: int, send: Callable[[dict, list], None], token: str = "", **kw) -> Playback:
@@ -260,13 +298,13 @@ class Preview:
                 yield n - sign * k
 
     def _prefetch(self) -> None:
-        sources = ProxySources(self.proxies, self.frames)  # decoders are not shared between threads
+        sources = self.sources()
         encode = JpegEncoder()
         comp = None
         while True:
             with self._wake:
-                while self._want is None and not self._closed:
-                    self._wake.wait()
+                while not self._closed and (self._want is None or self._rest > time.monotonic()):
+                    self._wake.wait(None if self._want is None else self._rest - time.monotonic())
                 if self._closed:
                     sources.close()
                     return
@@ -278,8 +316,31 @@ class Preview:
                     if self._want is not None or self._closed:
                         break  # the playhead moved: start again around it
                     self.cached(comp, encode, m, wait=False)
+                # while the playhead rests, on through the next seconds: a play from here then finds them made
+                far = round(self.linger * float(comp.rate))
+                for k in range(self.ahead + 1, far + 1):
+                    m = n + step * k
+                    if self._want is not None or self._closed or not 0 <= m < comp.length:
+                        break
+                    self.cached(comp, encode, m, wait=False)
             except Exception:  # prefetching is best effort; the frame itself is made on demand
                 comp = None
+
+
+def picture(comp: Compositor, encode: JpegEncoder, n: int) -> bytes:
+    """Frame n as JPEG bytes. A frame that is one proxy frame shown whole, at the preview's size, skips RGB and
+    the canvas: decoded YUV straight to the encoder, half the work of a composited frame."""
+    plan = comp.plan(n)
+    layer = plan[0] if len(plan) == 1 else None
+    if isinstance(layer, Layer) and isinstance(comp.sources, ProxySources) and layer.index is not None:
+        entry = layer.entry
+        w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
+        plain = layer.transform == IDENTITY and layer.opacity >= 1 and not layer.effects and layer.blend == "normal"
+        if plain and w * comp.height == h * comp.width:  # fills the canvas as it is, no bars
+            frame = comp.sources.video_frame(entry, layer.index, comp.canvas)
+            if frame is not None:
+                return encode.frame(frame)
+    return encode(comp.frame(n))
 
 
 def pcm_bytes(pcm: np.ndarray) -> bytes:
@@ -351,7 +412,7 @@ class Playback:
 
     def _run(self) -> None:
         p = self.preview
-        sources = ProxySources(p.proxies, p.frames, p.session.sources.audio_cache)
+        sources = p.sources(p.session.sources.audio_cache)
         encode = JpegEncoder(p._encode.quality)
         comp = mixer = None
         k = 0

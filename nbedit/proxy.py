@@ -318,6 +318,8 @@ class Proxies:
         self._wake = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # called (from the building thread) when a proxy's state changes or its progress moves by a tenth
+        self.listeners: list[Callable[[], None]] = []
         if folder.is_dir():
             clean_stale(folder)
         _managers.add(self)
@@ -326,6 +328,11 @@ class Proxies:
         return self.folder / f"{sha256[:20]}-{self.max_width}-v{FORMAT}.mp4"
 
     def ready(self, sha256: str) -> Path | None:
+        """The proxy's path once it exists. Cheap enough to ask for every frame: a requested media's answer comes
+        from its status, without touching the disk."""
+        st = self._status.get(sha256)
+        if st is not None:
+            return st.path if st.state == "ready" else None
         p = self.path(sha256)
         return p if p.exists() else None
 
@@ -349,6 +356,7 @@ class Proxies:
             if self._stop.is_set():
                 return  # closed: nothing would build them
             self._sources.update({e["path"]: e for e in entries if "path" in e})
+            known = len(self._status)
             for e in entries:
                 if e.get("kind") == "video":
                     self._request(e["sha256"], e["path"])
@@ -356,6 +364,9 @@ class Proxies:
                 self._thread = threading.Thread(target=self._run, name="nbedit-proxies", daemon=True)
                 self._thread.start()
             self._wake.notify()
+            news = len(self._status) != known
+        if news:
+            self._tell()
 
     def _request(self, sha: str, source: str) -> None:
         old = self._status.get(sha)
@@ -411,6 +422,7 @@ class Proxies:
                 self._status[sha] = done
                 self._queue.pop(0)
                 self._busy = False
+            self._tell()
 
     def _make(self, sha: str, source: str) -> ProxyStatus:
         if not os.path.exists(source):
@@ -430,13 +442,45 @@ class Proxies:
     def _set(self, sha: str, st: ProxyStatus) -> None:
         with self._lock:
             self._status[sha] = st
+        self._tell()
 
     def _progress(self, sha: str) -> Progress:
         def update(done: int, total: int) -> None:
             with self._lock:
                 self._status[sha] = replace(self._status[sha], progress=done / total)
+            if done * 10 // total != (done - 1) * 10 // total:
+                self._tell()
 
         return update
+
+    def _tell(self) -> None:
+        for fn in list(self.listeners):
+            try:
+                fn()
+            except Exception:  # a view that cannot hear of it must not stop the build
+                pass
+
+
+def summary(statuses: list[ProxyStatus]) -> tuple[str, str]:
+    """One state and line for the editor over a timeline's proxies: "building" (with the share done), "failed"
+    (with the first reason), "ready" once every one needed is built, "" when none is needed.
+
+        >>> summary([ProxyStatus("ready", progress=1.0), ProxyStatus("building", progress=0.5)])
+        ('building', 'proxy 75%')
+    """
+    if not statuses:
+        return "", ""
+    active = [st for st in statuses if st.state in ("queued", "building")]
+    if active:
+        done = sum(st.progress for st in statuses if st.state in ("queued", "building", "ready"))
+        total = sum(1 for st in statuses if st.state in ("queued", "building", "ready"))
+        return "building", f"proxy {done / total:.0%}"
+    failed = [st for st in statuses if st.state == "failed"]
+    if failed:
+        return "failed", f"proxy failed: {failed[0].reason}"
+    if any(st.state == "ready" for st in statuses):
+        return "ready", "proxy ready"
+    return "", ""
 
 
 def _cause(e: BaseException) -> str:

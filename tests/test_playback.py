@@ -131,9 +131,10 @@ def test_playback_stays_a_window_ahead_skips_what_the_view_is_past_and_stops_at_
     ui._on_message(ui, {"type": "stop", "token": "w"}, [])
     t0 = time.monotonic()
     assert p.wait(5) and time.monotonic() - t0 < 2  # the thread ends within a frame's work
-    count = len(sent.got)
+    count = len(batches(sent, "w"))
     time.sleep(0.2)
-    assert len(sent.got) == count and ui.preview.playback is None  # nothing more after the stop
+    assert len(batches(sent, "w")) == count and ended(sent, "w") is None  # nothing more after the stop
+    assert ui.preview.playback is None
     # a stale token does nothing; a new play replaces the one before
     ui._on_message(ui, {"type": "play", "token": "x", "from": 0, "step": 1}, [])
     first = ui.preview.playback
@@ -176,3 +177,32 @@ def test_scrubbing_sends_a_snippet_of_the_mix_at_the_playhead(edit):
     pcm = np.frombuffer(bufs[0], "<f4").reshape(2, 4000)
     assert np.array_equal(pcm, mixer.samples(31 * 2000, 4000))
     assert sent.last("frame")[0]["n"] == 31
+
+
+def test_a_seek_brings_its_frame_at_once_and_the_playheads_sync_after_it_no_second_one(edit):
+    ui = edit.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "seek", "n": 30, "id": 1}, [])
+    msg, buffers = sent.got[-1]
+    assert (msg["type"], msg["n"], msg["seek"]) == ("frame", 30, 1)
+    assert read_counter(picture(buffers[0])) == read_counter(edit.frame(30 / 24))
+    frames = len([m for m, _ in sent.got if m["type"] == "frame"])
+    ui.playhead = 30  # the view's sync of the trait, after the seek
+    assert len([m for m, _ in sent.got if m["type"] == "frame"]) == frames
+    ui._on_message(ui, {"type": "seek", "n": 30, "id": 2}, [])  # the sync came first: a few bytes, no picture
+    assert sent.got[-1] == ({"type": "seeked", "n": 30, "seek": 2}, [])
+    ui.playhead = 40  # a change from a cell (no seek before it) sends its frame as ever
+    assert sent.last("frame")[0]["n"] == 40
+    ui.close()
+
+
+def test_while_the_playhead_rests_the_prefetch_goes_on_through_the_next_seconds(edit):
+    ui = edit.ui()
+    p = ui.preview
+    p.linger = 2.0
+    ui.playhead = 5
+    comp = p._compositor(p._sources, None)
+    later = [comp.key(n) for n in range(5 + p.ahead + 1, 5 + 48)]  # beyond the frames around the playhead
+    wait_for(lambda: all(p.jpegs.get(k) is not None for k in later))
+    assert p.jpegs.get(comp.key(5 + 49)) is None  # and no further than it lingers
+    ui.close()

@@ -14,12 +14,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from widget_helpers import picture
+from widget_helpers import Sent, picture
 
-from nbedit import media
+from nbedit import media, preview
 from nbedit.errors import ProxyError
-from nbedit.preview import Preview
-from nbedit.proxy import CHANGED, NOT_NEEDED, OFFLINE, STOPPED, Proxies, ProxyStatus, build, clean_stale
+from nbedit.preview import JpegEncoder, Preview
+from nbedit.proxy import CHANGED, NOT_NEEDED, OFFLINE, STOPPED, Proxies, ProxyStatus, build, clean_stale, summary
 
 SIZE = (160, 120)
 
@@ -114,6 +114,50 @@ def test_the_preview_of_a_2997_timeline_shows_the_right_frames_through_the_proxy
     assert shown == [media.read_counter(s.frame(n / s.fps)) for n in range(frames)]
     assert any(str(st.path) == r.path for r in p._sources._readers.values())  # it was the proxy that was read
     p.close()
+
+
+def test_the_editor_says_the_proxy_is_building_then_ready_and_the_preview_reads_it(s, tmp_path):
+    src = long_gop(tmp_path / "long.mp4", seconds=2, fps=30)
+    s.append(s.import_media(src), src_in=0, src_out=2)
+    ui = s.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "hello"}, [])  # a view that renders hears where the proxies stand at once
+    assert sent.got[-1][0]["type"] == "proxies"
+    deadline = time.monotonic() + 60
+    while sent.last("proxies")[0]["state"] != "ready":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    said = [m for m, _ in sent.got if m["type"] == "proxies"]
+    assert said[-1] == {"type": "proxies", "state": "ready", "text": "proxy ready"}
+    assert all(m["state"] in ("building", "ready") for m in said) and len(said) <= 13  # a tenth at a time
+    ui.playhead = 30
+    assert ui.preview.proxied == {s.media["long"].info.sha256}  # the frame came from the proxy
+    ui.close()
+
+
+def test_a_proxy_frame_shown_whole_goes_to_the_jpeg_encoder_in_yuv_and_looks_like_the_composited_one(s, tmp_path):
+    src = long_gop(tmp_path / "long.mp4", seconds=1, size=(640, 360))
+    s.append(s.import_media(src), src_in=0, src_out=1)
+    p = Preview(s, ahead=0, max_width=320)
+    assert p.proxies.wait(60)
+    comp = p._compositor(p._sources, None)
+    encode = JpegEncoder()
+    for n in (0, 11, 23):
+        fast = picture(preview.picture(comp, encode, n))
+        assert p._sources.video_frame(s.media["long"].info.to_dict(), n, (320, 180)) is not None  # the YUV path
+        slow = picture(encode(comp.frame(n)))
+        assert fast.shape == slow.shape == (180, 320, 3)
+        assert np.abs(fast.astype(int) - slow).mean() < 2  # the same picture, but for JPEG rounding
+    p.close()
+
+
+def test_the_summary_is_building_failed_ready_or_nothing():
+    building, ready = ProxyStatus("building", progress=0.5), ProxyStatus("ready", progress=1.0)
+    failed = ProxyStatus("failed", "The media file could not be opened as video.")
+    assert summary([ready, building]) == ("building", "proxy 75%")
+    assert summary([ready, failed]) == ("failed", "proxy failed: The media file could not be opened as video.")
+    assert summary([ready, ProxyStatus("skipped", NOT_NEEDED)]) == ("ready", "proxy ready")
+    assert summary([ProxyStatus("skipped", NOT_NEEDED)]) == summary([]) == ("", "")
 
 
 # ---- status --------------------------------------------------------------------------------------------------

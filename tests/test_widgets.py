@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 
 import av
 import numpy as np
 import pytest
+from test_random_edits import random_call
 from widget_helpers import Replica, Sent, picture
 
 import nbedit
@@ -111,6 +113,35 @@ def test_the_views_doc_never_drifts_from_a_fresh_one(edit):
         assert view.doc == fresh, k
     assert view.gaps == 0 and view.seq == len(steps)
     assert [t["name"] for t in view.doc["tracks"]] == ["V1", "V2", "V3", "A1"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_patched_doc_equals_a_rebuilt_doc_after_random_edits(ab, seed):
+    """After every edit, undo and redo of a random sequence (markers on clips too), what the widget patched, and
+    what a view rebuilt from its messages, equals the document built afresh from the timeline."""
+    rnd = random.Random(seed)
+    ab.append("a", track="V1", src_in=0.5, src_out=2.5)
+    ab.append("b", track="V1", src_in=0.5, src_out=2.5)
+    ui = ab.ui()
+    view = Replica(ui)
+    sent = Sent(ui)
+
+    def mark():
+        clip = rnd.choice([None, *(c.id for c in ab.clips)])
+        ab.add_marker(rnd.randrange(0, max(1, round(ab.duration * 24))) / 24, clip=clip)
+
+    made = 0
+    for _ in range(50):
+        try:
+            (mark if rnd.random() < 0.15 else random_call(ab, rnd))()
+        except nbedit.NbeditError:
+            continue
+        made += 1
+        fresh = timeline_doc(ab)
+        assert ui.doc == fresh, made
+        assert view.doc == fresh, made
+    patched = [m for m, _ in sent.got if m["type"] == "tracks" and m["patches"]]
+    assert made >= 10 and len(patched) >= made // 3  # most changes went as patches, not whole tracks
 
 
 BUS_IN_NODE = """

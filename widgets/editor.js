@@ -34,6 +34,7 @@ function makeBus(model, root) {
       if (n === model.get("playhead")) return false;
       model.set("playhead", n);
       model.save_changes();
+      player.seek(n); // its frame at once, not when ipywidgets lets the sync through
       return true;
     },
     edit(msg) { model.send({ type: "edit", ...msg }); },
@@ -215,6 +216,7 @@ function render({ model, el }) {
   if (parts === "all" || parts === "preview") cleanups.push(mountPreview(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountTimeline(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountGraph(root, bus));
+  if (parts === "all" || parts === "preview") mountProxies(root, bus);
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });

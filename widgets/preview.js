@@ -83,8 +83,23 @@ function mountPreview(root, bus) {
     img.dataset.frame = String(n);
     tc.textContent = bus.timecode(n);
   });
+  // a frame that arrives while the one before is still being decoded waits for it (the newest only): replacing
+  // the img's source would throw that decode away, and a drag would show fewer pictures than arrive
+  let decoding = false;
+  let waiting = null;
+  const decoded = () => {
+    decoding = false;
+    if (waiting) { const [m, b] = waiting; waiting = null; showFrame(m, b); }
+  };
+  img.addEventListener("load", decoded);
+  img.addEventListener("error", decoded);
   bus.on("frame", (msg, buffers) => {
+    if (decoding) { waiting = [msg, buffers]; return; }
+    showFrame(msg, buffers);
+  });
+  function showFrame(msg, buffers) {
     if (bus.playing()) return; // a still asked for before the play began
+    decoding = true;
     playing.style.display = "none";
     const blob = new Blob([buffers[0]], { type: "image/jpeg" });
     const next = URL.createObjectURL(blob);
@@ -103,7 +118,7 @@ function mountPreview(root, bus) {
     cropClip = msg.crop ? msg.clip : null;
     crop.style.display = msg.crop ? "block" : "none";
     if (msg.crop) placeCrop(msg.crop);
-  });
+  }
 
   function placeCrop(box) {
     crop.style.left = `${box.x * 100}%`;
@@ -204,6 +219,7 @@ function makePlayer(model, bus, root) {
     const late = Math.max(0, ctx.currentTime - when);
     if (late * b.speed >= b.buf.duration) return;
     node.start(when + late, late * b.speed);
+    r.scheduled += 1;
     r.nodes.push(node);
     node.onended = () => { const i = r.nodes.indexOf(node); if (i >= 0) r.nodes.splice(i, 1); };
     for (const k of b.ks) r.sound.set(k, when + (k - b.first) / bus.fps()); // when frame k's sound is heard
@@ -216,7 +232,7 @@ function makePlayer(model, bus, root) {
     run = {
       token, step, from, frames: new Map(), t0: null, began: performance.now(), lastK: -1, lastN: from, k: -1,
       shown: 0, last: null, acked: -1, audio: !!(c && c.state === "running"), pending: [], nodes: [],
-      sound: new Map(), offsets: [], stall: null,
+      sound: new Map(), offsets: [], stall: null, scheduled: 0,
     };
     stats.plays += 1;
     stats.rate = bus.fps();
@@ -260,6 +276,7 @@ function makePlayer(model, bus, root) {
     d.playRate = String(stats.rate);
     d.playSpeed = String(r.step);
     d.playAudio = stats.audio;
+    d.playSound = String(r.scheduled); // batches of sound scheduled on the audio clock
     d.playAvMs = Number.isFinite(stats.avMeanMs) ? stats.avMeanMs.toFixed(2) : "";
     d.playAvMaxMs = Number.isFinite(stats.avMaxMs) ? stats.avMaxMs.toFixed(2) : "";
     d.playPlays = String(stats.plays);
@@ -340,6 +357,29 @@ function makePlayer(model, bus, root) {
     requestAnimationFrame((t) => tick(r, t));
   }
 
+  // seeking: a playhead move asks for its frame at once with a "seek" message, beside the trait's sync (which
+  // ipywidgets holds back while an update is unanswered, so a drag would get one frame per round trip). At most
+  // three seeks wait for their frame (a round trip costs more than the kernel's work on one); a newer move waits
+  // behind them, replacing any older one that waits.
+  let seekId = 0;
+  let queued = null;
+  const inflight = new Map();
+  function seek(n) {
+    if (run) return;
+    const now = performance.now();
+    for (const [id, t] of inflight) if (now - t > 1000) inflight.delete(id); // no frame to show (an empty timeline)
+    if (inflight.size >= 3) { queued = n; return; }
+    seekId += 1;
+    inflight.set(seekId, now);
+    model.send({ type: "seek", n, id: seekId });
+  }
+  const answered = (msg) => {
+    if (msg.seek === undefined || !inflight.delete(msg.seek)) return;
+    if (queued !== null) { const n = queued; queued = null; seek(n); }
+  };
+  bus.on("frame", answered);
+  bus.on("seeked", answered);
+
   // scrubbing while paused: a frame or two of sound at the playhead
   bus.on("scrub_audio", (msg, buffers) => {
     if (run || !ctx || ctx.state !== "running") return;
@@ -358,7 +398,7 @@ function makePlayer(model, bus, root) {
   }
 
   return {
-    play, stop, audio, stats,
+    play, stop, audio, stats, seek,
     playing: () => !!run,
     step: () => (run ? run.step : 0),
   };

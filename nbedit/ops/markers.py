@@ -93,13 +93,26 @@ def remove_marker(e: Edit, marker: str) -> None:
 def markers(tl: Any, index: Any) -> list[dict]:
     """Every marker as plain data: id, name, color, note, the clip it is on (None: the timeline), and where it sits
     on the timeline (``at``, ``duration``, in edit-rate frames). ``s.markers()``; reads, records nothing."""
-    out = [_plain(m, None, model.frames_in(m.marked_range.start_time), m) for m in tl.tracks.markers]
+    out = timeline_markers(tl)
     for track in tl.tracks:
         for p in index.track(track.name).layout()[0]:
-            for m in getattr(p.item, "markers", ()):
-                pos = model.source_in(p.item)
-                offset = (model.frames_in(m.marked_range.start_time) - pos) / model.time_scalar(p.item)
-                out.append(_plain(m, model.item_id(p.item), p.start + model.half_up(offset), m))
+            out.extend(item_markers(p.item, p.start))
+    return out
+
+
+def timeline_markers(tl: Any) -> list[dict]:
+    """The timeline's own markers, as :func:`markers` lists them."""
+    return [_plain(m, None, model.frames_in(m.marked_range.start_time), m) for m in tl.tracks.markers]
+
+
+def item_markers(item: Any, start: int) -> list[dict]:
+    """The markers of one clip (or gap) placed at timeline frame ``start``, as :func:`markers` lists them: for a
+    view that keeps them item by item."""
+    out = []
+    for m in getattr(item, "markers", ()):
+        pos = model.source_in(item)
+        offset = (model.frames_in(m.marked_range.start_time) - pos) / model.time_scalar(item)
+        out.append(_plain(m, model.item_id(item), start + model.half_up(offset), m))
     return out
 
 
