@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import weakref
 from collections import deque
 from collections.abc import Collection
@@ -45,6 +46,7 @@ import numpy as np
 import opentimelineio as otio
 import traitlets
 
+from . import model
 from .errors import NbeditError
 from .index import TrackIndex
 from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
@@ -52,6 +54,7 @@ from .model import data as read_data
 from .preview import JpegEncoder, Preview
 from .render import Compositor, Sources, resize, to_png
 from .timeline import Placed, layout
+from .tools import effects as fx
 from .tools.camera import reframe_crop
 from .tools.keyframes import is_keyed
 
@@ -69,7 +72,7 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "editor.js")
+    parts = ("preview.js", "timeline.js", "graph.js", "inspector.js", "editor.js")
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -124,6 +127,7 @@ class Editor(anywidget.AnyWidget):
         self._overlay_comp: Compositor | None = None
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
+        self.observe(lambda _: self.send_inspector(), names=["selection"])
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
@@ -152,6 +156,7 @@ class Editor(anywidget.AnyWidget):
             self.send_frame()
         if self.selection:
             self.send_graph()
+            self.send_inspector()
         self.preview.refresh_proxies()
 
     def _rebuild(self, changed: Collection[str] | None) -> dict:
@@ -320,8 +325,13 @@ class Editor(anywidget.AnyWidget):
             elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
                 self.send_doc()
                 self.send_graph()
+                self.send_inspector()
+            elif kind == "inspect_edit":
+                self.inspect_edit(content)
+            elif kind == "proxies":
+                self.send_proxies()
         except NbeditError as e:
-            self.status = str(e)
+            self.status = self.editor_words(str(e))
         except Exception as e:  # a widget must say what went wrong rather than fail silently
             self.status = f"{type(e).__name__}: {e}"
 
@@ -384,6 +394,8 @@ class Editor(anywidget.AnyWidget):
                     round(float(msg["y"]) * int(entry["height"]), 1),
                 )
                 s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
+            elif op == "property":  # a field of the inspector
+                self._set_property(msg)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
 
@@ -470,6 +482,134 @@ class Editor(anywidget.AnyWidget):
         """The selected clip's node graph (or none), for the node view."""
         cid = next((c for c in self.selection if c), None)
         self._push({"type": "graph", "clip": cid, "nodes": self.graph(cid) if cid else None})
+
+    # ---- the inspector, the editor's messages, the proxy badge -------------------------------------------
+
+    def inspector(self, clip_id: str) -> dict | None:
+        """What the inspector shows of a clip: its name, media and track, where it sits and what it reads (edit-rate
+        frames), its speed, and for video its placement, opacity and effects, for audio its gain (None: no such
+        clip among those the views draw)."""
+        track = next((name for name, placed in self._placed.items() if clip_id in placed), None)
+        if track is None:
+            return None
+        p = self._placed[track][clip_id]
+        item = p.item
+        data = read_data(item)
+        entry = pool(self.session.timeline)[media_of(item)]
+        video = self._tracks[track]["kind"] == "video"
+        props = {
+            "id": clip_id,
+            "name": item.name,
+            "media": str(entry.get("name", media_of(item))),
+            "track": track,
+            "kind": "video" if video else "audio",
+            "start": p.start,
+            "duration": p.duration,
+            "src_in": float(source_in(item)),
+            "src_out": float(source_at(item, p.duration)),
+            "speed": float(time_scalar(item)),
+            "enabled": bool(item.enabled),
+        }
+        if video:
+            tf = {**TRANSFORM, **(model.transform_of(item) or {})}
+            props["transform"] = {
+                "x": float(tf["x"]),
+                "y": float(tf["y"]),
+                "scale": float(tf["scale"]),
+                "crop": [int(c) for c in tf["crop"]],
+            }
+            props["opacity"] = float(data.get("opacity", 1.0))
+            props["effects"] = [_effect_fields(n) for n in model.effects_of(item)]
+            props["kinds"] = [k for k in fx.KINDS if k != "mask"]  # a mask node needs a mask: made in a cell
+        else:
+            props["gain"] = float(data.get("gain_db", 0.0))
+        return props
+
+    def send_inspector(self) -> None:
+        """The selected clip's properties (or none), for the inspector."""
+        cid = next((c for c in self.selection if c), None)
+        self._push({"type": "inspector", "clip": cid, "props": self.inspector(cid) if cid else None})
+
+    def inspect_edit(self, msg: dict) -> None:
+        """A field of the inspector changed: its Session operation, recorded as one cell. The answer,
+        ``{"type": "inspected", "clip", "field", "error"}``, carries a refused value's reason in an editor's words
+        (the session stays as it was, and the inspector shows the clip's values again)."""
+        answer = {"type": "inspected", "clip": msg.get("clip"), "field": msg.get("field"), "error": ""}
+        try:
+            self.edit({**msg, "op": "property"})
+        except NbeditError as e:
+            self._push({**answer, "error": self.editor_words(str(e))})
+            self.send_inspector()
+            return
+        self._push(answer)
+
+    def _set_property(self, msg: dict) -> None:
+        s, cid, field, value = self.session, str(msg["clip"]), str(msg["field"]), msg.get("value")
+        if field in TRANSFORM:  # one field of the placement: the others stay as they are
+            tf = {**TRANSFORM, **(model.transform_of(s.clip(cid).otio) or {}), field: value}
+            if isinstance(tf["crop"], list | tuple):
+                tf["crop"] = tuple(tf["crop"])
+            s.transform(cid, **{k: v for k, v in tf.items() if k == field or v != TRANSFORM[k]})
+        elif field == "opacity":
+            s.opacity(cid, value)
+        elif field == "gain":
+            s.gain(cid, value)
+        elif field == "speed":
+            s.speed(cid, value)
+        elif field == "enabled":
+            s.enable(cid, value)
+        elif field == "effect":  # one parameter of a node of the clip's stack
+            param = str(msg.get("param"))
+            if param not in fx.PARAMS:
+                raise NbeditError(f"effects have no setting {param!r}")
+            s.effect(cid, str(msg["effect"]), **{param: value})
+        elif field == "add_effect":
+            s.effect(cid, str(value))
+        elif field == "remove_effect":
+            s.remove_effect(cid, str(value))
+        else:
+            raise NbeditError(f"the inspector has no field {field!r}")
+
+    def editor_words(self, text: str) -> str:
+        """An error's text as an editor reads it: a clip by its name and where it starts rather than its id, and no
+        parameter names or calls of the Python API."""
+        fps = float(self._header.get("fps") or 24)
+
+        def named(m: re.Match) -> str:
+            p = self._find(m.group(1))
+            return m.group(0) if p is None else f"“{p.item.name}” (at {timecode(p.start, fps)})"
+
+        text = re.sub(r"'(c\d+)'", named, text)
+        for pattern, words in EDITOR_WORDS:
+            text = pattern.sub(words, text)
+        return text[:1].upper() + text[1:]
+
+    def proxy_status(self) -> dict:
+        """Where the scrub proxies stand, for the editor's badge. ``state``: "building" (``progress`` 0 to 1 over
+        the media queued, building or ready), "failed" (``reason``: the first failure's, by media name), "ready",
+        or "" (none needed); ``media`` holds each media's own state, progress and reason."""
+        names = {e["sha256"]: str(e.get("name", mid)) for mid, e in pool(self.session.timeline).items()}
+        media = [
+            {"media": names[sha], "state": st.state, "progress": round(st.progress, 3), "reason": st.reason}
+            for sha, st in self.preview.proxies.status().items()
+            if sha in names
+        ]
+        busy = [m for m in media if m["state"] in ("queued", "building")]
+        done = [m for m in media if m["state"] == "ready"]
+        failed = [m for m in media if m["state"] == "failed"]
+        out: dict[str, Any] = {"state": "", "progress": 1.0, "reason": "", "media": media}
+        if busy:
+            out["state"] = "building"
+            out["progress"] = round(sum(m["progress"] for m in busy + done) / len(busy + done), 3)
+        elif failed:
+            out["state"] = "failed"
+            out["reason"] = f"{failed[0]['media']}: {failed[0]['reason']}"
+        elif done:
+            out["state"] = "ready"
+        return out
+
+    def send_proxies(self) -> None:
+        self._push({"type": "proxies", **self.proxy_status()})
 
     def close(self) -> None:
         self.stop()
@@ -650,10 +790,35 @@ def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:
         params = blend.get("params", {})
         label = f"{params.get('mode', 'normal')} {_param_text(params.get('opacity', 1.0))}"
         nodes.append({"kind": "blend", "id": blend["id"], "label": label})
-    nodes.append(
-        {"kind": "track", "label": f"{track.name} {_blend_text(blend_of(track))}"}
-    )
+    nodes.append({"kind": "track", "label": f"{track.name} {_blend_text(blend_of(track))}"})
     return nodes
+
+
+# the placement a clip has when s.transform has not moved it
+TRANSFORM = {"x": 0.0, "y": 0.0, "scale": 1.0, "crop": (0, 0, 0, 0)}
+
+# what an error's text says in the API's words, and how an editor would say it
+EDITOR_WORDS = [
+    (re.compile(r"\s*\(s\.\w+\([^()]*\)\)"), ""),  # "(s.lock('V1', False))": the cell's way, not the editor's
+    (re.compile(r"\bwith ripple=True\b"), "with ripple (hold Shift)"),
+    (re.compile(r"\bsrc_in\b"), "in point"),
+    (re.compile(r"\bsrc_out\b"), "out point"),
+    (re.compile(r"\bgain_db\b"), "gain"),
+    (re.compile(r"\b(Video|Audio)(?= track| clips)"), lambda m: m.group(1).lower()),  # OTIO's kind names
+]
+
+
+def _effect_fields(node: dict) -> dict:
+    """An effect node as the inspector lists it: each setting of its kind with its value (the default where the
+    node has none); keyed settings as text, to change in a cell."""
+    params = node.get("params", {})
+    fields = []
+    for name, spec in fx.KINDS.get(node["kind"], {}).items():
+        v = params.get(name, spec.default)
+        keyed = is_keyed(v)
+        number = isinstance(v, int | float) and not keyed
+        fields.append({"name": name, "value": float(v) if number else _param_text(v), "keyed": keyed})
+    return {"id": node["id"], "kind": node["kind"], "mask": node.get("mask"), "params": fields}
 
 
 def _param_text(v: Any) -> str:
