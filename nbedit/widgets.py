@@ -28,6 +28,13 @@ index k, and ``{"type": "stop", "token"}``; the kernel answers with "batch" mess
 span) and a "play_end". The playhead trait does not move while a view plays; the view sets it when it stops. While
 ``scrub_audio`` is on (a view with a running AudioContext turns it on), every playhead change outside playback
 also brings ``{"type": "scrub_audio", "n", "sample", "count", "rate"}`` with two frames of the mix at it.
+
+The inspector gets ``{"type": "inspector", "clip", "props"}`` (``Editor.inspector``) after each selection and each
+change; a field changed there comes as ``{"type": "inspect_edit", "clip", "field", "value"}``, runs the Session
+operation that sets it (one recorded cell) and is answered by ``{"type": "inspected", ..., "error"}``, the reason in
+an editor's words when the value was refused. ``{"type": "proxies"}`` asks where the scrub proxies stand
+(``Editor.proxy_status``); a view asks again while one builds. A refused gesture's reason goes in ``status``, in
+an editor's words (``Editor.editor_words``); the view clears it on the next action.
 """
 
 from __future__ import annotations
