@@ -557,6 +557,10 @@ class Editor(anywidget.AnyWidget):
             if isinstance(tf["crop"], list | tuple):
                 tf["crop"] = tuple(tf["crop"])
             s.transform(cid, **{k: v for k, v in tf.items() if k == field or v != TRANSFORM[k]})
+        elif field in ("src_in", "src_out"):  # a source point, in edit-rate frames: the clip's other edge stays
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise NbeditError(f"a source point is a whole number of frames, not {value!r}")
+            s.trim(cid, **{field: self._seconds(value)}, ripple=False)
         elif field == "opacity":
             s.opacity(cid, value)
         elif field == "gain":

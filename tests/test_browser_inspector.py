@@ -94,12 +94,16 @@ def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_reco
         wait_for(lambda: kernel.eval("len(s.history)") == history + 3, what="the blur")
         assert kernel.eval("s.history[-1].code") == "s.effect('c3', 'e1', radius=6)"
 
+        type_into(page, f"{panel} [data-field='src_in']", "00:00:00:12")
+        wait_for(lambda: kernel.eval("len(s.history)") == history + 4, what="the trim")
+        assert kernel.eval("s.history[-1].code") == "s.trim('c3', src_in=0.5, ripple=False)"
+
         # a value out of range: the reason in the panel, the session as it was, the field back to the clip's value
         state = kernel.eval("s.state()")
         type_into(page, f"{panel} [data-field='opacity']", "2")
         page.wait_for_selector(".nbe-insp-error:has-text('Opacity must be between 0 and 1, not 2')")
         assert page.locator(f"{panel} [data-field='opacity']").input_value() == "0.5"
-        assert kernel.eval("s.state()") == state and kernel.eval("len(s.history)") == history + 3
+        assert kernel.eval("s.state()") == state and kernel.eval("len(s.history)") == history + 4
         ARTIFACTS.mkdir(exist_ok=True)
         editor.screenshot(path=str(ARTIFACTS / "inspector.png"))
         page.keyboard.press("ArrowRight")  # the next action takes the message away

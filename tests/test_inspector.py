@@ -66,6 +66,8 @@ def test_the_inspector_shows_an_audio_clips_gain_and_nothing_when_no_clip_is_sel
         ("opacity", 0.5, "s.opacity('c2', 0.5)"),
         ("speed", 2, "s.speed('c2', 2)"),
         ("enabled", False, "s.enable('c2', on=False)"),
+        ("src_in", 18, "s.trim('c2', src_in=0.75, ripple=False)"),
+        ("src_out", 30, "s.trim('c2', src_out=1.25, ripple=False)"),
     ],
 )
 def test_each_inspector_field_is_one_recorded_operation(edit, field, value, code):
@@ -102,6 +104,7 @@ def test_an_audio_clips_gain_is_set_from_the_inspector(edit):
         ("opacity", 2, "Opacity must be between 0 and 1, not 2"),
         ("x", "left", "X must be a number, not 'left'"),
         ("speed", 0, "Speed factor must be above 0 and at most 100, not 0"),
+        ("src_in", 1.5, "A source point is a whole number of frames, not 1.5"),
         ("gain", -3, "Clip “b.mp4” (at 00:00:00:00) is on video track V2: gain applies to audio clips"),
     ],
 )

@@ -74,6 +74,20 @@ function mountInspector(parent, bus) {
     });
     return input;
   };
+  // a source point typed as a timecode, frames or +/- frames from where it is: sent as edit-rate frames (a trim)
+  const point = (name, value, title) => {
+    const input = box(bus.timecode(Math.round(value)), name, title);
+    input.classList.add("nbe-insp-tc");
+    let sent = input.value;
+    onCommit([input], () => {
+      if (input.value === sent) return;
+      sent = input.value;
+      const got = parseTimecode(input.value, Math.round(value), bus.fps(), Infinity);
+      if (got.error) showError(name, got.error);
+      else bus.model.send({ type: "inspect_edit", clip: props.id, field: name, value: got.n });
+    });
+    return input;
+  };
   const seconds = (n) => `${bus.timecode(Math.round(n))}`;
 
   function draw() {
@@ -89,8 +103,8 @@ function mountInspector(parent, bus) {
     row("Track", text(p.track));
     row("Start", text(seconds(p.start)));
     row("Duration", text(`${seconds(p.duration)} (${(p.duration / bus.fps()).toFixed(2)} s)`));
-    row("Source in", text(seconds(p.src_in)));
-    row("Source out", text(seconds(p.src_out)));
+    row("Source in", point("src_in", p.src_in, "Source in: the media's first frame the clip shows (HH:MM:SS:FF, frames, +/-)"));
+    row("Source out", point("src_out", p.src_out, "Source out: the media's frame after the clip's last (HH:MM:SS:FF, frames, +/-)"));
     row("Speed", field("speed", p.speed, {}, "Speed: 2 plays twice as fast, 0.5 is slow motion"));
     const on = h("input", "nbe-insp-check", "", "Shown and heard (off: kept in place, not shown nor heard)");
     on.type = "checkbox";
@@ -174,13 +188,16 @@ function mountInspector(parent, bus) {
     }
     refused = false;
   });
-  bus.on("inspected", (msg) => {
-    refused = !!msg.error;
-    error.textContent = msg.error || "";
-    failed = msg.error ? msg.field : null;
-    panel.classList.toggle("nbe-has-error", !!msg.error);
+  function showError(name, text) {
+    error.textContent = text || "";
+    failed = text ? name : null;
+    panel.classList.toggle("nbe-has-error", !!text);
     const bad = failed && list.querySelector(`[data-field^="${failed}"]`);
     if (bad) bad.classList.add("nbe-bad");
+  }
+  bus.on("inspected", (msg) => {
+    refused = !!msg.error;
+    showError(msg.field, msg.error);
   });
   bus.on("clear-messages", () => {
     error.textContent = "";
