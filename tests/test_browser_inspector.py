@@ -102,6 +102,8 @@ def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_reco
         state = kernel.eval("s.state()")
         type_into(page, f"{panel} [data-field='opacity']", "2")
         page.wait_for_selector(".nbe-insp-error:has-text('Opacity must be between 0 and 1, not 2')")
+        said, shown = (page.locator(s).first.bounding_box() for s in (".nbe-insp-error", ".nbe-inspector"))
+        assert shown["y"] <= said["y"] and said["y"] + said["height"] <= shown["y"] + shown["height"]  # in view
         assert page.locator(f"{panel} [data-field='opacity']").input_value() == "0.5"
         assert kernel.eval("s.state()") == state and kernel.eval("len(s.history)") == history + 4
         ARTIFACTS.mkdir(exist_ok=True)

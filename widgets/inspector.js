@@ -31,7 +31,7 @@ function mountInspector(parent, bus) {
   const list = h("div", "nbe-insp-props");
   const error = h("div", "nbe-insp-error");
   error.setAttribute("role", "alert");
-  body.append(title, list, error);
+  body.append(title, error, list); // the reason for a refused value above the fields: in view however far they scroll
   panel.appendChild(body);
   parent.appendChild(panel);
   let props = null;
