@@ -31,12 +31,19 @@ tagged ``"seek": id`` (or ``{"type": "seeked"}`` when the trait's sync brought i
 "state", "text"}`` says where the scrub proxies of the timeline's media stand ("proxy 40%", "proxy ready"). While
 ``scrub_audio`` is on (a view with a running AudioContext turns it on), every playhead change outside playback
 also brings ``{"type": "scrub_audio", "n", "sample", "count", "rate"}`` with two frames of the mix at it.
+
+The inspector gets ``{"type": "inspector", "clip", "props"}`` (``Editor.inspector``) after each selection and each
+change; a field changed there comes as ``{"type": "inspect_edit", "clip", "field", "value"}``, runs the Session
+operation that sets it (one recorded cell) and is answered by ``{"type": "inspected", ..., "error"}``, the reason in
+an editor's words when the value was refused. A refused gesture's reason goes in ``status``, in
+an editor's words (``Editor.editor_words``); the view clears it on the next action.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import weakref
 from collections import deque
@@ -49,6 +56,7 @@ import numpy as np
 import opentimelineio as otio
 import traitlets
 
+from . import model
 from .errors import NbeditError
 from .index import TrackIndex
 from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
@@ -58,6 +66,7 @@ from .preview import JpegEncoder, Preview
 from .proxy import summary as proxy_summary
 from .render import Compositor, Sources, resize, to_png
 from .timeline import Cut, Placed, layout
+from .tools import effects as fx
 from .tools.camera import reframe_crop
 from .tools.keyframes import is_keyed
 
@@ -75,7 +84,7 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "editor.js")
+    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "inspector.js", "editor.js")
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -136,6 +145,7 @@ class Editor(anywidget.AnyWidget):
         self._proxy_said = ("", "")  # what the views were told last (nothing yet: no proxy to speak of)
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
+        self.observe(lambda _: self.send_inspector(), names=["selection"])
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
@@ -167,6 +177,7 @@ class Editor(anywidget.AnyWidget):
                 self.send_frame()
             if self.selection:
                 self.send_graph()
+                self.send_inspector()
         self.preview.refresh_proxies()
 
     def _rebuild(self, changed: Collection[str] | None) -> dict:
@@ -253,7 +264,12 @@ class Editor(anywidget.AnyWidget):
             return  # no view yet: the first one hears it after its doc
         with self._change_lock:
             status = self.preview.proxies.status()
-            said = proxy_summary([status[sha] for sha in self._videos if sha in status])
+            ours = [(sha, status[sha]) for sha in self._videos if sha in status]
+            said = proxy_summary([st for _, st in ours])
+            if said[0] == "failed":  # which file, in a pool of many
+                names = {e["sha256"]: str(e.get("name", mid)) for mid, e in pool(self.session.timeline).items()}
+                sha, st = next((sha, st) for sha, st in ours if st.state == "failed")
+                said = ("failed", f"proxy failed: {names.get(sha, 'a media file')}: {st.reason}")
             if said == self._proxy_said and not again:
                 return
             self._proxy_said = said
@@ -397,8 +413,11 @@ class Editor(anywidget.AnyWidget):
                 self.send_graph()
                 self._greeted = True
                 self.send_proxies(again=True)
+                self.send_inspector()
+            elif kind == "inspect_edit":
+                self.inspect_edit(content)
         except NbeditError as e:
-            self.status = str(e)
+            self.status = self.editor_words(str(e))
         except Exception as e:  # a widget must say what went wrong rather than fail silently
             self.status = f"{type(e).__name__}: {e}"
 
@@ -461,6 +480,8 @@ class Editor(anywidget.AnyWidget):
                     round(float(msg["y"]) * int(entry["height"]), 1),
                 )
                 s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
+            elif op == "property":  # a field of the inspector
+                self._set_property(msg)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
 
@@ -547,6 +568,111 @@ class Editor(anywidget.AnyWidget):
         """The selected clip's node graph (or none), for the node view."""
         cid = next((c for c in self.selection if c), None)
         self._push({"type": "graph", "clip": cid, "nodes": self.graph(cid) if cid else None})
+
+    # ---- the inspector, the editor's messages, the proxy badge -------------------------------------------
+
+    def inspector(self, clip_id: str) -> dict | None:
+        """What the inspector shows of a clip: its name, media and track, where it sits and what it reads (edit-rate
+        frames), its speed, and for video its placement, opacity and effects, for audio its gain (None: no such
+        clip among those the views draw)."""
+        track = next((name for name, placed in self._placed.items() if clip_id in placed), None)
+        if track is None:
+            return None
+        p = self._placed[track][clip_id]
+        item = p.item
+        data = read_data(item)
+        entry = pool(self.session.timeline)[media_of(item)]
+        video = self._tracks[track]["kind"] == "video"
+        props = {
+            "id": clip_id,
+            "name": item.name,
+            "media": str(entry.get("name", media_of(item))),
+            "track": track,
+            "kind": "video" if video else "audio",
+            "start": p.start,
+            "duration": p.duration,
+            "src_in": float(source_in(item)),
+            "src_out": float(source_at(item, p.duration)),
+            "speed": float(time_scalar(item)),
+            "enabled": bool(item.enabled),
+        }
+        if video:
+            tf = {**TRANSFORM, **(model.transform_of(item) or {})}
+            props["transform"] = {
+                "x": float(tf["x"]),
+                "y": float(tf["y"]),
+                "scale": float(tf["scale"]),
+                "crop": [int(c) for c in tf["crop"]],
+            }
+            props["opacity"] = float(data.get("opacity", 1.0))
+            props["effects"] = [_effect_fields(n) for n in model.effects_of(item)]
+            props["kinds"] = [k for k in fx.KINDS if k != "mask"]  # a mask node needs a mask: made in a cell
+        else:
+            props["gain"] = float(data.get("gain_db", 0.0))
+        return props
+
+    def send_inspector(self) -> None:
+        """The selected clip's properties (or none), for the inspector."""
+        cid = next((c for c in self.selection if c), None)
+        self._push({"type": "inspector", "clip": cid, "props": self.inspector(cid) if cid else None})
+
+    def inspect_edit(self, msg: dict) -> None:
+        """A field of the inspector changed: its Session operation, recorded as one cell. The answer,
+        ``{"type": "inspected", "clip", "field", "error"}``, carries a refused value's reason in an editor's words
+        (the session stays as it was, and the inspector shows the clip's values again)."""
+        answer = {"type": "inspected", "clip": msg.get("clip"), "field": msg.get("field"), "error": ""}
+        try:
+            self.edit({**msg, "op": "property"})
+        except NbeditError as e:
+            self._push({**answer, "error": self.editor_words(str(e))})
+            self.send_inspector()
+            return
+        self._push(answer)
+
+    def _set_property(self, msg: dict) -> None:
+        s, cid, field, value = self.session, str(msg["clip"]), str(msg["field"]), msg.get("value")
+        if field in TRANSFORM:  # one field of the placement: the others stay as they are
+            tf = {**TRANSFORM, **(model.transform_of(s.clip(cid).otio) or {}), field: value}
+            if isinstance(tf["crop"], list | tuple):
+                tf["crop"] = tuple(tf["crop"])
+            s.transform(cid, **{k: v for k, v in tf.items() if k == field or v != TRANSFORM[k]})
+        elif field in ("src_in", "src_out"):  # a source point, in edit-rate frames: the clip's other edge stays
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise NbeditError(f"a source point is a whole number of frames, not {value!r}")
+            s.trim(cid, **{field: self._seconds(value)}, ripple=False)
+        elif field == "opacity":
+            s.opacity(cid, value)
+        elif field == "gain":
+            s.gain(cid, value)
+        elif field == "speed":
+            s.speed(cid, value)
+        elif field == "enabled":
+            s.enable(cid, value)
+        elif field == "effect":  # one parameter of a node of the clip's stack
+            param = str(msg.get("param"))
+            if param not in fx.PARAMS:
+                raise NbeditError(f"effects have no setting {param!r}")
+            s.effect(cid, str(msg["effect"]), **{param: value})
+        elif field == "add_effect":
+            s.effect(cid, str(value))
+        elif field == "remove_effect":
+            s.remove_effect(cid, str(value))
+        else:
+            raise NbeditError(f"the inspector has no field {field!r}")
+
+    def editor_words(self, text: str) -> str:
+        """An error's text as an editor reads it: a clip by its name and where it starts rather than its id, and no
+        parameter names or calls of the Python API."""
+        fps = float(self._header.get("fps") or 24)
+
+        def named(m: re.Match) -> str:
+            p = self._find(m.group(1))
+            return m.group(0) if p is None else f"“{p.item.name}” (at {timecode(p.start, fps)})"
+
+        text = re.sub(r"'(c\d+)'", named, text)
+        for pattern, words in EDITOR_WORDS:
+            text = pattern.sub(words, text)
+        return text[:1].upper() + text[1:]
 
     def close(self) -> None:
         self.stop()
@@ -863,10 +989,35 @@ def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:
         params = blend.get("params", {})
         label = f"{params.get('mode', 'normal')} {_param_text(params.get('opacity', 1.0))}"
         nodes.append({"kind": "blend", "id": blend["id"], "label": label})
-    nodes.append(
-        {"kind": "track", "label": f"{track.name} {_blend_text(blend_of(track))}"}
-    )
+    nodes.append({"kind": "track", "label": f"{track.name} {_blend_text(blend_of(track))}"})
     return nodes
+
+
+# the placement a clip has when s.transform has not moved it
+TRANSFORM = {"x": 0.0, "y": 0.0, "scale": 1.0, "crop": (0, 0, 0, 0)}
+
+# what an error's text says in the API's words, and how an editor would say it
+EDITOR_WORDS = [
+    (re.compile(r"\s*\(s\.\w+\([^()]*\)\)"), ""),  # "(s.lock('V1', False))": the cell's way, not the editor's
+    (re.compile(r"\bwith ripple=True\b"), "with ripple (hold Shift)"),
+    (re.compile(r"\bsrc_in\b"), "in point"),
+    (re.compile(r"\bsrc_out\b"), "out point"),
+    (re.compile(r"\bgain_db\b"), "gain"),
+    (re.compile(r"\b(Video|Audio)(?= track| clips)"), lambda m: m.group(1).lower()),  # OTIO's kind names
+]
+
+
+def _effect_fields(node: dict) -> dict:
+    """An effect node as the inspector lists it: each setting of its kind with its value (the default where the
+    node has none); keyed settings as text, to change in a cell."""
+    params = node.get("params", {})
+    fields = []
+    for name, spec in fx.KINDS.get(node["kind"], {}).items():
+        v = params.get(name, spec.default)
+        keyed = is_keyed(v)
+        number = isinstance(v, int | float) and not keyed
+        fields.append({"name": name, "value": float(v) if number else _param_text(v), "keyed": keyed})
+    return {"id": node["id"], "kind": node["kind"], "mask": node.get("mask"), "params": fields}
 
 
 def _param_text(v: Any) -> str:

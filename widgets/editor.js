@@ -3,7 +3,7 @@
 // change brings only the tracks that changed ("tracks": whole tracks, splices of their clip and crossfade lists,
 // removed names, the header; nbedit/widgets.py describes the messages). A change that does not follow the one
 // before (seq) means a message was missed: ask for the whole doc.
-// This part holds the module's export; preview.js, timeline.js and graph.js are joined in front of it.
+// This part holds the module's export; preview.js, timeline.js, graph.js and inspector.js are joined in front of it.
 
 // the fields of a track's lists that hold timeline positions (a ripple's splice moves them by its shift)
 const POSITIONS = { items: ["start"], xfades: ["start", "end", "at"] };
@@ -112,6 +112,7 @@ function keyboard(bus, e) {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key;
   const here = model.get("playhead");
+  if (panelKeys(bus, e)) return true; // inspector.js: Ctrl/Cmd+J, the timecode entry
   if (mod && (key === "z" || key === "Z")) { bus.edit({ op: e.shiftKey ? "redo" : "undo" }); return true; }
   if (mod && (key === "y" || key === "Y")) { bus.edit({ op: "redo" }); return true; }
   if (mod) return false;
@@ -213,10 +214,16 @@ function render({ model, el }) {
   const bus = makeBus(model, root);
   const parts = model.get("parts");
   const cleanups = [];
-  if (parts === "all" || parts === "preview") cleanups.push(mountPreview(root, bus));
+  // the preview with the inspector beside it (below it when the cell is narrow), the timeline under both
+  const top = document.createElement("div");
+  top.className = "nbe-top";
+  root.appendChild(top);
+  if (parts === "all" || parts === "preview") cleanups.push(mountPreview(top, bus));
+  if (parts === "all") cleanups.push(mountInspector(top, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountTimeline(root, bus));
   if (parts === "all" || parts === "timeline") cleanups.push(mountGraph(root, bus));
   if (parts === "all" || parts === "preview") mountProxies(root, bus);
+  cleanups.push(mountMessages(root, bus), mountTimecodeEntry(root, bus));
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });

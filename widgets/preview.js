@@ -68,6 +68,7 @@ function mountPreview(root, bus) {
   box.appendChild(screen);
   box.appendChild(bar);
   root.appendChild(box);
+  const unfit = fitPreview(screen, stage, img, bus);
 
   let url = null;
   let maskUrl = null;
@@ -161,7 +162,34 @@ function mountPreview(root, bus) {
   const showStatus = () => { status.textContent = bus.model.get("status"); };
   bus.model.on("change:status", showStatus);
   showStatus();
-  return () => { if (url) URL.revokeObjectURL(url); if (maskUrl) URL.revokeObjectURL(maskUrl); };
+  return () => { unfit(); if (url) URL.revokeObjectURL(url); if (maskUrl) URL.revokeObjectURL(maskUrl); };
+}
+
+// The picture as large as the screen's width allows, and no taller than a share of the window, whatever the
+// timeline's aspect: a 9:16 timeline gets a narrow, centred picture and the timeline stays in view below it. The
+// aspect is the picture's own once one has come (a reframed clip's whole source, shown with its crop, has its
+// source's), else the timeline's.
+const PREVIEW_SHARE = 0.42; // of the window's height
+const PREVIEW_MIN_H = 120;
+const PREVIEW_MAX_H = 540;
+function fitPreview(screen, stage, img, bus) {
+  const fit = () => {
+    const d = bus.doc() || {};
+    const w = img.naturalWidth || d.width || 16;
+    const hgt = img.naturalHeight || d.height || 9;
+    const room = screen.clientWidth || w;
+    const tall = Math.max(PREVIEW_MIN_H, Math.min(PREVIEW_MAX_H, window.innerHeight * PREVIEW_SHARE));
+    const scale = Math.min(room / w, tall / hgt);
+    stage.style.width = `${Math.floor(w * scale)}px`;
+    stage.style.height = `${Math.floor(hgt * scale)}px`;
+  };
+  const watch = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(fit);
+  if (watch) watch.observe(screen);
+  window.addEventListener("resize", fit);
+  bus.on("doc", fit);
+  img.addEventListener("load", fit);
+  fit();
+  return () => { if (watch) watch.disconnect(); window.removeEventListener("resize", fit); };
 }
 
 // Playback. The kernel streams the frames (nbedit/preview.py's Playback): on play it sends batches of JPEGs with

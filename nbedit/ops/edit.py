@@ -640,7 +640,7 @@ def enable(e: Edit, clip: Any, on: bool = True) -> ClipId:
 def gain(e: Edit, clip: Any, db: float) -> ClipId:
     """Set an audio clip's gain in decibels. ``s.gain("c5", -6.0)``"""
     v = args.number(db, "gain", lo=-100, hi=40)
-    cid = clip_of_kind(e, clip, video=False, what="gain_db")
+    cid = clip_of_kind(e, clip, video=False, what="gain")
     e.set_clip(cid, "gain_db", v)
     return ClipId(cid)
 
