@@ -612,11 +612,12 @@ class Session:
         start: Time | None = None,
         end: Time | None = None,
         audio: bool = True,
-        progress: bool = True,
+        progress: bool | Callable[[int, int], None] = True,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
-        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete.
+        ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. ``progress``
+        shows a bar, or is a function called with (frames done, frames in all) as the render goes.
         """
         length = self.end_frame()
         if not self.format or not length:
