@@ -96,11 +96,12 @@ SOURCE_MESSAGES = {
 }
 
 
-def _seconds_at(n: int, rate: Fraction) -> float | int:
+def _seconds_at(n: int, rate: Fraction, *, exact: bool = False) -> float | int:
     """Frame ``n`` at ``rate`` as the seconds a recorded call shows: whole seconds as an int, else a float that
-    rounds back to the frame."""
+    rounds back to the frame (operations round to the nearest frame), or with ``exact`` the float nearest to the
+    frame's time (render's range counts the frames that start inside it, so 6 decimals could gain or lose one)."""
     t = Fraction(n) / rate
-    return int(t) if t.denominator == 1 else round(float(t), 6)
+    return int(t) if t.denominator == 1 else float(t) if exact else round(float(t), 6)
 
 
 def _shown_path(path: Path) -> str:
@@ -633,7 +634,7 @@ class Editor(anywidget.AnyWidget):
         if last < first:
             raise TimeRangeError("the Out mark is before the In mark: mark them again (I, O)")
         rate = self.session.fps
-        return _seconds_at(first, rate), _seconds_at(last + 1, rate)
+        return _seconds_at(first, rate, exact=True), _seconds_at(last + 1, rate, exact=True)
 
     def render_default(self) -> Path:
         """Where an In-Out render goes unless told: ``renders/<name>-in-out.mp4`` in the project folder, numbered

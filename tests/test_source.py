@@ -4,6 +4,8 @@ timeline's In-Out range. Marks count as NLEs do: the Out mark is the last frame 
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import av
 import pytest
 from widget_helpers import Sent, picture
@@ -182,3 +184,17 @@ def test_render_in_out_without_marks_says_so(cut, tmp_path):
     ui._on_message(ui, {"type": "render_io", "path": str(tmp_path / "x.mp4")}, [])
     assert ui.status == "mark an In or an Out point on the timeline first (I, O)"
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_render_in_out_counts_the_marked_frames_exactly_at_any_rate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    src = nbedit.media.testsrc(tmp_path / "ntsc.mp4", seconds=2, fps=Fraction(30000, 1001), size=(320, 240))
+    s = nbedit.Session(tmp_path / "p")
+    s.append(s.import_media(src), src_in=0, src_out=2)
+    ui = s.ui()
+    ui.mark_in, ui.mark_out = 7, 36  # 30 frames
+    out = ui.render_io({"path": "ntsc-io.mp4"})
+    with av.open(str(out)) as f:
+        assert f.streams.video[0].frames == 30
+        first = next(f.decode(video=0)).to_ndarray(format="rgb24")
+    assert read_counter(first) == 7
