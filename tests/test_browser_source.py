@@ -41,7 +41,15 @@ def cells_of(page) -> list[str]:
     )
 
 
+def open_pool(page) -> None:
+    """The media pool and source monitor, shown from the timeline's head (hidden until asked for)."""
+    page.locator(".nbe-pool-toggle").first.click()
+    page.wait_for_selector(".nbe-source-panel", state="visible")
+
+
 def open_source(page, media: str) -> None:
+    if not page.locator(".nbe-source-panel").first.is_visible():
+        open_pool(page)
     item = page.locator(f".nbe-pool-item[data-media='{media}']").first
     item.scroll_into_view_if_needed()
     item.dblclick()
@@ -86,6 +94,8 @@ def test_a_pool_item_opens_in_the_source_monitor_and_scrubs_its_own_frames_in_no
     kernel = Kernel(lab, "editor.ipynb")
     try:
         pool = kernel.eval("sorted(s.media)")
+        assert not page.locator(".nbe-source-panel").first.is_visible()  # until asked for
+        open_pool(page)
         page.wait_for_function(f"document.querySelectorAll('.nbe-pool-item').length === {len(pool)}")
         names = page.locator(".nbe-pool-name").all_text_contents()
         assert "harbour.mp4" in names and "music.wav" in names

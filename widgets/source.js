@@ -115,6 +115,7 @@ function mountSource(root, bus, parts) {
   if (parts !== "all") return () => { for (const fn of cleanups) fn(); };
 
   const panel = h("div", "nbe-source-panel");
+  panel.style.display = "none"; // opened from the timeline's head: the editor stays as tall as it was
   const poolBox = h("div", "nbe-pool");
   poolBox.appendChild(h("div", "nbe-pool-head", "Media pool", "Double-click an item to open it in the source monitor"));
   const list = h("div", "nbe-pool-list");
@@ -151,6 +152,21 @@ function mountSource(root, bus, parts) {
   panel.append(poolBox, monitor);
   const timeline = root.querySelector(".nbe-timeline");
   if (timeline) root.insertBefore(panel, timeline); else root.appendChild(panel);
+  const toggle = h("button", "nbe-pool-toggle", "Media pool", "Show or hide the media pool and the source monitor");
+  toggle.setAttribute("aria-pressed", "false");
+  let asked = false;
+  toggle.addEventListener("click", (e) => {
+    e.preventDefault();
+    const open = panel.style.display === "none";
+    panel.style.display = open ? "" : "none";
+    toggle.classList.toggle("nbe-on", open);
+    toggle.setAttribute("aria-pressed", String(open));
+    if (open && !asked) { asked = true; model.send({ type: "pool" }); }
+    bus.sourceActive = open && !!model.get("source");
+    show();
+    bus.focus();
+  });
+  if (head) head.insertBefore(toggle, head.querySelector(".nbe-io")); else panel.style.display = "";
 
   let items = new Map(); // media id -> pool item
   const thumbs = new Map(); // media id -> object URL
@@ -270,7 +286,7 @@ function mountSource(root, bus, parts) {
     window.addEventListener("pointerup", up);
   });
 
-  model.send({ type: "pool" });
+  if (!head) { asked = true; model.send({ type: "pool" }); }
   if (model.get("source")) model.send({ type: "source_frame" });
   show();
   cleanups.push(() => {
