@@ -28,6 +28,13 @@ index k, and ``{"type": "stop", "token"}``; the kernel answers with "batch" mess
 span) and a "play_end". The playhead trait does not move while a view plays; the view sets it when it stops. While
 ``scrub_audio`` is on (a view with a running AudioContext turns it on), every playhead change outside playback
 also brings ``{"type": "scrub_audio", "n", "sample", "count", "rate"}`` with two frames of the mix at it.
+
+The media pool and the source monitor (``SOURCE_MESSAGES``): a view asks ``{"type": "pool"}`` and gets
+``{"type": "pool", "items": [...]}`` (again whenever the pool changes), ``{"type": "pool_thumb", "media"}`` gets
+one JPEG; the traits ``source`` and ``source_playhead`` bring ``{"type": "source_frame", "media", "n", "timecode",
+"picture"}`` with the media's own frame. Insert and Overwrite are gestures (``{"type": "edit", "op": "insert"}``)
+that make one s.insert / s.overwrite. ``{"type": "render_io", "path"}`` renders the In-Out range, answering with
+"render_progress" messages and "render_done".
 """
 
 from __future__ import annotations
@@ -590,7 +597,8 @@ class Editor(anywidget.AnyWidget):
         the media has sound: three-point editing, recorded as the one call it makes, e.g.
         ``s.insert('street', track='V1', at=2.5, src_in=1, src_out=3, audio='A1')``.
 
-        No source Out mark: the timeline's In and Out marks give the duration, else the media runs to its end."""
+        No source Out mark: the timeline's In and Out marks give the duration, else the media runs to its end.
+        Afterwards the timeline's marks are cleared and the playhead waits at the end of the new clip."""
         s = self.session
         if not self.source:
             raise EditError("open a clip in the source monitor first: double-click it in the media pool")
@@ -611,7 +619,10 @@ class Editor(anywidget.AnyWidget):
         if video and entry.get("audio_rate") is not None and target.upper().startswith("V"):
             kw["audio"] = "A1"
         at = self.mark_in if self.mark_in >= 0 else self.playhead
-        getattr(s, op)(self.source, track=target, at=_seconds_at(at, rate), **kw)
+        clip = getattr(s, op)(self.source, track=target, at=_seconds_at(at, rate), **kw)
+        # as in an NLE, ready for the next edit: the timeline's marks used up, the playhead after the new clip
+        self.mark_in = self.mark_out = -1
+        self.playhead = s.locate(clip)[1].end
 
     def _target_track(self, video: bool) -> str:
         """The track a three-point edit goes to: the selected clip's, when it is of the right kind; else V1 (A1)."""

@@ -198,3 +198,11 @@ def test_render_in_out_counts_the_marked_frames_exactly_at_any_rate(tmp_path, mo
         assert f.streams.video[0].frames == 30
         first = next(f.decode(video=0)).to_ndarray(format="rgb24")
     assert read_counter(first) == 7
+
+
+def test_after_a_three_point_edit_the_playhead_waits_after_the_new_clip_and_the_marks_are_used_up(cut):
+    ui = source_monitor(cut, "b", mark_in=0, mark_out=11)
+    ui.mark_in, ui.mark_out, ui.playhead = 6, 17, 40
+    ui._on_message(ui, {"type": "edit", "op": "overwrite"}, [])
+    assert (ui.playhead, ui.mark_in, ui.mark_out) == (18, -1, -1)
+    assert (ui.source_in, ui.source_out) == (0, 11)  # the source keeps its marks, for the next edit
