@@ -167,7 +167,7 @@ class Editor(anywidget.AnyWidget):
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
         self.observe(lambda _: self.send_source_frame(), names=["source", "source_playhead"])
-        self._pool: list[dict] | None = None  # the media pool as the views were last told
+        self._pool = self.pool_items()  # the media pool as the views know it (they ask for it first)
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
