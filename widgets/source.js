@@ -217,7 +217,8 @@ function mountSource(root, bus, parts) {
     const it = current();
     panel.classList.toggle("nbe-source-active", !!bus.sourceActive && !!it);
     for (const row of list.children) row.classList.toggle("nbe-selected", !!it && row.dataset.media === it.id);
-    empty.style.display = it ? "none" : "flex";
+    empty.style.display = it && (it.kind !== "audio" || it.offline) ? "none" : "flex";
+    empty.textContent = it ? "Sound only: no picture" : "Double-click a media-pool item to open it here";
     img.style.display = it ? "block" : "none";
     if (!it) { name.textContent = ""; tc.textContent = ""; marks.textContent = ""; range.style.display = "none"; return; }
     name.textContent = it.name;
@@ -260,7 +261,12 @@ function mountSource(root, bus, parts) {
       if (url) URL.revokeObjectURL(url);
       url = next;
       img.classList.remove("nbe-source-sound");
-    } else img.classList.add("nbe-source-sound");
+      empty.style.display = "none";
+    } else {
+      img.classList.add("nbe-source-sound");
+      empty.textContent = "Sound only: no picture";
+      empty.style.display = "flex";
+    }
   });
   for (const k of ["source", "source_playhead", "source_in", "source_out"]) model.on(`change:${k}`, show);
 
