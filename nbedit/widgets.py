@@ -54,13 +54,14 @@ import numpy as np
 import opentimelineio as otio
 import traitlets
 
+from .cache import FrameCache
 from .errors import EditError, NbeditError, RenderError, TimeRangeError
 from .index import TrackIndex
 from .model import available_frames as frames_available
 from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
 from .model import data as read_data
 from .model import media_entry as model_media_entry
-from .preview import JpegEncoder, Preview
+from .preview import JpegEncoder, Preview, ProxySources
 from .render import Compositor, Sources, resize, to_png
 from .timeline import Placed, layout
 from .tools.camera import reframe_crop
@@ -93,6 +94,7 @@ def timecode(n: int, fps: float) -> str:
 
 
 SOURCE_WIDTH = 480  # the source monitor's pictures are at most this wide
+SOURCE_CACHE = 64 * 2**20  # bytes of decoded source-monitor frames kept
 # the pool panel's and source monitor's messages, and the Editor method answering each
 SOURCE_MESSAGES = {
     "pool": "send_pool",
@@ -582,8 +584,12 @@ class Editor(anywidget.AnyWidget):
         self._push({**msg, "picture": True}, [self._encode(img)])
 
     def _source_picture(self, entry: dict, n: int) -> np.ndarray | None:
-        i = self.thumb_sources.index(entry, float(n / self._source_rate(entry)))
-        return None if i is None else self.thumb_sources.frame(entry, i)
+        """Frame ``n`` of a pool item, from its scrub proxy once there is one (long-GOP footage seeks slowly)."""
+        sources = self.__dict__.get("_source_sources")
+        if sources is None:
+            sources = self._source_sources = ProxySources(self.preview.proxies, FrameCache(SOURCE_CACHE))
+        i = sources.index(entry, float(n / self._source_rate(entry)))
+        return None if i is None else sources.frame(entry, i)
 
     def _source_rate(self, entry: dict) -> Fraction:
         """The rate source frames are counted at: the edit rate, or before there is one the media's own."""

@@ -9,9 +9,32 @@ from __future__ import annotations
 
 import time
 
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor
+from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, run_all
 
 pytestmark = MARKS
+
+
+def open_editor(page, url: str):
+    """Open a notebook, run all its cells, and wait for the editor's first frame.
+
+    (browser_helpers.open_notebook asks to run them 1.5 s after the page shows: on a loaded machine the kernel may
+    not be connected yet, and then nothing runs. Here the asking is repeated until a cell shows it has started.)"""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    started = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some((p) => /[*0-9]/.test(p.textContent))"
+    for _ in range(6):
+        page.wait_for_timeout(1500)  # the kernel connects
+        run_all(page)
+        try:
+            page.wait_for_function(started, timeout=15_000)
+            break
+        except Timeout:
+            continue
+    page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
+    page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=30_000)
+    return page.locator(".nbe-editor").first
 
 
 def x_of(seconds: float) -> float:

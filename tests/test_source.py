@@ -206,3 +206,15 @@ def test_after_a_three_point_edit_the_playhead_waits_after_the_new_clip_and_the_
     ui._on_message(ui, {"type": "edit", "op": "overwrite"}, [])
     assert (ui.playhead, ui.mark_in, ui.mark_out) == (18, -1, -1)
     assert (ui.source_in, ui.source_out) == (0, 11)  # the source keeps its marks, for the next edit
+
+
+def test_the_source_monitor_reads_a_long_gop_files_scrub_proxy_once_it_is_ready(s, tmp_path):
+    src = nbedit.media.testsrc(tmp_path / "long.mp4", seconds=3, size=(320, 240), gop=72, audio=False)
+    s.append(s.import_media(src), src_in=0, src_out=3)
+    ui = s.ui()
+    assert ui.preview.proxies.wait(60)
+    sent = Sent(ui)
+    ui.source, ui.source_playhead = "long", 50
+    assert read_counter(picture(sent.last("source_frame")[1][0])) == 50
+    proxy = ui.preview.proxies.ready(s.media["long"].info.sha256)
+    assert [r.path for r in ui._source_sources._readers.values()] == [str(proxy)]

@@ -175,11 +175,28 @@ function mountSource(root, bus, parts) {
   const current = () => items.get(model.get("source"));
   const frames = () => { const it = current(); return it ? (it.frames || Math.round(5 * it.fps)) : 0; };
 
+  // the keys step the source's playhead frame by frame
   bus.sourceSeek = (n) => {
     const last = Math.max(0, frames() - 1);
     n = Math.max(0, Math.min(last, Math.round(n)));
-    if (n !== model.get("source_playhead")) { model.set("source_playhead", n); model.save_changes(); }
+    if (n === model.get("source_playhead")) return false;
+    model.set("source_playhead", n);
+    model.save_changes();
+    return true;
   };
+  // a drag asks for one frame at a time: faster than the kernel decodes, it asks next for where the pointer is
+  // then, not for every frame it passed (which would arrive ever later)
+  let waiting = null; // the timer of the frame asked for, while it has not come
+  let wanted = null;
+  function scrubTo(n) {
+    if (waiting !== null) { wanted = n; return; }
+    if (bus.sourceSeek(n)) waiting = setTimeout(arrived, 1000); // no answer (an unreadable file): stop waiting
+  }
+  function arrived() {
+    clearTimeout(waiting);
+    waiting = null;
+    if (wanted !== null) { const n = wanted; wanted = null; scrubTo(n); }
+  }
 
   function open(mid) {
     const was = model.get("source");
@@ -253,6 +270,7 @@ function mountSource(root, bus, parts) {
   });
   bus.on("source_frame", (msg, buffers) => {
     if (msg.media !== model.get("source")) return;
+    if (msg.n === model.get("source_playhead")) arrived();
     img.dataset.media = msg.media;
     img.dataset.frame = String(msg.n);
     if (msg.picture && buffers[0]) {
@@ -284,7 +302,7 @@ function mountSource(root, bus, parts) {
     bus.focus();
     const at = (ev) => {
       const box = scrub.getBoundingClientRect();
-      bus.sourceSeek(((ev.clientX - box.left) / Math.max(1, box.width)) * frames());
+      scrubTo(((ev.clientX - box.left) / Math.max(1, box.width)) * frames());
     };
     at(e);
     const up = () => { window.removeEventListener("pointermove", at); window.removeEventListener("pointerup", up); };
