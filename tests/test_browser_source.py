@@ -26,6 +26,11 @@ def open_editor(page, url: str):
     started = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some((p) => /[*0-9]/.test(p.textContent))"
     for _ in range(6):
         page.wait_for_timeout(1500)  # the kernel connects
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():  # a slow kernel start asks which kernel to use: the notebook's own, Python 3
+            print("dialog:", dialog.first.text_content())
+            dialog.locator(".jp-mod-accept").first.click()
+            continue
         run_all(page)
         try:
             page.wait_for_function(started, timeout=15_000)
