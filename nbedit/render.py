@@ -12,7 +12,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -562,9 +562,12 @@ def render(
     settings: RenderSettings,
     *,
     cache: FrameCache | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
 ) -> Path:
-    """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success)."""
+    """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success).
+
+    ``progress``: a bar in the notebook (True), none (False), or a function called with (frames done, frames in
+    all) after each frame is encoded."""
     import tempfile
 
     from tqdm.auto import tqdm
@@ -611,7 +614,8 @@ def render(
 
     worker = threading.Thread(target=produce, name="nbedit-render", daemon=True)
     worker.start()
-    bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress)
+    report = progress if callable(progress) else None  # (frames done, frames in all), after each frame
+    bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress or report is not None)
     try:
         with av.open(str(tmp), "w") as out:
             v = out.add_stream(settings.codec, rate=settings.fps)
@@ -637,6 +641,8 @@ def render(
                 item.pts, item.time_base = k, 1 / settings.fps
                 out.mux(v.encode(item))
                 bar.update(1)
+                if report is not None:
+                    report(k + 1, len(numbers))
                 if a is not None:
                     upto = min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE))
                     done = _encode_audio(out, a, mixer, sample0, done, upto, final=k == len(numbers) - 1)

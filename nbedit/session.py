@@ -623,12 +623,13 @@ class Session:
         start: Time | None = None,
         end: Time | None = None,
         audio: bool = True,
-        progress: bool = True,
+        progress: bool | Callable[[int, int], None] = True,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
         ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
         timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
+        ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
         """
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format

@@ -37,6 +37,13 @@ change; a field changed there comes as ``{"type": "inspect_edit", "clip", "field
 operation that sets it (one recorded cell) and is answered by ``{"type": "inspected", ..., "error"}``, the reason in
 an editor's words when the value was refused. A refused gesture's reason goes in ``status``, in
 an editor's words (``Editor.editor_words``); the view clears it on the next action.
+
+The media pool and the source monitor (``SOURCE_MESSAGES``): a view asks ``{"type": "pool"}`` and gets
+``{"type": "pool", "items": [...]}`` (again whenever the pool changes), ``{"type": "pool_thumb", "media"}`` gets
+one JPEG; the traits ``source`` and ``source_playhead`` bring ``{"type": "source_frame", "media", "n", "timecode",
+"picture"}`` with the media's own frame. Insert and Overwrite are gestures (``{"type": "edit", "op": "insert"}``)
+that make one s.insert / s.overwrite. ``{"type": "render_io", "path"}`` renders the In-Out range, answering with
+"render_progress" messages and "render_done".
 """
 
 from __future__ import annotations
@@ -45,9 +52,11 @@ import json
 import os
 import re
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Collection
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +66,15 @@ import opentimelineio as otio
 import traitlets
 
 from . import model
-from .errors import NbeditError
+from .cache import FrameCache
+from .errors import EditError, NbeditError, RenderError, TimeRangeError
 from .index import TrackIndex
+from .model import available_frames as frames_available
 from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
 from .model import data as read_data
+from .model import media_entry as model_media_entry
 from .ops.markers import item_markers, timeline_markers
-from .preview import JpegEncoder, Preview
+from .preview import JpegEncoder, Preview, ProxySources
 from .proxy import summary as proxy_summary
 from .render import Compositor, Sources, resize, to_png
 from .timeline import Cut, Placed, layout
@@ -84,7 +96,7 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "inspector.js", "editor.js")
+    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "inspector.js", "source.js", "editor.js")
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -94,6 +106,34 @@ def timecode(n: int, fps: float) -> str:
     f = n % base
     s = n // base
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
+
+
+SOURCE_WIDTH = 480  # the source monitor's pictures are at most this wide
+SOURCE_CACHE = 64 * 2**20  # bytes of decoded source-monitor frames kept
+# the pool panel's and source monitor's messages, and the Editor method answering each
+SOURCE_MESSAGES = {
+    "pool": "send_pool",
+    "pool_thumb": "send_pool_thumb",
+    "source_frame": "send_source_frame",
+    "render_name": "send_render_name",
+    "render_io": "render_io",
+}
+
+
+def _seconds_at(n: int, rate: Fraction, *, exact: bool = False) -> float | int:
+    """Frame ``n`` at ``rate`` as the seconds a recorded call shows: whole seconds as an int, else a float that
+    rounds back to the frame (operations round to the nearest frame), or with ``exact`` the float nearest to the
+    frame's time (render's range counts the frames that start inside it, so 6 decimals could gain or lose one)."""
+    t = Fraction(n) / rate
+    return int(t) if t.denominator == 1 else float(t) if exact else round(float(t), 6)
+
+
+def _shown_path(path: Path) -> str:
+    """A path as a cell would write it: relative to the working folder when it is inside it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 class Editor(anywidget.AnyWidget):
@@ -111,8 +151,12 @@ class Editor(anywidget.AnyWidget):
     playhead = traitlets.Int(0).tag(sync=True)  # edit-rate frame
     selection = traitlets.List(traitlets.Unicode()).tag(sync=True)
     zoom = traitlets.Float(80.0).tag(sync=True)  # pixels per second
-    mark_in = traitlets.Int(-1).tag(sync=True)
-    mark_out = traitlets.Int(-1).tag(sync=True)
+    mark_in = traitlets.Int(-1).tag(sync=True)  # the timeline's In mark, an edit-rate frame (-1: none)
+    mark_out = traitlets.Int(-1).tag(sync=True)  # its Out mark: the last frame inside the range, as NLEs count
+    source = traitlets.Unicode("").tag(sync=True)  # the media-pool item in the source monitor ("": none)
+    source_playhead = traitlets.Int(0).tag(sync=True)  # a frame of that media, at the source rate
+    source_in = traitlets.Int(-1).tag(sync=True)  # the source's In and Out marks (-1: none), Out inclusive
+    source_out = traitlets.Int(-1).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)  # the last error or notice, shown in the widget
     show_crop = traitlets.Bool(False).tag(sync=True)  # a reframed clip's whole source, its crop as a rectangle
     show_mask = traitlets.Bool(False).tag(sync=True)  # the masks made from the clips on screen, tinted over them
@@ -146,6 +190,8 @@ class Editor(anywidget.AnyWidget):
         self.observe(self._on_playhead, names=["playhead", "show_crop", "show_mask"])
         self.observe(lambda _: self.send_graph(), names=["selection"])
         self.observe(lambda _: self.send_inspector(), names=["selection"])
+        self.observe(lambda _: self.send_source_frame(), names=["source", "source_playhead"])
+        self._pool = self.pool_items()  # the media pool as the views know it (they ask for it first)
         self.on_msg(self._on_message)
         listener = _weak_listener(self)
         session.listeners.append(listener)
@@ -178,6 +224,7 @@ class Editor(anywidget.AnyWidget):
             if self.selection:
                 self.send_graph()
                 self.send_inspector()
+            self.send_pool(changed_only=True)
         self.preview.refresh_proxies()
 
     def _rebuild(self, changed: Collection[str] | None) -> dict:
@@ -408,12 +455,14 @@ class Editor(anywidget.AnyWidget):
                 p = self.preview.playback
                 if p is not None and p.token == content.get("token"):
                     self.preview.stop()
+            elif kind in SOURCE_MESSAGES:  # the media pool, the source monitor, the In-Out render
+                getattr(self, SOURCE_MESSAGES[kind])(content)
             elif kind == "hello":  # a view that holds no doc yet: the whole doc, and the selected clip's graph
                 self.send_doc()
                 self.send_graph()
+                self.send_inspector()
                 self._greeted = True
                 self.send_proxies(again=True)
-                self.send_inspector()
             elif kind == "inspect_edit":
                 self.inspect_edit(content)
         except NbeditError as e:
@@ -462,6 +511,8 @@ class Editor(anywidget.AnyWidget):
             elif op == "add_marker":  # M: at the playhead, on the timeline (or on a clip)
                 kw = {k: str(msg[k]) for k in ("name", "color", "clip") if msg.get(k)}
                 s.add_marker(self._seconds(msg.get("at", self.playhead)), **kw)
+            elif op in ("insert", "overwrite"):  # , and . : the source's marked range, three-point editing
+                self.three_point(op, msg.get("track"))
             elif op == "move_marker":
                 s.move_marker(str(msg["id"]), to=self._seconds(msg["at"]))
             elif op == "remove_marker":
@@ -672,7 +723,187 @@ class Editor(anywidget.AnyWidget):
         text = re.sub(r"'(c\d+)'", named, text)
         for pattern, words in EDITOR_WORDS:
             text = pattern.sub(words, text)
-        return text[:1].upper() + text[1:]
+        if re.match(r"[a-z]+[\s,:;]", text):  # a sentence's first word, not a file name such as "a.mp4"
+            text = text[:1].upper() + text[1:]
+        return text
+
+    # ---- the media pool, the source monitor, three-point editing, the In-Out render ----------------------------
+
+    def pool_items(self) -> list[dict]:
+        """The media pool as the pool panel lists it: id, name, kind, length in frames at the source rate (None:
+        a still), that rate, size, whether it has sound and whether its file is there."""
+        items = []
+        for mid, entry in pool(self.session.timeline).items():
+            rate = self._source_rate(entry)
+            items.append(
+                {
+                    "id": mid,
+                    "name": entry.get("name", mid),
+                    "kind": entry["kind"],
+                    "frames": frames_available(entry, rate),
+                    "fps": float(rate),
+                    "width": entry.get("width"),
+                    "height": entry.get("height"),
+                    "sound": entry.get("audio_rate") is not None,
+                    "offline": not os.path.exists(entry["path"]),
+                }
+            )
+        return items
+
+    def send_pool(self, content: dict | None = None, *, changed_only: bool = False) -> None:
+        """``{"type": "pool", "items": [...]}`` (see ``pool_items``); after a change only when the pool changed."""
+        items = self.pool_items()
+        if changed_only and items == self._pool:
+            return
+        self._pool = items
+        self._push({"type": "pool", "items": items})
+
+    def send_pool_thumb(self, content: dict) -> None:
+        """A pool item's thumbnail, the frame at a third of its length, as one JPEG (none for sound-only media)."""
+        mid = str(content["media"])
+        entry = pool(self.session.timeline).get(mid)
+        if entry is None or entry["kind"] == "audio":
+            return
+        height = int(content.get("height", 40))
+        frames = frames_available(entry, self._source_rate(entry))
+        img = self._source_picture(entry, (frames or 0) // 3)
+        if img is not None:
+            w = max(2, round(height * img.shape[1] / img.shape[0] / 2) * 2)
+            self._push({"type": "pool_thumb", "media": mid}, [self._encode(resize(img, w, height))])
+
+    def send_source_frame(self, content: dict | None = None) -> None:
+        """The source monitor's picture: frame ``source_playhead`` of media ``source``, with its timecode."""
+        mid = self.source
+        entry = pool(self.session.timeline).get(mid) if mid else None
+        if entry is None:
+            return
+        rate = self._source_rate(entry)
+        n = max(0, self.source_playhead)
+        msg = {"type": "source_frame", "media": mid, "n": n, "timecode": timecode(n, float(rate))}
+        img = None if entry["kind"] == "audio" else self._source_picture(entry, n)
+        if img is None:  # sound only, or past its end: the monitor says so instead of a picture
+            self._push({**msg, "picture": False})
+            return
+        width = min(img.shape[1], SOURCE_WIDTH)
+        img = resize(img, width, max(2, round(img.shape[0] * width / img.shape[1] / 2) * 2))
+        self._push({**msg, "picture": True}, [self._encode(img)])
+
+    def _source_picture(self, entry: dict, n: int) -> np.ndarray | None:
+        """Frame ``n`` of a pool item, from its scrub proxy once there is one (long-GOP footage seeks slowly)."""
+        sources = self.__dict__.get("_source_sources")
+        if sources is None:
+            sources = self._source_sources = ProxySources(self.preview.proxies, FrameCache(SOURCE_CACHE))
+        i = sources.index(entry, float(n / self._source_rate(entry)))
+        return None if i is None else sources.frame(entry, i)
+
+    def _source_rate(self, entry: dict) -> Fraction:
+        """The rate source frames are counted at: the edit rate, or before there is one the media's own."""
+        if self.session.format:
+            return self.session.fps
+        return Fraction(entry["fps"]) if entry.get("fps") else Fraction(24)
+
+    def three_point(self, op: str, track: str | None = None) -> None:
+        """Insert (``op="insert"``) or overwrite the source monitor's marked range at the timeline's In mark (else
+        at the playhead) on ``track`` (else the selected clip's track, else V1), with its linked sound on A1 when
+        the media has sound: three-point editing, recorded as the one call it makes, e.g.
+        ``s.insert('street', track='V1', at=2.5, src_in=1, src_out=3, audio='A1')``.
+
+        No source Out mark: the timeline's In and Out marks give the duration, else the media runs to its end.
+        Afterwards the timeline's marks are cleared and the playhead waits at the end of the new clip."""
+        s = self.session
+        if not self.source:
+            raise EditError("open a clip in the source monitor first: double-click it in the media pool")
+        entry = model_media_entry(s.timeline, self.source)
+        rate = self._source_rate(entry)
+        a, b = self.source_in, self.source_out
+        if a >= 0 and b >= 0 and b < a:
+            raise TimeRangeError("the source's Out mark is before its In mark: mark them again (I, O)")
+        video = entry["kind"] != "audio"
+        target = track or self._target_track(video)
+        kw: dict[str, Any] = {}
+        if a >= 0:
+            kw["src_in"] = _seconds_at(a, rate)
+        if b >= 0:
+            kw["src_out"] = _seconds_at(b + 1, rate)
+        elif 0 <= self.mark_in <= self.mark_out:
+            kw["duration"] = _seconds_at(self.mark_out + 1 - self.mark_in, rate)
+        if video and entry.get("audio_rate") is not None and target.upper().startswith("V"):
+            kw["audio"] = "A1"
+        at = self.mark_in if self.mark_in >= 0 else self.playhead
+        clip = getattr(s, op)(self.source, track=target, at=_seconds_at(at, rate), **kw)
+        # as in an NLE, ready for the next edit: the timeline's marks used up, the playhead after the new clip
+        self.mark_in = self.mark_out = -1
+        self.playhead = s.locate(clip)[1].end
+
+    def _target_track(self, video: bool) -> str:
+        """The track a three-point edit goes to: the selected clip's, when it is of the right kind; else V1 (A1)."""
+        for name, placed in self._placed.items():
+            if any(c in placed for c in self.selection if c):
+                if (self._tracks[name]["kind"] == "video") == video:
+                    return name
+        return "V1" if video else "A1"
+
+    def io_range(self) -> tuple[float | int, float | int]:
+        """The timeline's In and Out marks as render's ``start`` and ``end`` seconds (a missing mark: the start or
+        the end of the timeline)."""
+        end = int(self._header.get("frames") or 0)
+        if not end:
+            raise EditError("nothing to render: the timeline is empty")
+        if self.mark_in < 0 and self.mark_out < 0:
+            raise TimeRangeError("mark an In or an Out point on the timeline first (I, O)")
+        first = max(self.mark_in, 0)
+        last = min(self.mark_out if self.mark_out >= 0 else end - 1, end - 1)
+        if last < first:
+            raise TimeRangeError("the Out mark is before the In mark: mark them again (I, O)")
+        rate = self.session.fps
+        return _seconds_at(first, rate, exact=True), _seconds_at(last + 1, rate, exact=True)
+
+    def render_default(self) -> Path:
+        """Where an In-Out render goes unless told: ``renders/<name>-in-out.mp4`` beside the project folder (not in
+        it: ``fresh=True`` empties the project folder, and a render is the user's), numbered so as never to name a
+        file that exists."""
+        folder = self.session.path.parent / "renders"
+        stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.session.name) or "render"
+        path, k = folder / f"{stem}-in-out.mp4", 1
+        while path.exists():
+            k += 1
+            path = folder / f"{stem}-in-out-{k}.mp4"
+        return path
+
+    def send_render_name(self, content: dict | None = None) -> None:
+        self._push({"type": "render_name", "path": _shown_path(self.render_default())})
+
+    def render_io(self, content: dict) -> Path:
+        """Render the timeline's In-Out range to ``content["path"]`` (empty: ``render_default``), with progress
+        messages, then ``{"type": "render_done"}``. Recorded as the cell it is, e.g.
+        ``s.render('editor-demo/renders/demo-in-out.mp4', start=1, end=2.5)``. Never over an existing file."""
+        s = self.session
+        start, end = self.io_range()
+        text = str(content.get("path") or "").strip()
+        path = Path(text).expanduser() if text else self.render_default()
+        if not path.suffix:
+            path = path.with_suffix(".mp4")
+        if path.exists():
+            raise RenderError(f"{path.name} exists: choose another name (a render never writes over a file)")
+        if path.absolute().parent == (s.path.parent / "renders").absolute():
+            path.parent.mkdir(exist_ok=True)
+        shown = _shown_path(path)
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done == total or now - last[0] > 0.2:
+                last[0] = now
+                self._push({"type": "render_progress", "done": done, "total": total, "path": shown})
+
+        out = s.render(path, start=start, end=end, progress=progress)
+        _editing.append(self)  # its view places the recorded cell
+        try:
+            s.cells.emit(f"s.render({shown!r}, start={start!r}, end={end!r})", s)
+        finally:
+            _editing.remove(self)
+        self._push({"type": "render_done", "path": shown, "seconds": round(float(end) - float(start), 3)})
+        return out
 
     def close(self) -> None:
         self.stop()

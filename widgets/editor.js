@@ -116,6 +116,7 @@ function keyboard(bus, e) {
   if (mod && (key === "z" || key === "Z")) { bus.edit({ op: e.shiftKey ? "redo" : "undo" }); return true; }
   if (mod && (key === "y" || key === "Y")) { bus.edit({ op: "redo" }); return true; }
   if (mod) return false;
+  if (sourceKeys(bus, e)) return true; // I/O marks (of the monitor clicked last), Alt+X, "," and "." (source.js)
   switch (key) {
     case " ": bus.toggle(); return true;
     case "k": case "K": bus.stop(); return true;
@@ -224,6 +225,7 @@ function render({ model, el }) {
   if (parts === "all" || parts === "timeline") cleanups.push(mountGraph(root, bus));
   if (parts === "all" || parts === "preview") mountProxies(root, bus);
   cleanups.push(mountMessages(root, bus), mountTimecodeEntry(root, bus));
+  cleanups.push(mountSource(root, bus, parts)); // the media pool and source monitor, the In-Out render
   root.addEventListener("keydown", (e) => {
     if (keyboard(bus, e)) { e.preventDefault(); e.stopPropagation(); }
   });

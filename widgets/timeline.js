@@ -113,6 +113,7 @@ function mountTimeline(root, bus) {
       tick.style.left = `${xOf(t * rate)}px`;
       ruler.appendChild(tick);
     }
+    drawIoMarks(ruler, bus, xOf); // the In-Out range (source.js)
   }
 
   function makeClip(track, c) {
