@@ -63,8 +63,14 @@ class Editing(RuleBasedStateMachine):
         self.redo_states: list[str] = []
 
     def teardown(self):
+        state = self.s.state()
         self.s.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        reopened = nbedit.Session(self.root / "project")
+        try:
+            assert reopened.state() == state, "the folder reopened to another project"
+        finally:
+            reopened.close()
+            shutil.rmtree(self.root, ignore_errors=True)
 
     # ---- the one way every edit is tried ---------------------------------------------------------------------
 
@@ -175,7 +181,27 @@ class Editing(RuleBasedStateMachine):
         a, b = self.ids(data), self.ids(data)
         self.attempt(lambda s: s.link(a, b) if linked else s.unlink(a))
 
+    @rule(data=st.data(), kind=st.sampled_from(["blur", "blur", "sharpen", "melt"]))
+    def effect(self, data, kind):
+        clip, radius = self.ids(data), data.draw(factors([1.0, 4.0], [-1.0, math.nan, 1e5]))
+        self.attempt(lambda s: s.effect(clip, kind, radius=radius) if kind == "blur" else s.effect(clip, kind))
+
+    @rule(data=st.data(), on=st.sampled_from([True, False, "yes"]))
+    def enable(self, data, on):
+        clip = self.ids(data)
+        self.attempt(lambda s: s.enable(clip, on))
+
+    @rule(data=st.data(), name=st.sampled_from(["m", "", "scene 2"]))
+    def add_marker(self, data, name):
+        at = data.draw(times())
+        self.attempt(lambda s: s.add_marker(at, name))
+
     # ---- rules: tracks ------------------------------------------------------------------------------------------
+
+    @rule(data=st.data(), switch=st.sampled_from(["mute", "solo", "lock"]), on=st.booleans())
+    def switch_track(self, data, switch, on):
+        track = self.track(data)
+        self.attempt(lambda s: getattr(s, switch)(track, on))
 
     @rule(name=st.sampled_from(["V2", "V3", "A2", *BAD_TRACKS]))
     def add_track(self, name):
