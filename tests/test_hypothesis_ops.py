@@ -45,6 +45,16 @@ def factors(good: list[float], bad: list) -> st.SearchStrategy:
     return st.one_of(st.sampled_from(good), st.sampled_from(good), st.sampled_from(bad))
 
 
+EMPTIED = '"metadata": {\n                    "nbedit": {}\n                },'
+
+
+def exact(state: str) -> str:
+    """The state, less the empty nbedit data a track keeps after its first switch is undone: that one difference
+    is test_undoing_a_tracks_first_switch_gives_back_the_state_exactly's (strict xfail), so this machine goes on
+    checking everything else meanwhile. Drop this when that test passes."""
+    return state.replace(EMPTIED, '"metadata": {},')
+
+
 class Editing(RuleBasedStateMachine):
     """One small session (media a and b, a clip of each on V1) and the states its undo and redo must give back."""
 
@@ -219,7 +229,7 @@ class Editing(RuleBasedStateMachine):
         for _ in range(min(steps, len(self.undo_states))):
             now = self.s.state()
             self.s.undo()
-            assert self.s.state() == self.undo_states.pop(), "undo did not give back the state before the step"
+            assert exact(self.s.state()) == exact(self.undo_states.pop()), "undo did not give back the state before"
             self.redo_states.append(now)
             self.tally["undone"] += 1
 
@@ -229,7 +239,7 @@ class Editing(RuleBasedStateMachine):
         for _ in range(min(steps, len(self.redo_states))):
             now = self.s.state()
             self.s.redo()
-            assert self.s.state() == self.redo_states.pop(), "redo did not give back the state after the step"
+            assert exact(self.s.state()) == exact(self.redo_states.pop()), "redo did not give back the state after"
             self.undo_states.append(now)
 
     @rule()
@@ -272,3 +282,41 @@ def test_every_bad_time_the_machine_draws_is_refused_by_trim(ab, bad):
     ab.append("a", track="V1", src_in=0.5, src_out=2.0)
     with pytest.raises(nbedit.NbeditError):
         ab.trim("c1", src_in=bad)
+
+
+# ---- what the machine found, kept as examples ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["append", "move"])
+def test_redoing_an_edit_that_made_a_track_keeps_that_tracks_index(ab, how):
+    """Undo emptied the new track's index and retired it; redo must bring back that same index (an empty one is
+    falsy), or later edits of the track splice one list while the index reads another."""
+    ab.append("a", track="V1", src_in=0.5, src_out=2.0)
+    if how == "append":
+        ab.append("a", track="V2", src_in=0.5, src_out=2.0)
+    else:
+        ab.move("c1", to=4.25, track="V2")
+    ab.undo()
+    ab.redo()
+    assert positions_agree(ab) == []
+    ab.overwrite("a", track="V2", at=61 / 24, src_in=26 / 24, duration=22 / 24)
+    assert positions_agree(ab) == [] and well_formed(ab.timeline) == []
+
+
+def test_switching_off_a_switch_that_is_off_changes_nothing(ab):
+    ab.append("a", track="V1")
+    state = ab.state()
+    ab.lock("V1", False)
+    assert ab.state() == state
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs model: an emptied metadata['nbedit'] dropped (a model helper ops.context's undo can call) (R2)",
+)
+def test_undoing_a_tracks_first_switch_gives_back_the_state_exactly(ab):
+    ab.append("a", track="V1")
+    state = ab.state()
+    ab.lock("V1")
+    ab.undo()
+    assert ab.state() == state
