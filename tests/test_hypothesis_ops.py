@@ -250,6 +250,18 @@ class Editing(RuleBasedStateMachine):
         assert self.s.state() == state, "reopening the folder gave another project"
         self.tally["reopened"] += 1
 
+    @rule(data=st.data())
+    def look(self, data):
+        """Any time on the timeline shows a picture of the format; any other is a typed refusal."""
+        t = data.draw(times(8))
+        was = self.before()
+        try:
+            picture = self.s.frame(t)
+        except nbedit.NbeditError:
+            assert self.before() == was
+            return
+        assert picture.shape == (self.s.format["height"], self.s.format["width"], 3)
+
     @invariant()
     def sound(self):
         assert well_formed(self.s.timeline) == []
