@@ -180,7 +180,9 @@ class TimelineIndex:
             self.add(t)
 
     def add(self, track: otio.schema.Track) -> TrackIndex:
-        ti = self._retired.pop(id(track), None) or TrackIndex(track)
+        ti = self._retired.pop(id(track), None)
+        if ti is None:  # not "or": a retired index an undo emptied is falsy, yet its redo splices name it
+            ti = TrackIndex(track)
         self.tracks[track.name] = ti
         for cid in ti.ids:
             if cid is not None:

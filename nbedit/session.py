@@ -84,6 +84,8 @@ class Session:
     def __init__(
         self, path: str | os.PathLike, *, name: str | None = None, fresh: bool = False, read_only: bool = False
     ):
+        if not isinstance(path, str | os.PathLike):
+            raise ProjectError(f"a project is a folder, given by its path: not {path!r}")
         self.path = Path(path).expanduser().absolute()
         self.mutex = threading.RLock()  # held by every change; hold it to read the timeline from another thread
         self._undo: list[tuple[context.Change, Record]] = []

@@ -210,14 +210,19 @@ def _get_meta(target: Any, path: tuple[str, ...]) -> Any:
 
 
 def _set_meta(target: Any, path: tuple[str, ...], value: Any) -> None:
+    if value is MISSING:  # removing what is not there creates nothing: a switch turned off reads as never turned on
+        d = model.data(target)
+        for k in path[:-1]:
+            if k not in d:
+                return
+            d = d[k]
+        if path[-1] in d:
+            del d[path[-1]]
+        return
     d = model.nb(target)
     for k in path[:-1]:
         d = d[k]
-    if value is MISSING:
-        if path[-1] in d:
-            del d[path[-1]]
-    else:
-        d[path[-1]] = value
+    d[path[-1]] = value
 
 
 # ---- the context an operation sees ----------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def import_media(e: Edit, path: str | os.PathLike, *, name: str | None = None, s
     ``s.import_media("/footage/interview.mp4", sha256="9f2c...")`` is the cell it records; with ``sha256``
     given, a different file at that path is refused.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise MediaError(f"media is imported from a file's path, not {path!r}")
     path = os.path.abspath(os.fspath(path))
     replay = e.saved.get("info") if e.replaying else None
     if replay is not None:
