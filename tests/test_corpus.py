@@ -377,16 +377,11 @@ def test_a_session_of_no_path_is_a_project_error(tmp_path):
     isolated(body)
 
 
-SOURCE_CHECK = "needs the one output-path check (R2) in save and to_notebook too"
-
-
 @pytest.mark.parametrize(
     "write",
     [
-        pytest.param(lambda s, p: s.save(p), id="save", marks=pytest.mark.xfail(strict=True, reason=SOURCE_CHECK)),
-        pytest.param(
-            lambda s, p: s.to_notebook(p), id="to_notebook", marks=pytest.mark.xfail(strict=True, reason=SOURCE_CHECK)
-        ),
+        pytest.param(lambda s, p: s.save(p), id="save"),
+        pytest.param(lambda s, p: s.to_notebook(p), id="to_notebook"),
         pytest.param(lambda s, p: s.render(p, progress=False), id="render"),
     ],
 )
@@ -574,7 +569,6 @@ CORRUPTIONS: dict[str, tuple[str, Callable[[dict], None]]] = {
     "next-id-as-text": ("next_id", lambda tl: tl["metadata"]["nbedit"].update(next_id="seven")),
     "clip-of-unknown-media": ("media", lambda tl: clip_data(tl, "c2").update(media="ghost")),
 }
-R2_METADATA = "needs model: every metadata value of a reopened project validated, ProjectError naming the field (R2)"
 
 
 def corrupt_snapshot(folder: Path, corruption: Callable[[dict], None]) -> None:
@@ -588,13 +582,12 @@ def corrupt_snapshot(folder: Path, corruption: Callable[[dict], None]) -> None:
     (folder / "snapshot.json").write_text(json.dumps(snap, indent=1))
 
 
-def corrupt_params(xfails: set[str]):
+def corrupt_params():
     for name, (field, corruption) in CORRUPTIONS.items():
-        marks = [pytest.mark.xfail(strict=True, reason=R2_METADATA)] if name in xfails else []
-        yield pytest.param(field, corruption, id=name, marks=marks)
+        yield pytest.param(field, corruption, id=name)
 
 
-@pytest.mark.parametrize(("field", "corruption"), list(corrupt_params(set(CORRUPTIONS))))
+@pytest.mark.parametrize(("field", "corruption"), list(corrupt_params()))
 def test_a_corrupt_snapshot_beside_its_journal_is_refused_or_rebuilt_from_the_journal(
     field, corruption, footage, tmp_path
 ):
@@ -616,7 +609,7 @@ def test_a_corrupt_snapshot_beside_its_journal_is_refused_or_rebuilt_from_the_jo
     isolated(body)
 
 
-@pytest.mark.parametrize(("field", "corruption"), list(corrupt_params(set(CORRUPTIONS))))
+@pytest.mark.parametrize(("field", "corruption"), list(corrupt_params()))
 def test_a_corrupt_snapshot_without_a_journal_is_a_project_error_naming_the_field(field, corruption, footage, tmp_path):
     def body():
         folder = tmp_path / "p"
