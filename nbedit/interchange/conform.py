@@ -19,7 +19,7 @@ from . import fcp7
 from .adapters import plain
 from .edl import is_black
 from .errors import InterchangeError, UnsupportedFeatureError
-from .flatten import flat_items
+from .flatten import carried_markers, flat_items
 from .pool import Media, media_id, offline_entry, reference
 from .rates import seconds, snap_rate, timecode
 from .relink import Relinker, Want, basename, file_timecode, url_name, url_path
@@ -64,6 +64,7 @@ class Conform:
         self.effects: dict[str, int] = {}  # effects nbedit keeps but does not render: name -> clips
         self.dropped: dict[tuple[str, str], int] = {}  # (track, what happened to its transitions) -> how many
         self.wants: dict[tuple, Want] = {}
+        self.timeline_markers: list[Schema.Marker] = []  # markers of gaps, nested items and tracks left out
         self.theirs = plain(nb(tl)) if "nbedit" in tl.metadata else {}  # a file nbedit wrote: its pool, its ids
 
     # ---- structure ----
@@ -73,6 +74,7 @@ class Conform:
         for track in self.src.tracks:
             if track.kind not in counts:
                 self.notes.append(f"track {track.name!r} of kind {track.kind!r} is not supported: left out")
+                self._keep_markers_of_dropped(track)
                 continue
             counts[track.kind] += 1
             name = ("V" if track.kind == Schema.TrackKind.Video else "A") + str(counts[track.kind])
@@ -80,6 +82,20 @@ class Conform:
             markers = [self._marker(m, Fraction(0)) for m in track.markers]
             out.append(_Track(name, track.kind, track.name, track.enabled, items, markers))
         return sorted(out, key=lambda t: t.kind != Schema.TrackKind.Video)  # V1.. then A1.., as nbedit keeps them
+
+    def _keep_markers_of_dropped(self, track: Schema.Track) -> None:
+        """A track nbedit cannot hold (a data or subtitle track) takes its markers with it: they go on the
+        timeline, at the same time."""
+        kept = [self._marker(m, Fraction(0)) for m in track.markers]
+        for item in track:
+            if isinstance(item, Schema.Transition) or not item.markers:
+                continue
+            origin = seconds(item.trimmed_range().start_time) - seconds(item.range_in_parent().start_time)
+            kept += [self._marker(m, origin) for m in item.markers]
+        if kept:
+            self.timeline_markers += kept
+            n = len(kept)
+            self.notes.append(f"track {track.name!r}: its {n} marker{'s' * (n > 1)} moved to the timeline")
 
     def _place(self, items: list[Any], track: str, kind: str) -> list[Any]:
         """Frames for every item: positions are rounded once, so durations add up to the rounded end."""
@@ -98,16 +114,32 @@ class Conform:
             if dur < 0:
                 raise InterchangeError(self.path, f"negative duration {float(dur):.3f} s", where)
             first, last = round(pos * self.rate), round((pos + dur) * self.rate)
+            shown = last > first and isinstance(item, Schema.Clip) and not is_black(item)
+            if item.markers and not shown:
+                self._move_markers(item, pos, track, where)
             pos += dur
             if last <= first:
                 continue  # shorter than half a frame at the edit rate: nothing to show
-            if isinstance(item, Schema.Clip) and not is_black(item):
+            if shown:
                 if not item.enabled:
                     self.notes.append(f"{where}: disabled in the file, kept disabled (not shown, not heard)")
                 out.append(self._piece(item, first, last - first, kind, where))
             else:
                 out.append(last - first)
         return self._transitions(out, track)
+
+    def _move_markers(self, item: Any, pos: Fraction, track: str, where: str) -> None:
+        """Markers on what does not become a clip (a gap: Avid keeps sequence markers on filler; a nested item) go
+        on the timeline, at the same time, where ``s.markers()`` lists them."""
+        origin = seconds(item.trimmed_range().start_time)
+        for m in item.markers:
+            self.timeline_markers.append(self._marker(m, origin - pos))
+        n = len(item.markers)
+        if nested := carried_markers(item):
+            self.notes.append(f"track {track}: {n} marker{'s' * (n > 1)} of {nested} moved to the timeline")
+            return
+        what = "gap" if isinstance(item, Schema.Gap) else "item that is not a clip"
+        self.notes.append(f"{where}: {n} marker{'s' * (n > 1)} on a {what}: moved to the timeline")
 
     def _piece(self, clip: Schema.Clip, start: int, dur: int, kind: str, where: str) -> _Piece:
         src = seconds(clip.trimmed_range().start_time)
@@ -328,6 +360,7 @@ class Conform:
             _drop_trailing_gaps(track)
             tl.tracks.append(track)
         tl.tracks.markers.extend(self._marker(m, Fraction(0)) for m in self.src.tracks.markers)
+        tl.tracks.markers.extend(self.timeline_markers)
         relinks = [
             Relink(m.relink.media, m.relink.name, m.relink.how, m.relink.path, tuple(m.clips), m.relink.detail)
             for m in media.values()

@@ -42,9 +42,32 @@ def _trimmed(track: Schema.Track, notes: list[str]) -> Schema.Track:
         return track
 
 
+def carried_markers(item: Any) -> str | None:
+    """What a zero-length gap from ``_carrier`` carries the markers of (None for any other item)."""
+    return item.metadata.get("interchange", {}).get("markers of") if isinstance(item, Schema.Gap) else None
+
+
+def _carrier(child: Any, what: str, rng: TimeRange) -> list[Any]:
+    """A zero-length gap at the nested item's start holding its markers (and its layers'), in the gap's time, so
+    conforming places them on the track where they were instead of losing them with the nested item."""
+    markers = list(child.markers)
+    if isinstance(child, Schema.Stack):
+        markers += [m for t in child if isinstance(t, Schema.Track) for m in t.markers]
+    if not markers:
+        return []
+    gap = Schema.Gap(source_range=TimeRange(rng.start_time, RationalTime(0, rng.duration.rate)))
+    gap.metadata["interchange"] = {"markers of": f"{what} {child.name!r}"}
+    gap.markers.extend(m.deepcopy() for m in markers)
+    return [gap]
+
+
 def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path) -> list[Any]:
     what = "nested sequence" if isinstance(child, Schema.Track) else "compound clip"
     rng = child.trimmed_range()
+    return _carrier(child, what, rng) + _flattened(child, what, rng, kind, notes, path)
+
+
+def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str], path: Path) -> list[Any]:
     gap = Schema.Gap(source_range=TimeRange(RationalTime(0, rng.duration.rate), rng.duration))
     try:
         if isinstance(child, Schema.Track):
