@@ -106,3 +106,59 @@ def test_an_fcpx_round_trip_keeps_each_clip_marker_once(s, tmp_path):
     after = sorted((m["name"], m["clip"] is None) for m in back.markers())
     assert after == [m for m in before if not m[1]]  # FCPX keeps clip markers; timeline markers are listed as lost
     assert any("copied 1 marker of connected clips onto their spine clip" in n for n in report.notes)
+
+
+# ---- nested compositions ---------------------------------------------------------------------------------
+
+
+def starts(s: nbedit.Session) -> list[tuple[str, int, int]]:
+    """(name, start frame, length in frames) of every clip."""
+    return [(c.name, round(c.start * s.fps), round(c.duration * s.fps)) for c in s.clips]
+
+
+def shown_source(s: nbedit.Session, track: str = "V1") -> list[float]:
+    t = s.to_xarray().sel(track=track)
+    return t.source_frame.values.tolist()
+
+
+def test_a_stack_of_clips_is_imported_with_its_top_clip_showing(s, tmp_path):
+    stack = Schema.Stack(name="layers", children=[clip("under", 0, 24), clip("over", 100, 12)])
+    track = Schema.Track(name="V1", children=[stack, clip("after", 0, 12)])
+    report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("over", 0, 12), ("under", 12, 12), ("after", 24, 12)]
+    assert not any("holds no video" in n for n in report.notes)
+
+
+def test_a_nested_sequence_longer_than_its_content_keeps_its_length(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 0, 36)], source_range=r(0, 48))
+    track = Schema.Track(name="V1", children=[clip("a", 0, 12), nested, clip("b", 0, 12)])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("a", 0, 12), ("x", 12, 36), ("b", 60, 12)]  # b at 12 + 48, not 12 + 36
+
+
+def test_a_speed_change_on_a_nested_sequence_is_applied_to_its_clips(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 10, 96, "x.mov")], source_range=r(0, 48))
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=2.0))
+    track = Schema.Track(name="V1", children=[nested, clip("b", 0, 12, "b.mov")])
+    report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("x", 0, 48), ("b", 48, 12)]
+    assert shown_source(s)[:3] == [10, 12, 14] and shown_source(s)[47] == 10 + 94
+    assert "nested sequence 'seq': speed 2 applied to the clips in it" in report.notes
+
+
+def test_a_freeze_frame_on_a_nested_sequence_holds_its_first_frame(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 10, 96, "x.mov")], source_range=r(5, 24))
+    nested.effects.append(Schema.FreezeFrame())
+    track = Schema.Track(name="V1", children=[nested, clip("b", 0, 12, "b.mov")])
+    report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("x", 0, 24), ("b", 24, 12)]
+    assert set(shown_source(s)[:24]) == {15}
+    assert "nested sequence 'seq': a freeze frame applied to the clips in it" in report.notes
+
+
+def test_an_effect_on_a_nested_sequence_that_cannot_be_applied_is_reported(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 0, 24)])
+    nested.effects.append(Schema.Effect(name="blur", effect_name="Gaussian Blur"))
+    track = Schema.Track(name="V1", children=[nested])
+    report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert "nested sequence 'seq': its effect 'Gaussian Blur' is not applied (nbedit flattens it)" in report.notes
