@@ -162,3 +162,70 @@ def test_an_effect_on_a_nested_sequence_that_cannot_be_applied_is_reported(s, tm
     track = Schema.Track(name="V1", children=[nested])
     report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
     assert "nested sequence 'seq': its effect 'Gaussian Blur' is not applied (nbedit flattens it)" in report.notes
+
+
+# ---- disabled clips and tracks ---------------------------------------------------------------------------
+
+
+PREMIERE = SAMPLES / "fcp7-xml" / "premiere_example.xml"
+
+
+def switched_off(tmp_path: Path, after: int) -> Path:
+    """premiere_example.xml with the first ``<enabled>`` after position ``after`` set to FALSE."""
+    text = PREMIERE.read_text()
+    at = text.index("<enabled>TRUE</enabled>", after)
+    out = tmp_path / "switched_off.xml"
+    out.write_text(text[:at] + "<enabled>FALSE</enabled>" + text[at + len("<enabled>TRUE</enabled>") :])
+    return out
+
+
+@needs_samples
+def test_an_fcp7_clip_switched_off_is_imported_disabled(s, tmp_path):
+    report = s.import_timeline(switched_off(tmp_path, PREMIERE.read_text().index('<clipitem id="clipitem-1"')))
+    first = s.timeline.tracks[0].find_clips()[0]
+    assert first.name == "sc01_sh010_anim.mov" and not first.enabled
+    assert [c.enabled for c in s.timeline.find_clips()].count(False) == 1
+    assert "switched off in the file (kept disabled, not shown, not heard): clip 'sc01_sh010_anim.mov'" in report.notes
+
+
+@needs_samples
+def test_an_fcp7_track_switched_off_is_imported_switched_off(s, tmp_path):
+    text = PREMIERE.read_text()
+    second = text.index("<track ", text.index("<track ") + 1)
+    report = s.import_timeline(switched_off(tmp_path, text.rindex("</clipitem>", 0, second)))  # the track's own flag
+    assert [t.enabled for t in s.timeline.tracks][:2] == [False, True]
+    assert any(
+        n.startswith("track V1 (") and n.endswith("is switched off in the file: kept switched off")
+        for n in report.notes
+    )
+
+
+def test_a_disabled_clip_and_track_survive_an_fcp7_round_trip(ab, tmp_path):
+    c1 = ab.append("a", src_in=0, src_out=1)
+    ab.append("b", src_in=0, src_out=1)
+    ab.append("a", track="V2", src_in=0, src_out=1)
+    ab.enable(c1, False)
+    tl = ab.timeline.deepcopy()
+    tl.tracks[1].enabled = False
+    ab.open_timeline(write(tl, tmp_path / "off.otio"))
+    back = nbedit.Session(tmp_path / "back")
+    back.import_timeline(ab.export(tmp_path / "cut.xml"))
+    assert [c.enabled for c in back.timeline.tracks[0]] == [False, True]
+    assert [t.enabled for t in back.timeline.tracks] == [True, False]
+
+
+BOMB = """<?xml version="1.0"?>
+<!DOCTYPE xmeml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<xmeml version="5"><sequence><name>&b;</name></sequence></xmeml>
+"""
+
+
+def test_an_xml_file_that_declares_entities_is_refused_unchanged(ab, tmp_path):
+    from nbedit.interchange import InterchangeError
+
+    ab.append("a", src_in=0, src_out=1)
+    before = ab.state()
+    (tmp_path / "bomb.xml").write_text(BOMB)
+    with pytest.raises(InterchangeError, match="declares the XML entity 'a'"):
+        ab.import_timeline(tmp_path / "bomb.xml")
+    assert ab.state() == before

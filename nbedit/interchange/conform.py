@@ -80,6 +80,8 @@ class Conform:
             name = ("V" if track.kind == Schema.TrackKind.Video else "A") + str(counts[track.kind])
             items = self._place(flat_items(track, self.notes, self.path), name, track.kind)
             markers = [self._marker(m, Fraction(0)) for m in track.markers]
+            if not track.enabled:
+                self.notes.append(f"track {name} ({track.name!r}) is switched off in the file: kept switched off")
             out.append(_Track(name, track.kind, track.name, track.enabled, items, markers))
         return sorted(out, key=lambda t: t.kind != Schema.TrackKind.Video)  # V1.. then A1.., as nbedit keeps them
 

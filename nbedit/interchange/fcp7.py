@@ -21,6 +21,9 @@ def prepare(tl: Schema.Timeline, fmt: dict) -> None:
     clip's in/out points then count frames of the retimed clip, so the in point is scaled)."""
     size = {"width": str(fmt["width"]), "height": str(fmt["height"])}
     tl.metadata["fcp_xml"] = {"media": {"video": {"format": {"samplecharacteristics": size}}}}
+    for item in [*tl.tracks, *tl.find_clips()]:  # the writer ignores OTIO's flag: FCP 7's own element says it
+        if not item.enabled:
+            item.metadata["fcp_xml"] = {"enabled": "FALSE"}
     for clip in tl.find_clips():
         scalar = next((Fraction(e.time_scalar) for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)), None)
         if scalar is None or scalar == 1 or scalar <= 0:
@@ -44,7 +47,7 @@ def prepare(tl: Schema.Timeline, fmt: dict) -> None:
             "mediatype": "video",
             "parameter": params,
         }
-        clip.metadata["fcp_xml"] = {"filter": {"effect": effect}}
+        clip.metadata.setdefault("fcp_xml", {})["filter"] = {"effect": effect}
 
 
 class TimeRemap(NamedTuple):
@@ -82,3 +85,18 @@ def frame_size(tl: Schema.Timeline) -> tuple[int, int] | None:
         return int(sc["width"]), int(sc["height"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def read_enabled(tl: Schema.Timeline) -> list[str]:
+    """Clips, nested sequences and tracks FCP 7 has switched off (``<enabled>FALSE</enabled>``), made disabled in
+    OTIO's terms: the reader keeps the element in the item's metadata but not in its ``enabled`` flag. Returns
+    what it switched off, in words."""
+    out = []
+    for item in [*tl.tracks, *tl.find_children()]:
+        fx = item.metadata.get("fcp_xml")
+        if isinstance(item, Schema.Transition) or not hasattr(fx, "get"):  # an OTIO AnyDictionary, or nothing
+            continue
+        if str(fx.get("enabled", "")).upper() == "FALSE" and item.enabled:
+            item.enabled = False
+            out.append(f"{'track' if isinstance(item, Schema.Track) else 'clip'} {item.name!r}")
+    return out

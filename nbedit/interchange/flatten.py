@@ -65,7 +65,12 @@ def _carrier(child: Any, what: str, rng: TimeRange) -> list[Any]:
 def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path) -> list[Any]:
     what = "nested sequence" if isinstance(child, Schema.Track) else "compound clip"
     rng = child.trimmed_range()
-    return _carrier(child, what, rng) + _flattened(child, what, rng, kind, notes, path)
+    items = _flattened(child, what, rng, kind, notes, path)
+    if not child.enabled:  # switched off as a whole: so is each clip it held
+        for item in items:
+            if isinstance(item, Schema.Clip):
+                item.enabled = False
+    return _carrier(child, what, rng) + items
 
 
 def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str], path: Path) -> list[Any]:
@@ -99,7 +104,9 @@ def _layers(stack: Schema.Stack, what: str, kind: str, notes: list[str]) -> Sche
     layers = []
     for child in stack:
         if isinstance(child, Schema.Track):
-            if child.kind == kind:
+            if child.kind == kind and not child.enabled:
+                notes.append(f"{what} {stack.name!r}: its layer {child.name!r} is switched off: not shown")
+            elif child.kind == kind:
                 layers.append(child.deepcopy())
         elif isinstance(child, Schema.Clip | Schema.Gap | Schema.Stack):
             layers.append(Schema.Track(kind=kind, children=[child.deepcopy()]))

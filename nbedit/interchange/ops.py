@@ -89,6 +89,10 @@ def import_timeline(
     notes = [read.note] if read.note else []
     foreign = pick_timeline(read.obj, src, notes)
     tl_rate = asked or read.rate or file_rate(foreign, src)
+    if read.format.adapter == "fcp_xml":
+        off = fcp7.read_enabled(foreign)
+        if off:
+            notes.append(f"switched off in the file (kept disabled, not shown, not heard): {', '.join(off)}")
     if read.format.adapter == "fcpx_xml" and (n := fcpx.drop_lane_markers(foreign)):
         notes.append(
             f"the FCPX reader copied {n} marker{'s' * (n > 1)} of connected clips onto their spine clip: "
