@@ -7,6 +7,7 @@ samples of real editors (``../shared/interchange-samples/``); each test imports 
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
@@ -229,3 +230,43 @@ def test_an_xml_file_that_declares_entities_is_refused_unchanged(ab, tmp_path):
     with pytest.raises(InterchangeError, match="declares the XML entity 'a'"):
         ab.import_timeline(tmp_path / "bomb.xml")
     assert ab.state() == before
+
+
+# ---- speed -----------------------------------------------------------------------------------------------
+
+
+def test_reverse_speed_in_a_file_is_reported_as_playing_forward(s, tmp_path):
+    backwards = clip("x", 48, 24, "x.mov")
+    backwards.effects.append(Schema.LinearTimeWarp(time_scalar=-1.0))
+    report = s.import_timeline(write(timeline(Schema.Track(name="V1", children=[backwards])), tmp_path / "cut.otio"))
+    assert shown_source(s)[:2] == [48, 49]  # nbedit has no reverse playback (yet): forward, and said so
+    assert any(n.endswith("reverse playback is not supported: plays forward") for n in report.notes)
+
+
+def test_a_freeze_frame_written_to_fcp7_is_listed_as_lost(s, tmp_path):
+    still = clip("x", 30, 24, "x.mov")
+    still.effects.append(Schema.FreezeFrame())
+    s.import_timeline(write(timeline(Schema.Track(name="V1", children=[still])), tmp_path / "cut.otio"))
+    assert set(shown_source(s)) == {30}
+    out = s.export(tmp_path / "cut.xml")
+    assert "freeze frames (1 clip: FCP 7 XML plays them at normal speed)" in out.lost
+
+
+def test_an_fcp7_round_trip_keeps_an_uneven_speed_and_the_frames_it_shows(ab, tmp_path):
+    from nbedit.model import time_scalar
+
+    c = ab.append("a", src_in=13 / 24, src_out=2.5)
+    ab.speed(c, 119 / 60)  # 198.333...%: five digits of it drift by a frame within the clip
+    out = ab.export(tmp_path / "cut.xml")
+    back = nbedit.Session(tmp_path / "back")
+    back.import_timeline(out, search_paths=[str(tmp_path)])
+    assert time_scalar(back.timeline.find_clips()[0]) == Fraction(119, 60)
+    assert shown_source(back) == shown_source(ab)
+    assert not any("in points" in x for x in out.lost)
+
+
+def test_an_in_point_between_two_retimed_frames_is_listed_as_lost_in_fcp7(ab, tmp_path):
+    c = ab.append("a", src_in=13 / 24, src_out=2.5)
+    ab.speed(c, 2.0)  # FCP 7 counts the in point in frames of the retimed clip: source frame 13 is not one
+    out = ab.export(tmp_path / "cut.xml")
+    assert any(x.startswith("exact in points of 1 speed-changed clip (FCP 7 counts them") for x in out.lost)

@@ -4,6 +4,7 @@ to change."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -164,6 +165,9 @@ class Conform:
                     self.notes.append(f"{where}: reverse playback is not supported: plays forward")
                 origin = _origin(clip) or Fraction(0)
                 src = origin + (src - origin) * remap.speed
+                # the frame shown first is the whole one under that point; starting between frames would drift
+                # the later frames of the clip by up to a frame against what FCP shows
+                src = Fraction(math.floor(src * self.rate + Fraction(1, 10**6))) / self.rate
                 scalar *= remap.speed
             else:
                 name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]

@@ -38,9 +38,11 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         return _write_otioz(tl, path, fmt)
     foreign = foreign_copy(tl)
     files = [path]
+    also: list[str] = []  # what this timeline loses in the format beyond what the format never holds
     if fmt.adapter == "cmx_3600":
         files += edl.write(foreign, path)
     elif fmt.adapter == "fcp_xml":
+        also += fcp7.lost(foreign)
         fcp7.prepare(foreign, nb(tl)["format"])
         write_with(path, fmt.name, lambda tmp: otio.adapters.write_to_file(foreign, os.fspath(tmp), "fcp_xml"))
     elif fmt.adapter == "fcpx_xml":
@@ -55,7 +57,7 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         )
     sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
     _write_json(tl, sidecar)
-    return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt))
+    return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt) + tuple(also))
 
 
 def _write_json(tl: Schema.Timeline, path: Path) -> None:
