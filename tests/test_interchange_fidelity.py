@@ -15,6 +15,7 @@ import pytest
 from opentimelineio.opentime import RationalTime, TimeRange
 
 import nbedit
+from nbedit.interchange import FORMATS
 
 Schema = otio.schema
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "interchange-samples"
@@ -270,3 +271,77 @@ def test_an_in_point_between_two_retimed_frames_is_listed_as_lost_in_fcp7(ab, tm
     ab.speed(c, 2.0)  # FCP 7 counts the in point in frames of the retimed clip: source frame 13 is not one
     out = ab.export(tmp_path / "cut.xml")
     assert any(x.startswith("exact in points of 1 speed-changed clip (FCP 7 counts them") for x in out.lost)
+
+
+# ---- exports never fail ----------------------------------------------------------------------------------
+
+
+FOREIGN = [".xml", ".fcpxml", ".aaf", ".edl"]
+
+
+@pytest.fixture
+def offline_crossfade(s, tmp_path) -> nbedit.Session:
+    """Two offline clips with a crossfade and no handles (the import gives the media room before its start), a
+    marker far outside its clip and an Avid time warp the writers do not know."""
+    b = clip("b", 0, 48, "/nowhere/b.mov")
+    b.markers.append(marker("far away", 10_000))
+    b.effects.append(Schema.TimeEffect(name="TimeWarp", effect_name="Avid Timewarp"))
+    xfade = Schema.Transition(in_offset=RationalTime(12, 24), out_offset=RationalTime(12, 24))
+    track = Schema.Track(name="V1", children=[clip("a", 0, 48, "/nowhere/a.mov"), xfade, b])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    return s
+
+
+def track_values(s: nbedit.Session, field: str) -> list:
+    values = s.to_xarray()[field].sel(track="V1").values
+    return [None if v != v else v for v in values.tolist()]  # NaN (no crossfade there) as None, to compare
+
+
+@pytest.mark.parametrize("ext", FOREIGN)
+def test_a_crossfade_onto_offline_media_without_handles_exports_and_comes_back(offline_crossfade, tmp_path, ext):
+    out = offline_crossfade.export(tmp_path / f"cut{ext}")
+    back = nbedit.Session(tmp_path / "back")
+    back.import_timeline(out)
+    mix = track_values(offline_crossfade, "mix")
+    cut = [k for k, m in enumerate(mix) if m is None]  # an EDL moves the cut to where the dissolve starts
+    for field in ("media_id", "source_frame"):
+        mine, theirs = track_values(offline_crossfade, field), track_values(back, field)
+        assert [theirs[k] for k in cut] == [mine[k] for k in cut]
+    if "crossfades" in FORMATS[ext].keeps:
+        assert track_values(back, "mix") == mix
+
+
+@pytest.mark.parametrize("ext", FOREIGN)
+def test_a_marker_outside_its_clip_is_moved_to_its_edge_and_listed(offline_crossfade, tmp_path, ext):
+    out = offline_crossfade.export(tmp_path / f"cut{ext}")
+    assert "the places of 1 marker outside their clip (moved to its edge)" in out.lost
+
+
+@pytest.mark.parametrize("ext", [".fcpxml", ".aaf", ".edl"])
+def test_effects_a_format_cannot_hold_are_listed_not_raised(offline_crossfade, tmp_path, ext):
+    out = offline_crossfade.export(tmp_path / f"cut{ext}")
+    assert "effects nbedit keeps but does not render (Avid Timewarp)" in out.lost
+
+
+def test_an_edl_export_that_fails_on_one_track_leaves_no_file_behind(ab, tmp_path):
+    from nbedit.interchange import InterchangeError, edl, foreign_copy
+
+    ab.append("a", src_in=0, src_out=1)
+    ab.append("b", track="V2", src_in=0, src_out=1)
+    tl = foreign_copy(ab.timeline)
+    tl.tracks[1][0].effects.append(Schema.TimeEffect(name="TimeWarp", effect_name="Avid Timewarp"))  # refused
+    with pytest.raises(InterchangeError, match="V2"):
+        edl.write(tl, tmp_path / "cut.edl")
+    assert not list(tmp_path.glob("*.edl")) and not list(tmp_path.glob(".*"))
+
+
+def test_a_slowed_clip_in_a_format_without_speed_is_written_at_its_source_length(ab, tmp_path):
+    c = ab.append("a", src_in=3.0, src_out=3.5)
+    ab.speed(c, 0.25)  # 2 s on the timeline that play the media's last half second: at full speed, 3 s past it
+    ab.append("b", src_in=0, src_out=1)
+    out = ab.export(tmp_path / "cut.fcpxml")
+    back = nbedit.Session(tmp_path / "back")
+    report = back.import_timeline(out, search_paths=[str(tmp_path)])
+    assert not report.offline  # the media is not taken for one too short for the clip
+    assert [(round(x.start * 24), round(x.duration * 24)) for x in back.clips] == [(0, 12), (48, 24)]
+    assert any(x.startswith("the length of 1 slowed or frozen clip: written at normal speed") for x in out.lost)
