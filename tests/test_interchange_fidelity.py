@@ -345,3 +345,43 @@ def test_a_slowed_clip_in_a_format_without_speed_is_written_at_its_source_length
     assert not report.offline  # the media is not taken for one too short for the clip
     assert [(round(x.start * 24), round(x.duration * 24)) for x in back.clips] == [(0, 12), (48, 24)]
     assert any(x.startswith("the length of 1 slowed or frozen clip: written at normal speed") for x in out.lost)
+
+
+# ---- the import report, per category ---------------------------------------------------------------------
+
+
+@needs_samples
+def test_an_import_report_counts_each_category_in_the_file_and_in_the_timeline(s):
+    report = s.import_timeline(SAMPLES / "aaf" / "transitions.aaf")
+    transitions = report.categories["transitions"]
+    assert (transitions.came_in, transitions.kept) == (15, 3)  # 5 a track: one crossfade, four fades from black
+    assert len(transitions.notes) == 3 and all("fades from or to black" in n for n in transitions.notes)
+    assert (report.categories["clips"].came_in, report.categories["clips"].kept) == (12, 12)
+    assert (report.categories["media"].came_in, report.categories["media"].kept) == (4, 0)  # none found
+
+
+@needs_samples
+def test_each_import_note_is_filed_under_what_it_is_about(s):
+    report = s.import_timeline(SAMPLES / "fcp7-xml" / "premiere_example.xml")
+    where = {n: cat for cat, c in report.categories.items() for n in c.notes}
+    assert (
+        where["track V2: 1 transition do not sit between two clips (fades from or to black): left out"] == "transitions"
+    )
+    assert where["compound clip 'sc01_sh010_anim' holds no video the reader could find: left out as a gap"] == "clips"
+
+
+@needs_samples
+def test_effects_on_a_track_are_named_in_the_report(s):
+    report = s.import_timeline(SAMPLES / "aaf" / "simple.aaf")
+    effects = report.categories["effects"]
+    assert (effects.came_in, effects.kept) == (2, 0)
+    assert "track A1: its effect 'Audio Pan' is not applied (nbedit keeps none on tracks)" in effects.notes
+
+
+def test_the_report_kept_in_the_journal_keeps_its_categories(s, tmp_path):
+    gap = Schema.Gap(source_range=r(0, 24))
+    gap.markers.append(marker("on a gap", 3))
+    s.import_timeline(write(timeline(Schema.Track(name="V1", children=[gap, clip("a", 0, 24)])), tmp_path / "c.otio"))
+    reopened = nbedit.Session(s.path).last_import_report
+    assert reopened.categories == s.last_import_report.categories
+    assert (reopened.categories["markers"].came_in, reopened.categories["markers"].kept) == (1, 1)

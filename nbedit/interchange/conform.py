@@ -83,6 +83,9 @@ class Conform:
             markers = [self._marker(m, Fraction(0)) for m in track.markers]
             if not track.enabled:
                 self.notes.append(f"track {name} ({track.name!r}) is switched off in the file: kept switched off")
+            for e in track.effects:  # Avid puts a track's volume and pan here
+                effect = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
+                self.notes.append(f"track {name}: its effect {effect!r} is not applied (nbedit keeps none on tracks)")
             out.append(_Track(name, track.kind, track.name, track.enabled, items, markers))
         return sorted(out, key=lambda t: t.kind != Schema.TrackKind.Video)  # V1.. then A1.., as nbedit keeps them
 
@@ -373,6 +376,9 @@ class Conform:
         ]
         tracks_map = {t.name: t.foreign for t in tracks}
         report = ImportReport(os.fspath(self.path), "", str(self.rate), tracks_map, relinks, self.notes)
+        theirs, ours = census(self.src), census(tl)
+        report.counts = {cat: (theirs[cat], ours[cat]) for cat in theirs}
+        report.counts["media"] = (len(media), sum(1 for m in relinks if m.how != "offline"))
         return tl, report
 
     def _fit_transitions(self, t: _Track, media: dict[tuple, Media]) -> None:
@@ -422,6 +428,25 @@ class Conform:
         if "generation" in m.entry and "generation" not in mine:
             nb(clip)["generation"] = m.entry["generation"]
         return clip
+
+
+def census(tl: Schema.Timeline) -> dict[str, int]:
+    """How many clips, transitions, markers, effects (other than speed), speed changes, switched-off items and
+    tracks a timeline holds, nested ones included: what an import report compares, file against timeline."""
+    out = dict.fromkeys(("clips", "transitions", "markers", "effects", "speed", "disabled"), 0)
+    out["tracks"] = len(tl.tracks)
+    out["markers"] = len(tl.tracks.markers)
+    for item in tl.find_children():
+        if isinstance(item, Schema.Transition):
+            out["transitions"] += 1
+            continue
+        out["clips"] += isinstance(item, Schema.Clip)
+        out["markers"] += len(item.markers)
+        out["disabled"] += not item.enabled
+        timed = [e for e in item.effects if isinstance(e, Schema.LinearTimeWarp) or fcp7.is_time_remap(e)]
+        out["speed"] += bool(timed)
+        out["effects"] += len(item.effects) - len(timed)
+    return out
 
 
 def _origin(clip: Schema.Clip) -> Fraction | None:

@@ -44,6 +44,9 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         also.append(f"effects nbedit keeps but does not render ({', '.join(names)})")
     if fmt.adapter == "fcp_xml":
         also += fcp7.lost(foreign)
+    empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
+    if fmt.adapter in ("fcpx_xml", "AAF") and empty:
+        also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
     if "speed" not in fmt.keeps and (n := _at_source_length(foreign)):
         also.append(
             f"the length of {n} slowed or frozen clip{'s' * (n > 1)}: written at normal speed for the media "
