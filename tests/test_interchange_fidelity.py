@@ -385,3 +385,16 @@ def test_the_report_kept_in_the_journal_keeps_its_categories(s, tmp_path):
     reopened = nbedit.Session(s.path).last_import_report
     assert reopened.categories == s.last_import_report.categories
     assert (reopened.categories["markers"].came_in, reopened.categories["markers"].kept) == (1, 1)
+
+
+def test_markers_from_another_editor_get_ids_the_marker_operations_take(s, tmp_path):
+    a = clip("a", 0, 48)
+    a.markers.append(marker("on the clip", 10))
+    track = Schema.Track(name="V1", children=[a])
+    tl = timeline(track)
+    tl.tracks.markers.append(marker("on the timeline", 30))
+    s.import_timeline(write(tl, tmp_path / "cut.otio"))
+    ids = {m["name"]: m["id"] for m in s.markers()}
+    assert all(ids.values()) and len(set(ids.values())) == 2
+    s.move_marker(ids["on the timeline"], to=0.5)
+    assert timeline_markers(s) == [("on the timeline", 12)]

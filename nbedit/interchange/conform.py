@@ -370,6 +370,7 @@ class Conform:
             tl.tracks.append(track)
         tl.tracks.markers.extend(self._marker(m, Fraction(0)) for m in self.src.tracks.markers)
         tl.tracks.markers.extend(self.timeline_markers)
+        _name_markers(tl)
         relinks = [
             Relink(m.relink.media, m.relink.name, m.relink.how, m.relink.path, tuple(m.clips), m.relink.detail)
             for m in media.values()
@@ -428,6 +429,22 @@ class Conform:
         if "generation" in m.entry and "generation" not in mine:
             nb(clip)["generation"] = m.entry["generation"]
         return clip
+
+
+def _name_markers(tl: Schema.Timeline) -> None:
+    """An nbedit id for every marker that has none (another tool's), so ``s.move_marker`` and the rest find it."""
+    from ..model import marker_id, new_marker, take_id
+
+    for owner in [tl.tracks, *tl.tracks, *tl.find_clips()]:
+        for k, m in enumerate(list(owner.markers)):
+            if marker_id(m) is None:
+                r = m.marked_range
+                rate = Fraction(r.start_time.rate).limit_denominator(10**6)
+                start = Fraction(r.start_time.value).limit_denominator(10**6)
+                named = new_marker(take_id(tl, "mk"), m.name, m.color, start, round(r.duration.value), rate, m.comment)
+                for key, value in m.metadata.items():  # the other tool's own data on it stays
+                    named.metadata[key] = value
+                owner.markers[k] = named
 
 
 def census(tl: Schema.Timeline) -> dict[str, int]:
