@@ -250,7 +250,7 @@ def test_a_freeze_frame_written_to_fcp7_is_listed_as_lost(s, tmp_path):
     s.import_timeline(write(timeline(Schema.Track(name="V1", children=[still])), tmp_path / "cut.otio"))
     assert set(shown_source(s)) == {30}
     out = s.export(tmp_path / "cut.xml")
-    assert "freeze frames (1 clip: FCP 7 XML plays them at normal speed)" in out.lost
+    assert "freeze frames (1 clip: FCP 7 XML holds no speed 0)" in out.lost
 
 
 def test_an_fcp7_round_trip_keeps_an_uneven_speed_and_the_frames_it_shows(ab, tmp_path):
@@ -398,3 +398,22 @@ def test_markers_from_another_editor_get_ids_the_marker_operations_take(s, tmp_p
     assert all(ids.values()) and len(set(ids.values())) == 2
     s.move_marker(ids["on the timeline"], to=0.5)
     assert timeline_markers(s) == [("on the timeline", 12)]
+
+
+def test_a_freeze_frame_goes_to_fcp7_as_its_one_frame_then_a_gap(s, tmp_path):
+    still = clip("x", 30, 24, "x.mov")
+    still.effects.append(Schema.FreezeFrame())
+    track = Schema.Track(name="V1", children=[still, clip("y", 0, 12, "y.mov")])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    back = nbedit.Session(tmp_path / "back")
+    back.import_timeline(s.export(tmp_path / "cut.xml"))
+    assert starts(back) == [("x", 0, 1), ("y", 24, 12)]  # at normal speed for 24 frames it would show 30..53
+    assert shown_source(back)[0] == 30
+
+
+def test_a_switched_off_nested_sequence_brings_its_clips_in_disabled(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 0, 24), clip("y", 0, 24)])
+    nested.enabled = False
+    track = Schema.Track(name="V1", children=[clip("a", 0, 24), nested])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert [(c.name, c.enabled) for c in s.timeline.find_clips()] == [("a", True), ("x", False), ("y", False)]

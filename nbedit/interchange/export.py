@@ -47,7 +47,11 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
     empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
     if fmt.adapter in ("fcpx_xml", "AAF") and empty:
         also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
-    if "speed" not in fmt.keeps and (n := _at_source_length(foreign)):
+    # a format without speed changes, or FCP 7 XML with a freeze frame, would play the clip at normal speed
+    n = 0
+    if fmt.adapter == "fcp_xml" or "speed" not in fmt.keeps:
+        n = _at_source_length(foreign, frozen_only=fmt.adapter == "fcp_xml")
+    if n:
         also.append(
             f"the length of {n} slowed or frozen clip{'s' * (n > 1)}: written at normal speed for the media "
             "they play, then a gap (at their full length they would read media nbedit does not show, maybe "
@@ -92,10 +96,10 @@ def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.
     return files
 
 
-def _at_source_length(tl: Schema.Timeline) -> int:
-    """For a format without speed changes: each slowed or frozen clip cut to the media it plays (a frozen one to
-    its one frame) and followed by a gap to its end, so later clips keep their place. A clip a crossfade leaves is
-    kept whole (the crossfade needs it). Returns how many were cut."""
+def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
+    """For a format without speed changes: each slowed or frozen clip (with ``frozen_only``, each frozen one) cut
+    to the media it plays (a frozen one to its one frame) and followed by a gap to its end, so later clips keep
+    their place. A clip a crossfade leaves is kept whole (the crossfade needs it). Returns how many were cut."""
     cut = 0
     for track in tl.tracks:
         items = list(track)
@@ -104,7 +108,7 @@ def _at_source_length(tl: Schema.Timeline) -> int:
             out.append(item.deepcopy())
             scalar = _scalar(item) if isinstance(item, Schema.Clip) else 1
             nxt = items[i + 1] if i + 1 < len(items) else None
-            if scalar >= 1 or isinstance(nxt, Schema.Transition):
+            if scalar >= 1 or (frozen_only and scalar > 0) or isinstance(nxt, Schema.Transition):
                 continue
             sr = item.source_range
             dur = round(sr.duration.value)

@@ -80,7 +80,7 @@ def lost(tl: Schema.Timeline) -> list[str]:
     warps = speeds(tl)
     frozen = sum(1 for _, scalar in warps if scalar <= 0)
     if frozen:
-        out.append(f"freeze frames ({frozen} clip{'s' * (frozen > 1)}: FCP 7 XML plays them at normal speed)")
+        out.append(f"freeze frames ({frozen} clip{'s' * (frozen > 1)}: FCP 7 XML holds no speed 0)")
     off = sum(1 for clip, scalar in warps if scalar > 0 and not retimed_in(clip, scalar)[1])
     if off:
         out.append(
