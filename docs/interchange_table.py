@@ -44,6 +44,7 @@ def main() -> None:
                 same += t.same
                 for x in out.lost:
                     left[ext][what_left(x)] = None
+            s.close()  # before its folder goes with the temporary one
             rows.append(f"| `{name_of(path)}` | " + " | ".join(cells) + " |")
             print(rows[-1], flush=True)
     notes = [""]
