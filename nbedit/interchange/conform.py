@@ -4,6 +4,7 @@ to change."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from . import fcp7
 from .adapters import plain
 from .edl import is_black
 from .errors import InterchangeError, UnsupportedFeatureError
-from .flatten import flat_items
+from .flatten import carried_markers, flat_items
 from .pool import Media, media_id, offline_entry, reference
 from .rates import seconds, snap_rate, timecode
 from .relink import Relinker, Want, basename, file_timecode, url_name, url_path
@@ -64,6 +65,7 @@ class Conform:
         self.effects: dict[str, int] = {}  # effects nbedit keeps but does not render: name -> clips
         self.dropped: dict[tuple[str, str], int] = {}  # (track, what happened to its transitions) -> how many
         self.wants: dict[tuple, Want] = {}
+        self.timeline_markers: list[Schema.Marker] = []  # markers of gaps, nested items and tracks left out
         self.theirs = plain(nb(tl)) if "nbedit" in tl.metadata else {}  # a file nbedit wrote: its pool, its ids
 
     # ---- structure ----
@@ -73,13 +75,33 @@ class Conform:
         for track in self.src.tracks:
             if track.kind not in counts:
                 self.notes.append(f"track {track.name!r} of kind {track.kind!r} is not supported: left out")
+                self._keep_markers_of_dropped(track)
                 continue
             counts[track.kind] += 1
             name = ("V" if track.kind == Schema.TrackKind.Video else "A") + str(counts[track.kind])
             items = self._place(flat_items(track, self.notes, self.path), name, track.kind)
             markers = [self._marker(m, Fraction(0)) for m in track.markers]
+            if not track.enabled:
+                self.notes.append(f"track {name} ({track.name!r}) is switched off in the file: kept switched off")
+            for e in track.effects:  # Avid puts a track's volume and pan here
+                effect = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
+                self.notes.append(f"track {name}: its effect {effect!r} is not applied (nbedit keeps none on tracks)")
             out.append(_Track(name, track.kind, track.name, track.enabled, items, markers))
         return sorted(out, key=lambda t: t.kind != Schema.TrackKind.Video)  # V1.. then A1.., as nbedit keeps them
+
+    def _keep_markers_of_dropped(self, track: Schema.Track) -> None:
+        """A track nbedit cannot hold (a data or subtitle track) takes its markers with it: they go on the
+        timeline, at the same time."""
+        kept = [self._marker(m, Fraction(0)) for m in track.markers]
+        for item in track:
+            if isinstance(item, Schema.Transition) or not item.markers:
+                continue
+            origin = seconds(item.trimmed_range().start_time) - seconds(item.range_in_parent().start_time)
+            kept += [self._marker(m, origin) for m in item.markers]
+        if kept:
+            self.timeline_markers += kept
+            n = len(kept)
+            self.notes.append(f"track {track.name!r}: its {n} marker{'s' * (n > 1)} moved to the timeline")
 
     def _place(self, items: list[Any], track: str, kind: str) -> list[Any]:
         """Frames for every item: positions are rounded once, so durations add up to the rounded end."""
@@ -98,16 +120,32 @@ class Conform:
             if dur < 0:
                 raise InterchangeError(self.path, f"negative duration {float(dur):.3f} s", where)
             first, last = round(pos * self.rate), round((pos + dur) * self.rate)
+            shown = last > first and isinstance(item, Schema.Clip) and not is_black(item)
+            if item.markers and not shown:
+                self._move_markers(item, pos, track, where)
             pos += dur
             if last <= first:
                 continue  # shorter than half a frame at the edit rate: nothing to show
-            if isinstance(item, Schema.Clip) and not is_black(item):
+            if shown:
                 if not item.enabled:
                     self.notes.append(f"{where}: disabled in the file, kept disabled (not shown, not heard)")
                 out.append(self._piece(item, first, last - first, kind, where))
             else:
                 out.append(last - first)
         return self._transitions(out, track)
+
+    def _move_markers(self, item: Any, pos: Fraction, track: str, where: str) -> None:
+        """Markers on what does not become a clip (a gap: Avid keeps sequence markers on filler; a nested item) go
+        on the timeline, at the same time, where ``s.markers()`` lists them."""
+        origin = seconds(item.trimmed_range().start_time)
+        for m in item.markers:
+            self.timeline_markers.append(self._marker(m, origin - pos))
+        n = len(item.markers)
+        if nested := carried_markers(item):
+            self.notes.append(f"track {track}: {n} marker{'s' * (n > 1)} of {nested} moved to the timeline")
+            return
+        what = "gap" if isinstance(item, Schema.Gap) else "item that is not a clip"
+        self.notes.append(f"{where}: {n} marker{'s' * (n > 1)} on a {what}: moved to the timeline")
 
     def _piece(self, clip: Schema.Clip, start: int, dur: int, kind: str, where: str) -> _Piece:
         src = seconds(clip.trimmed_range().start_time)
@@ -130,6 +168,9 @@ class Conform:
                     self.notes.append(f"{where}: reverse playback is not supported: plays forward")
                 origin = _origin(clip) or Fraction(0)
                 src = origin + (src - origin) * remap.speed
+                # the frame shown first is the whole one under that point; starting between frames would drift
+                # the later frames of the clip by up to a frame against what FCP shows
+                src = Fraction(math.floor(src * self.rate + Fraction(1, 10**6))) / self.rate
                 scalar *= remap.speed
             else:
                 name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
@@ -328,12 +369,17 @@ class Conform:
             _drop_trailing_gaps(track)
             tl.tracks.append(track)
         tl.tracks.markers.extend(self._marker(m, Fraction(0)) for m in self.src.tracks.markers)
+        tl.tracks.markers.extend(self.timeline_markers)
+        _name_markers(tl)
         relinks = [
             Relink(m.relink.media, m.relink.name, m.relink.how, m.relink.path, tuple(m.clips), m.relink.detail)
             for m in media.values()
         ]
         tracks_map = {t.name: t.foreign for t in tracks}
         report = ImportReport(os.fspath(self.path), "", str(self.rate), tracks_map, relinks, self.notes)
+        theirs, ours = census(self.src), census(tl)
+        report.counts = {cat: (theirs[cat], ours[cat]) for cat in theirs}
+        report.counts["media"] = (len(media), sum(1 for m in relinks if m.how != "offline"))
         return tl, report
 
     def _fit_transitions(self, t: _Track, media: dict[tuple, Media]) -> None:
@@ -383,6 +429,41 @@ class Conform:
         if "generation" in m.entry and "generation" not in mine:
             nb(clip)["generation"] = m.entry["generation"]
         return clip
+
+
+def _name_markers(tl: Schema.Timeline) -> None:
+    """An nbedit id for every marker that has none (another tool's), so ``s.move_marker`` and the rest find it."""
+    from ..model import marker_id, new_marker, take_id
+
+    for owner in [tl.tracks, *tl.tracks, *tl.find_clips()]:
+        for k, m in enumerate(list(owner.markers)):
+            if marker_id(m) is None:
+                r = m.marked_range
+                rate = Fraction(r.start_time.rate).limit_denominator(10**6)
+                start = Fraction(r.start_time.value).limit_denominator(10**6)
+                named = new_marker(take_id(tl, "mk"), m.name, m.color, start, round(r.duration.value), rate, m.comment)
+                for key, value in m.metadata.items():  # the other tool's own data on it stays
+                    named.metadata[key] = value
+                owner.markers[k] = named
+
+
+def census(tl: Schema.Timeline) -> dict[str, int]:
+    """How many clips, transitions, markers, effects (other than speed), speed changes, switched-off items and
+    tracks a timeline holds, nested ones included: what an import report compares, file against timeline."""
+    out = dict.fromkeys(("clips", "transitions", "markers", "effects", "speed", "disabled"), 0)
+    out["tracks"] = len(tl.tracks)
+    out["markers"] = len(tl.tracks.markers)
+    for item in tl.find_children():
+        if isinstance(item, Schema.Transition):
+            out["transitions"] += 1
+            continue
+        out["clips"] += isinstance(item, Schema.Clip)
+        out["markers"] += len(item.markers)
+        out["disabled"] += not item.enabled
+        timed = [e for e in item.effects if isinstance(e, Schema.LinearTimeWarp) or fcp7.is_time_remap(e)]
+        out["speed"] += bool(timed)
+        out["effects"] += len(item.effects) - len(timed)
+    return out
 
 
 def _origin(clip: Schema.Clip) -> Fraction | None:

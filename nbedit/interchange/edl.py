@@ -11,7 +11,7 @@ import opentimelineio as otio
 from opentimelineio.opentime import TimeRange
 
 from ..timeline import rt
-from .adapters import atomic, quiet, write_with
+from .adapters import atomic, quiet
 from .errors import InterchangeError
 from .rates import snap_rate
 
@@ -141,7 +141,7 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
 
     # the edit rate (an empty first track has a duration at rate 1)
     rate = snap_rate(tl.global_start_time.rate) if tl.global_start_time is not None else Fraction(24)
-    written = []
+    texts: dict[Path, str] = {}
     for track in tl.tracks:
         if not len(track):
             continue
@@ -163,16 +163,18 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
         holder = Schema.Timeline(name=tl.name)
         holder.tracks.append(t)
 
-        def run(tmp: Path, holder: Schema.Timeline = holder, t: Schema.Track = t) -> None:
-            if t.kind == Schema.TrackKind.Video:
-                text = otio.adapters.write_to_string(holder, adapter_name="cmx_3600", rate=float(rate))
-            else:  # write_to_string refuses a timeline without a video track; its writer class does not
-                text = EDLWriter(holder.tracks, float(rate), "avid").get_content_for_track_at_index(0, holder.name)
-            tmp.write_text(_state_rate(text, rate), encoding="utf-8")
-
-        write_with(target, "EDL", run, track.name)
-        written.append(target)
-    if path not in written:  # no V1 content: still write the file the user asked for, with its title only
-        atomic(path, lambda tmp: tmp.write_text(_state_rate(f"TITLE: {tl.name}\n\n", rate), encoding="utf-8"))
-        written.insert(0, path)
-    return [p for p in written if p != path]
+        try:
+            with quiet():
+                if t.kind == Schema.TrackKind.Video:
+                    text = otio.adapters.write_to_string(holder, adapter_name="cmx_3600", rate=float(rate))
+                else:  # write_to_string refuses a timeline without a video track; its writer class does not
+                    text = EDLWriter(holder.tracks, float(rate), "avid").get_content_for_track_at_index(0, holder.name)
+        except Exception as e:  # the writer raises anything for what it cannot write
+            raise InterchangeError(target, f"the EDL writer failed: {type(e).__name__}: {e}", track.name) from e
+        texts[target] = _state_rate(text, rate)
+    if path not in texts:  # no V1 content: still write the file the user asked for, with its title only
+        texts = {path: _state_rate(f"TITLE: {tl.name}\n\n", rate), **texts}
+    # every track is written to text first: a track the writer refuses leaves no file behind, not some of them
+    for target, text in texts.items():
+        atomic(target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+    return [p for p in texts if p != path]

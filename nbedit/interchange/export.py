@@ -40,6 +40,46 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
     if fmt.adapter == "otioz":
         return _write_otioz(tl, path, fmt)
     foreign = foreign_copy(tl)
+    also: list[str] = []  # what this timeline loses in the format beyond what the format never holds
+    if moved := _clamp_markers(foreign):
+        also.append(f"the places of {moved} marker{'s' * (moved > 1)} outside their clip (moved to its edge)")
+    if fmt.adapter != "fcp_xml" and (names := _strip_effects(foreign)):
+        also.append(f"effects nbedit keeps but does not render ({', '.join(names)})")
+    if fmt.adapter == "fcp_xml":
+        also += fcp7.lost(foreign)
+    empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
+    if fmt.adapter in ("fcpx_xml", "AAF") and empty:
+        also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
+    # a format without speed changes, or FCP 7 XML with a freeze frame, would play the clip at normal speed
+    n = 0
+    if fmt.adapter == "fcp_xml" or "speed" not in fmt.keeps:
+        n = _at_source_length(foreign, frozen_only=fmt.adapter == "fcp_xml")
+    if n:
+        also.append(
+            f"the length of {n} slowed or frozen clip{'s' * (n > 1)}: written at normal speed for the media "
+            "they play, then a gap (at their full length they would read media nbedit does not show, maybe "
+            "past its end)"
+        )
+    # a writer that still refuses something gets the timeline without it, and the export says what it left out
+    steps = list(_FALLBACKS)
+    while True:
+        try:
+            files = _write_format(foreign.deepcopy(), path, fmt, tl)
+            break
+        except InterchangeError as e:
+            while steps:
+                what, leave_out = steps.pop(0)
+                if leave_out(foreign):
+                    also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {e})")
+                    break
+            else:
+                raise
+    sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
+    _write_json(tl, sidecar)
+    return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt) + tuple(also))
+
+
+def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline) -> list[Path]:
     files = [path]
     if fmt.adapter == "cmx_3600":
         files += edl.write(foreign, path)
@@ -56,9 +96,113 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
             fmt.name,
             lambda tmp: otio.adapters.write_to_file(foreign, os.fspath(tmp), "AAF", use_empty_mob_ids=True),
         )
-    sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
-    _write_json(tl, sidecar)
-    return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt))
+    return files
+
+
+def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
+    """For a format without speed changes: each slowed or frozen clip (with ``frozen_only``, each frozen one) cut
+    to the media it plays (a frozen one to its one frame) and followed by a gap to its end, so later clips keep
+    their place. A clip a crossfade leaves is kept whole (the crossfade needs it). Returns how many were cut."""
+    cut = 0
+    for track in tl.tracks:
+        items = list(track)
+        out = []
+        for i, item in enumerate(items):
+            out.append(item.deepcopy())
+            scalar = _scalar(item) if isinstance(item, Schema.Clip) else 1
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            if scalar >= 1 or (frozen_only and scalar > 0) or isinstance(nxt, Schema.Transition):
+                continue
+            sr = item.source_range
+            dur = round(sr.duration.value)
+            keep = max(1, math.ceil(dur * scalar - Fraction(1, 10**6)))
+            if keep >= dur:
+                continue
+            rate = sr.duration.rate
+            out[-1].source_range = TimeRange(sr.start_time, RationalTime(keep, rate))
+            out[-1].effects[:] = [e for e in out[-1].effects if not isinstance(e, Schema.LinearTimeWarp)]
+            out.append(Schema.Gap(source_range=TimeRange(RationalTime(0, rate), RationalTime(dur - keep, rate))))
+            cut += 1
+        track[:] = out
+    return cut
+
+
+def _scalar(clip: Schema.Clip) -> Fraction:
+    for e in clip.effects:
+        if isinstance(e, Schema.LinearTimeWarp):
+            return Fraction(e.time_scalar).limit_denominator(10**6)
+    return Fraction(1)
+
+
+def _clamp_markers(tl: Schema.Timeline) -> int:
+    """Clip markers outside the part of the media the clip shows (an AAF's can lie far outside) put at its nearest
+    edge: writers place a clip's markers relative to it and fail, or write a time before the clip, otherwise."""
+    moved = 0
+    for clip in tl.find_clips():
+        sr = clip.source_range
+        lo, hi = sr.start_time.value, sr.start_time.value + max(sr.duration.value - 1, 0)
+        for m in clip.markers:
+            at = m.marked_range.start_time.value
+            if not lo <= at <= hi:
+                m.marked_range = TimeRange(
+                    RationalTime(min(max(at, lo), hi), sr.start_time.rate), RationalTime(0, sr.start_time.rate)
+                )
+                moved += 1
+    return moved
+
+
+def _strip_effects(tl: Schema.Timeline) -> list[str]:
+    """Effects other than speed changes taken off the clips (the formats write none of nbedit's and refuse some
+    of other editors', such as Avid's time warp): their names."""
+    names: dict[str, None] = {}
+    for clip in tl.find_clips():
+        keep = [e for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)]
+        for e in clip.effects:
+            if not isinstance(e, Schema.LinearTimeWarp):
+                names[(e.effect_name or e.name or type(e).__name__).splitlines()[0]] = None
+        clip.effects[:] = keep
+    return list(names)
+
+
+def _leave_out_markers(tl: Schema.Timeline) -> bool:
+    found = bool(tl.tracks.markers) or any(t.markers for t in tl.tracks) or any(c.markers for c in tl.find_clips())
+    tl.tracks.markers.clear()
+    for t in tl.tracks:
+        t.markers.clear()
+    for c in tl.find_clips():
+        c.markers.clear()
+    return found
+
+
+def _leave_out_crossfades(tl: Schema.Timeline) -> bool:
+    found = False
+    for t in tl.tracks:
+        kept = [x for x in t if not isinstance(x, Schema.Transition)]
+        found |= len(kept) < len(t)
+        t[:] = [x.deepcopy() for x in kept]
+    return found
+
+
+def _leave_out_effects(tl: Schema.Timeline) -> bool:
+    return bool(_strip_effects(tl))
+
+
+def _leave_out_speed(tl: Schema.Timeline) -> bool:
+    found = False
+    for clip in tl.find_clips():
+        kept = [e for e in clip.effects if not isinstance(e, Schema.LinearTimeWarp)]
+        found |= len(kept) < len(clip.effects)
+        clip.effects[:] = kept
+    return found
+
+
+# what is left out, in this order, while a writer refuses the timeline
+_FALLBACKS = (
+    ("effects", _leave_out_effects),
+    ("markers", _leave_out_markers),
+    ("crossfades", _leave_out_crossfades),
+    ("speed changes", _leave_out_speed),
+)
 
 
 def _write_json(tl: Schema.Timeline, path: Path) -> None:
@@ -95,6 +239,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
     out = Schema.Timeline(name=tl.name)
     out.global_start_time = rt(0, rate)
     reach = _media_reach(tl)
+    low = _media_low(tl)
     for track in tl.tracks:
         t = Schema.Track(name=track.name, kind=track.kind)
         t.enabled = track.enabled
@@ -102,6 +247,10 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
             if isinstance(item, Schema.Clip):
                 entry = media_entry(tl, media_of(item))
                 tc = round(Fraction(entry.get("source_timecode", 0)) * rate)
+                # offline media read before its start, or with a timecode below zero (an import gave it one to
+                # hold the handles of a crossfade): writers refuse negative source times, so its timecode starts
+                # later; re-import counts frames from there, so the clips show the same frames of it
+                tc += max(0, -(tc + low.get(media_of(item), 0)))
                 ref = reference(entry, rate)
                 if ref.available_range is None:  # a still: the formats want a length, so the part in use
                     ref.available_range = trange(0, reach.get(media_of(item), 1), rate)
@@ -146,6 +295,22 @@ def _media_reach(tl: Schema.Timeline) -> dict[str, int]:
                 end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
                 reach[mid] = max(reach.get(mid, 0), end)
     return reach
+
+
+def _media_low(tl: Schema.Timeline) -> dict[str, int]:
+    """For each media id, the first edit-rate frame any clip reads (handles included); below 0 only offline."""
+    from ..model import source_at
+
+    low: dict[str, int] = {}
+    for track in tl.tracks:
+        placed, cuts = layout(track)
+        head = {c.after.index: c.in_offset for c in cuts}
+        for p in placed:
+            if isinstance(p.item, Schema.Clip):
+                mid = media_of(p.item)
+                first = math.floor(min(source_at(p.item, -head.get(p.index, 0)), source_at(p.item, 0)))
+                low[mid] = min(low.get(mid, 0), first)
+    return low
 
 
 def _write_otioz(tl: Schema.Timeline, path: Path, fmt: Format) -> Exported:

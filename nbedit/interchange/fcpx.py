@@ -73,3 +73,27 @@ def true_rate(rate: Fraction) -> Fraction:
     if rate in (23, 29, 59):
         return Fraction((int(rate) + 1) * 1000, 1001)
     return rate
+
+
+def drop_lane_markers(tl: Schema.Timeline) -> int:
+    """The FCPX reader gives a spine clip the markers of every clip connected to it too (it collects markers from
+    the element's whole subtree): those copies are taken off the spine clips (lane "0"). Returns how many."""
+    dropped = 0
+    for stack in [tl.tracks, *tl.find_children(descended_from_type=Schema.Stack)]:
+        lanes = [t for t in stack if isinstance(t, Schema.Track)]
+        connected = {_key(m) for t in lanes if t.name != "0" for item in t for m in getattr(item, "markers", ())}
+        for t in lanes:
+            if t.name != "0":
+                continue
+            for item in t:
+                markers = list(getattr(item, "markers", ()))
+                kept = [m for m in markers if _key(m) not in connected]
+                if len(kept) < len(markers):
+                    dropped += len(markers) - len(kept)
+                    item.markers[:] = kept
+    return dropped
+
+
+def _key(m: Schema.Marker) -> tuple:
+    r = m.marked_range
+    return m.name, m.color, r.start_time.value, r.start_time.rate, r.duration.value

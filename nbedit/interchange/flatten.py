@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -42,26 +43,130 @@ def _trimmed(track: Schema.Track, notes: list[str]) -> Schema.Track:
         return track
 
 
+def carried_markers(item: Any) -> str | None:
+    """What a zero-length gap from ``_carrier`` carries the markers of (None for any other item)."""
+    return item.metadata.get("interchange", {}).get("markers of") if isinstance(item, Schema.Gap) else None
+
+
+def _carrier(child: Any, what: str, rng: TimeRange) -> list[Any]:
+    """A zero-length gap at the nested item's start holding its markers (and its layers'), in the gap's time, so
+    conforming places them on the track where they were instead of losing them with the nested item."""
+    markers = list(child.markers)
+    if isinstance(child, Schema.Stack):
+        markers += [m for t in child if isinstance(t, Schema.Track) for m in t.markers]
+    if not markers:
+        return []
+    gap = Schema.Gap(source_range=TimeRange(rng.start_time, RationalTime(0, rng.duration.rate)))
+    gap.metadata["interchange"] = {"markers of": f"{what} {child.name!r}"}
+    gap.markers.extend(m.deepcopy() for m in markers)
+    return [gap]
+
+
 def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path) -> list[Any]:
     what = "nested sequence" if isinstance(child, Schema.Track) else "compound clip"
     rng = child.trimmed_range()
+    items = _flattened(child, what, rng, kind, notes, path)
+    if not child.enabled:  # switched off as a whole: so is each clip it held
+        for item in items:
+            if isinstance(item, Schema.Clip):
+                item.enabled = False
+    return _carrier(child, what, rng) + items
+
+
+def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str], path: Path) -> list[Any]:
     gap = Schema.Gap(source_range=TimeRange(RationalTime(0, rng.duration.rate), rng.duration))
     try:
         if isinstance(child, Schema.Track):
             inner = child.deepcopy()
         else:
-            layers = [t.deepcopy() for t in child if isinstance(t, Schema.Track) and t.kind == kind]
-            if not layers:
+            inner = _layers(child, what, kind, notes)
+            if inner is None:
                 notes.append(f"{what} {child.name!r} holds no {kind.lower()} the reader could find: left out as a gap")
                 return [gap]
-            inner = layers[0] if len(layers) == 1 else otio.algorithms.flatten_stack(layers)
-            if len(layers) > 1:
-                notes.append(f"{what} {child.name!r}: its {len(layers)} {kind.lower()} layers flattened into one")
         inner.source_range = None
-        inner = otio.algorithms.track_trimmed_to_range(inner, rng)
+        scalar = _time_effects(child, what, notes)
+        one = RationalTime(1, rng.duration.rate)
+        span = one if scalar == 0 else RationalTime(rng.duration.value * float(scalar), rng.duration.rate)
+        inner = _cut(inner, TimeRange(rng.start_time, span))
+        if scalar != 1:
+            _stretch(inner, Fraction(1) / scalar if scalar else Fraction(rng.duration.value), scalar)
         inner.kind = kind
         notes.append(f"{what} {child.name!r} flattened into its track")
         return flat_items(inner, notes, path)
     except Exception as e:  # OTIO cannot cut inside a transition of the nested track, among others
         notes.append(f"{what} {child.name!r} could not be flattened ({e}): kept as a gap")
         return [gap]
+
+
+def _layers(stack: Schema.Stack, what: str, kind: str, notes: list[str]) -> Schema.Track | None:
+    """A stack's layers of this kind as one track (the top layer shows where they overlap). A stack's children
+    may be clips instead of tracks (each then a layer starting at the stack's start)."""
+    layers = []
+    for child in stack:
+        if isinstance(child, Schema.Track):
+            if child.kind == kind and not child.enabled:
+                notes.append(f"{what} {stack.name!r}: its layer {child.name!r} is switched off: not shown")
+            elif child.kind == kind:
+                layers.append(child.deepcopy())
+        elif isinstance(child, Schema.Clip | Schema.Gap | Schema.Stack):
+            layers.append(Schema.Track(kind=kind, children=[child.deepcopy()]))
+    if not layers:
+        return None
+    if len(layers) > 1:
+        notes.append(f"{what} {stack.name!r}: its {len(layers)} {kind.lower()} layers flattened into one")
+    return layers[0] if len(layers) == 1 else otio.algorithms.flatten_stack(layers)
+
+
+def _time_effects(child: Any, what: str, notes: list[str]) -> Fraction:
+    """The speed a nested item's time effects give its content (0: a freeze frame); the effects nbedit cannot
+    apply to a nested item are named in the notes."""
+    scalar = Fraction(1)
+    for e in child.effects:
+        if isinstance(e, Schema.LinearTimeWarp):  # FreezeFrame is one, at speed 0
+            scalar *= Fraction(e.time_scalar).limit_denominator(10**6)
+        else:
+            name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
+            notes.append(f"{what} {child.name!r}: its effect {name!r} is not applied (nbedit flattens it)")
+    if scalar < 0:
+        notes.append(f"{what} {child.name!r}: reverse playback is not supported: plays forward")
+        scalar = -scalar
+    if scalar != 1:
+        speed = "a freeze frame" if scalar == 0 else f"speed {float(scalar):g}"
+        notes.append(f"{what} {child.name!r}: {speed} applied to the clips in it")
+    return scalar
+
+
+def _cut(track: Schema.Track, rng: TimeRange) -> Schema.Track:
+    """The part of a track a range selects, as long as the range: where the range reaches past the track's
+    content, a gap (cutting to the content would move every later item earlier)."""
+    avail = track.available_range()
+    start = max(rng.start_time, avail.start_time)
+    end = min(rng.end_time_exclusive(), avail.end_time_exclusive())
+    if end > start:
+        out = otio.algorithms.track_trimmed_to_range(track, TimeRange.range_from_start_end_time(start, end))
+    else:
+        out = Schema.Track(kind=track.kind)
+    head = start - rng.start_time if end > start else rng.duration
+    if head.value > 0:
+        out.insert(0, Schema.Gap(source_range=TimeRange(RationalTime(0, head.rate), head)))
+    tail = rng.end_time_exclusive() - max(end, start) if end > start else RationalTime(0, rng.duration.rate)
+    if tail.value > 0:
+        out.append(Schema.Gap(source_range=TimeRange(RationalTime(0, tail.rate), tail)))
+    return out
+
+
+def _stretch(track: Schema.Track, factor: Fraction, scalar: Fraction) -> None:
+    """Every item of a nested track lasting ``factor`` times as long, its clips played at ``scalar`` times their
+    speed (the nested item's time effect, applied to what it holds)."""
+
+    def longer(t: RationalTime) -> RationalTime:
+        return RationalTime(t.value * float(factor), t.rate)
+
+    for item in track:
+        if isinstance(item, Schema.Transition):
+            item.in_offset, item.out_offset = longer(item.in_offset), longer(item.out_offset)
+            continue
+        sr = item.trimmed_range()
+        item.source_range = TimeRange(sr.start_time, longer(sr.duration))
+        if isinstance(item, Schema.Clip):
+            item.effects.append(Schema.LinearTimeWarp(name="nested speed", time_scalar=float(scalar)))

@@ -14,7 +14,7 @@ from .. import media as media_mod
 from .. import model
 from ..errors import EditError
 from ..ops.context import Edit
-from . import fcp7
+from . import fcp7, fcpx
 from .adapters import plain
 from .conform import Conform
 from .errors import InterchangeError
@@ -104,6 +104,15 @@ def import_timeline(
     model.check_nesting(foreign, path)
     model.check_foreign(foreign, path)
     tl_rate = asked or read.rate or file_rate(foreign, src)
+    if read.format.adapter == "fcp_xml":
+        off = fcp7.read_enabled(foreign)
+        if off:
+            notes.append(f"switched off in the file (kept disabled, not shown, not heard): {', '.join(off)}")
+    if read.format.adapter == "fcpx_xml" and (n := fcpx.drop_lane_markers(foreign)):
+        notes.append(
+            f"the FCPX reader copied {n} marker{'s' * (n > 1)} of connected clips onto their spine clip: "
+            "taken off again"
+        )
     if read.format.adapter == "fcpx_xml" and tl_rate.denominator == 1001:
         notes.append("the FCPX reader counts NTSC time in whole frames per second: positions may be a frame off")
     conform = Conform(foreign, src, base, tl_rate, Relinker(roots, notes), plain(model.pool(e.timeline)))

@@ -42,6 +42,8 @@ def read_file(path: Path, rate: Fraction | None, extract_to: Path | None = None,
     if fmt.adapter == "cmx_3600":
         obj, edl_rate, note = edl.read(path, rate, options or {})
         return Read(obj, fmt, edl_rate, note)
+    if fmt.adapter in ("fcp_xml", "fcpx_xml"):
+        _refuse_entities(path)
     kwargs: dict[str, Any] = dict(options or {})
     if fmt.adapter == "otioz" and extract_to is not None:
         kwargs["extract_to_directory"] = os.fspath(extract_to)
@@ -54,6 +56,36 @@ def read_file(path: Path, rate: Fraction | None, extract_to: Path | None = None,
     except Exception as e:  # adapters raise anything from KeyError to pyaaf2's own errors for one cause
         raise _read_error(path, fmt, e) from e
     return Read(obj, fmt, rate)
+
+
+class _Prolog(Exception):
+    """The root element began: the prolog, the only place entities can be declared, is over."""
+
+
+def _refuse_entities(path: Path) -> None:
+    """No editor declares XML entities; a file that does may be an entity bomb (a few kB expanding to gigabytes)
+    or reach for other files (external entities): refused before the adapter parses it. Only the prolog is read."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate()
+
+    def entity(name: str, *_: Any) -> None:
+        raise InterchangeError(path, f"the file declares the XML entity {name!r}: editors' files never do, refused")
+
+    def root(*_: Any) -> None:
+        raise _Prolog
+
+    parser.EntityDeclHandler = entity
+    parser.StartElementHandler = root
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 16):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Prolog:
+        return
+    except expat.ExpatError:
+        return  # the adapter's parse names the place
 
 
 def _read_error(path: Path, fmt: Format, e: Exception) -> InterchangeError:

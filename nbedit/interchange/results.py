@@ -59,6 +59,36 @@ class Relink:
     detail: str = ""
 
 
+CATEGORIES = ("clips", "transitions", "markers", "effects", "speed", "disabled", "tracks", "media")
+
+# a note's category, by the first of these words it holds (checked in this order)
+_WORDS = (
+    ("markers", ("marker",)),
+    ("transitions", ("transition", "crossfade", "dissolve")),
+    ("speed", ("speed", "reverse", "freeze", "retimed")),
+    ("disabled", ("disabled", "switched off")),
+    ("effects", ("effect",)),
+    ("media", ("media", "offline", "search path", "generator", "image sequence", "picture size", "relink")),
+    ("tracks", ("track '", "tracks", "layer")),
+)
+
+
+def category_of(note: str) -> str:
+    """The category an import note is about (``CATEGORIES``); "clips" for notes about anything else."""
+    low = note.lower()
+    return next((cat for cat, words in _WORDS if any(w in low for w in words)), "clips")
+
+
+@dataclass(frozen=True)
+class Category:
+    """One category of an import: how many came in from the file, how many are in the timeline, and the notes
+    saying what changed and why."""
+
+    came_in: int
+    kept: int
+    notes: tuple[str, ...] = ()
+
+
 @dataclass
 class ImportReport:
     """What ``import_timeline`` did: media relinked (and how), media offline, and everything it had to change."""
@@ -69,6 +99,17 @@ class ImportReport:
     tracks: dict[str, str] = field(default_factory=dict)  # nbedit track name -> the file's track name
     media: list[Relink] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (in the file, in the timeline)
+
+    @property
+    def categories(self) -> dict[str, Category]:
+        """Per category (clips, transitions, markers, effects, speed, disabled, tracks, media): what came in, what
+        the timeline holds, and the notes on what changed. ``report.categories["markers"].notes``"""
+        out = {}
+        for cat in CATEGORIES:
+            came_in, kept = self.counts.get(cat, (0, 0))
+            out[cat] = Category(came_in, kept, tuple(n for n in self.notes if category_of(n) == cat))
+        return out
 
     @property
     def offline(self) -> list[Relink]:
@@ -86,12 +127,14 @@ class ImportReport:
             "tracks": dict(self.tracks),
             "media": [vars(m) | {"clips": list(m.clips)} for m in self.media],
             "notes": list(self.notes),
+            "counts": {k: list(v) for k, v in self.counts.items()},
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> ImportReport:
         media = [Relink(**{**m, "clips": tuple(m["clips"])}) for m in d["media"]]
-        return cls(d["path"], d["format"], d["rate"], dict(d["tracks"]), media, list(d["notes"]))
+        counts = {k: (int(v[0]), int(v[1])) for k, v in d.get("counts", {}).items()}  # none in older journals
+        return cls(d["path"], d["format"], d["rate"], dict(d["tracks"]), media, list(d["notes"]), counts)
 
     def __repr__(self) -> str:
         lines = [
@@ -99,5 +142,9 @@ class ImportReport:
             f"{len(self.relinked)} media found, {len(self.offline)} offline"
         ]
         lines += [f"  {m.media}: {m.how} {m.path or m.name}{' - ' + m.detail if m.detail else ''}" for m in self.media]
-        lines += [f"  note: {n}" for n in self.notes]
+        for cat, c in self.categories.items():
+            if c.came_in or c.kept or c.notes:
+                held = "found" if cat == "media" else "in the timeline"
+                lines.append(f"  {cat}: {c.came_in} in the file, {c.kept} {held}")
+                lines += [f"    note: {n}" for n in c.notes]
         return "\n".join(lines) + ">"
