@@ -49,6 +49,12 @@ def nb(obj: Any) -> dict:
     return obj.metadata[KEY]
 
 
+def prune(obj: Any) -> None:
+    """Drop an emptied ``metadata["nbedit"]``: what had no nbedit data before an edit has none after its undo."""
+    if KEY in obj.metadata and not len(obj.metadata[KEY]):
+        del obj.metadata[KEY]
+
+
 def data(obj: Any) -> Any:
     """An object's nbedit data for reading only: an empty dict when it has none (nothing is created)."""
     return obj.metadata.get(KEY, {})
@@ -753,6 +759,8 @@ def _track(track: Any, media: dict, seen: set[str], next_id: Any) -> None:
 
 def _span(seconds: float) -> str:
     """A length as an editor says it: "31 years", "24 hours", "24:00:01", "12.5 s"."""
+    if seconds >= 1000 * 365.25 * 24 * 3600:  # 1e308 s: no one reads 300 digits of years
+        return "more than a thousand years"
     if seconds >= 2 * 365 * 24 * 3600:
         return f"{seconds / (365.25 * 24 * 3600):.0f} years"
     if seconds >= 3600 and seconds % 3600 == 0:

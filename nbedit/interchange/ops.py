@@ -12,7 +12,7 @@ import opentimelineio as otio
 from .. import folder as disk
 from .. import media as media_mod
 from .. import model
-from ..errors import EditError
+from ..errors import EditError, ProjectError
 from ..ops.context import Edit
 from . import fcp7, fcpx
 from .adapters import plain
@@ -66,6 +66,8 @@ def import_timeline(
         return ImportReport.from_dict(saved["report"])
     roots = _search_paths(search_paths)
     asked = None if rate is None else user_rate(rate)
+    if os.path.isdir(path):
+        raise InterchangeError(path, "is a folder, not a timeline file: name the file in it")
     try:
         digest = media_mod.sha256_file(path)
     except OSError as err:
@@ -122,7 +124,12 @@ def import_timeline(
     report.format = format_of(src).name
     text = new.to_json_string()
     # the timeline as the journal gives it back (OTIO's JSON keeps 16 digits), so a reopen is identical
-    e.replace_timeline(otio.adapters.read_from_string(text, "otio_json"))
+    try:
+        e.replace_timeline(otio.adapters.read_from_string(text, "otio_json"))
+    except InterchangeError:
+        raise
+    except ProjectError as err:  # the schema's checks: say which file they refused
+        raise InterchangeError(path, str(err).removeprefix("cannot open this timeline: ")) from err
     e.pin(path=path, sha256=digest)
     if rate is None and read.rate is not None:
         e.pin(rate=literal_rate(read.rate))  # the rate an EDL was read at: the recipe reads it so again

@@ -218,6 +218,7 @@ def _set_meta(target: Any, path: tuple[str, ...], value: Any) -> None:
             d = d[k]
         if path[-1] in d:
             del d[path[-1]]
+            model.prune(target)
         return
     d = model.nb(target)
     for k in path[:-1]:
