@@ -9,6 +9,9 @@ c3, V2 c5 c6, A1 c7 c8, A2 c9; 24 fps, 80 px a second, the track headers 100 px 
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor
 
@@ -33,10 +36,16 @@ class Timeline:
         self.editor.scroll_into_view_if_needed()
         self.kernel = Kernel(lab, f"{name}.ipynb")
         self.cells = 0
+        self.url, self.name = lab["url"], name
 
     def close(self) -> None:
+        """The page, and the notebook's kernel (shut down: it holds its project's lock and its memory)."""
         self.kernel.close()
         self.page.close()
+        for session in json.load(urllib.request.urlopen(f"{self.url}/api/sessions")):
+            if session["path"].endswith(f"{self.name}.ipynb"):
+                req = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}", method="DELETE")
+                urllib.request.urlopen(req).close()
 
     def eval(self, expr: str):
         return self.kernel.eval(expr)
@@ -146,6 +155,26 @@ def test_a_purely_vertical_drag_moves_a_clip_to_another_track_at_the_same_time(l
         t.close()
 
 
+def test_shift_click_adds_to_the_selection_and_ctrl_v_pastes_it_at_the_playhead_in_notebook_7(lab, browser):
+    t = Timeline(lab, browser, "paste", url="notebooks")
+    try:
+        t.start()
+        page = t.page
+        page.locator(".nbe-clip[data-id='c1']").first.click(position={"x": 40, "y": 10})
+        page.locator(".nbe-clip[data-id='c5']").first.click(position={"x": 40, "y": 10}, modifiers=["Shift"])
+        page.wait_for_function("document.querySelectorAll('.nbe-clip.nbe-selected').length === 2")
+        assert t.eval("ui.selection") == ["c1", "c5"]
+        page.keyboard.press("Control+c")
+        page.locator(".nbe-ruler").first.click(position={"x": 100 + 240 * PX, "y": 10})
+        page.keyboard.press("Control+v")
+        assert t.recorded().startswith("s.paste(('c1', 'c5'), at=10)")
+        copies = t.eval("ui.selection")
+        assert t.eval(f"[(s.clip(c).start, s.clip(c).track) for c in {copies!r}]") == [[10.0, "V1"], [11.5, "V2"]]
+        assert t.eval("len(s.clips)") == 11
+    finally:
+        t.close()
+
+
 def test_the_ripple_tool_trims_an_edge_and_later_clips_follow_while_dragging(tl):
     page = tl.page
     page.keyboard.press("b")
@@ -208,3 +237,24 @@ def test_the_blade_cuts_the_clicked_clip_at_the_clicked_frame(tl):
 
 def assertion(ok: bool) -> None:
     assert ok
+
+
+def test_a_marquee_selects_every_clip_it_touches_and_delete_removes_them_in_one_cell(tl):
+    page = tl.page
+    v2 = tl.box(".nbe-lane[data-track='V2']")
+    v1 = tl.box(".nbe-lane[data-track='V1']")
+    x, y = v2["x"] + 100 + 120 * PX, v2["y"] + v2["height"] / 2  # empty V2 space between c5 and c6
+
+    def during():
+        page.wait_for_selector(".nbe-marquee")
+        assert page.locator(".nbe-clip.nbe-selected").count() == 3  # shown selected while dragging
+        ARTIFACTS.mkdir(exist_ok=True)
+        tl.editor.screenshot(path=str(ARTIFACTS / "timeline-marquee.png"))
+
+    tl.drag(x, y, 30 * PX, v1["y"] + v1["height"] / 2 - y, during=during)
+    page.wait_for_function("document.querySelectorAll('.nbe-marquee').length === 0")
+    page.wait_for_function("document.querySelectorAll('.nbe-clip.nbe-selected').length === 3")
+    assert tl.eval("ui.selection") == ["c6", "c2", "c4"]
+    page.keyboard.press("Delete")
+    assert tl.recorded() == "s.delete(('c6', 'c2', 'c4'))"
+    assert tl.eval("sorted(c.id for c in s.clips)") == ["c1", "c3", "c5", "c7", "c8", "c9"]
