@@ -84,7 +84,7 @@ class Timeline:
         """Back to the demo timeline (undone from the kernel, so the notebook keeps its cells), the selection
         tool, nothing selected."""
         self.eval(f"[s.undo() for _ in range(len(s.history) - {self.history0})] and None")
-        self.eval("setattr(ui, 'selection', []) or len(s.history)")
+        self.eval("setattr(ui, 'selection', []) or setattr(ui, 'zoom', 80.0) or len(s.history)")
         self.page.locator(".nbe-tool[data-tool='select']").first.click()
 
     def drag(self, x: float, y: float, dx: float, dy: float = 0, during=None) -> None:
@@ -258,3 +258,46 @@ def test_a_marquee_selects_every_clip_it_touches_and_delete_removes_them_in_one_
     page.keyboard.press("Delete")
     assert tl.recorded() == "s.delete(('c6', 'c2', 'c4'))"
     assert tl.eval("sorted(c.id for c in s.clips)") == ["c1", "c3", "c5", "c7", "c8", "c9"]
+
+
+COVERED = """(id) => {
+  const sc = document.querySelector('.nbe-scroller');
+  const el = document.querySelector(`.nbe-clip[data-id='${id}']`);
+  const left = parseFloat(el.style.left);
+  const a = Math.max(0, sc.scrollLeft - left);
+  const b = Math.min(parseFloat(el.style.width), sc.scrollLeft + sc.clientWidth - left);
+  const spans = Array.from(el.querySelectorAll('.nbe-tile'), (d) => [parseFloat(d.style.left),
+    parseFloat(d.style.left) + parseFloat(d.style.width), !!d.style.backgroundImage]).sort((x, y) => x[0] - y[0]);
+  let at = a;
+  for (const [l, r, shown] of spans) {
+    if (l > at + 0.5) break;
+    if (r > at) { if (!shown) return false; at = r; }
+  }
+  return at >= b - 0.5;
+}"""
+
+PEAKS_A_PX = """(id) => {
+  const svgs = Array.from(document.querySelectorAll(`.nbe-clip[data-id='${id}'] .nbe-wave[data-peaks]`));
+  const px = svgs.reduce((n, w) => n + parseFloat(w.style.width), 0);
+  return svgs.reduce((n, w) => n + Number(w.dataset.peaks), 0) / px;
+}"""
+
+
+def test_thumbnails_cover_the_clip_in_view_and_waveforms_have_a_peak_a_pixel_at_any_zoom(tl):
+    page = tl.page
+    page.wait_for_function(f"({COVERED})('c1')", timeout=30_000)  # 80 px a second: the whole clip
+    assert 0.8 < page.evaluate(f"({PEAKS_A_PX})('c9')") < 1.25
+    tl.eval("setattr(ui, 'zoom', 2000.0) or 0")  # 8000 px for c1's 4 s
+    page.wait_for_function("parseFloat(document.querySelector(\".nbe-clip[data-id='c1']\").style.width) > 7000")
+    page.wait_for_function(f"({COVERED})('c1')", timeout=30_000)
+    # only the chunks in view were asked for: not the 12 chunks of 8 tiles a frame that c1 has at this zoom
+    assert page.locator(".nbe-clip[data-id='c1'] .nbe-tile").count() <= 5
+    page.wait_for_function(f"({PEAKS_A_PX})('c9') > 0.8", timeout=30_000)
+    assert page.evaluate(f"({PEAKS_A_PX})('c9')") < 1.25
+    page.evaluate("document.querySelector('.nbe-scroller').scrollLeft = 4000")  # the middle of c1
+    page.wait_for_function(f"({COVERED})('c1')", timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    tl.editor.screenshot(path=str(ARTIFACTS / "timeline-zoomed.png"))
+    page.wait_for_function(f"({PEAKS_A_PX})('c9') > 0.8", timeout=30_000)
+    assert page.locator(".nbe-clip[data-id='c1'] .nbe-tile").count() <= 5
+    page.evaluate("document.querySelector('.nbe-scroller').scrollLeft = 0")

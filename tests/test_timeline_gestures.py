@@ -85,3 +85,39 @@ def test_delete_refuses_an_empty_list_and_changes_nothing(cuts):
     with pytest.raises(NbeditError, match="empty list"):
         cuts.delete([])
     assert cuts.state() == state
+
+
+def test_thumbnails_come_for_the_tiles_asked_every_spacing_frames(cuts):
+    from widget_helpers import Sent, picture
+
+    ui = cuts.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "thumbs", "clip": "c2", "key": "k", "spacing": 10, "first": 4, "count": 8}, [])
+    msg, buffers = sent.last("thumbs")
+    assert (msg["key"], msg["count"]) == ("k", 1)  # c2 lasts 48 frames: from tile 4 (frame 40) only one is left
+    assert picture(buffers[0]).shape == (36, 48, 3)
+    ui._on_message(ui, {"type": "thumbs", "clip": "c2", "key": "k0", "spacing": 10, "first": 0, "count": 8}, [])
+    msg, buffers = sent.last("thumbs")
+    assert msg["count"] == 5 and picture(buffers[0]).shape == (36, 5 * 48, 3)
+
+
+def test_thumbnail_strips_kept_by_the_kernel_are_bounded(cuts, monkeypatch):
+    import nbedit.widgets
+
+    monkeypatch.setattr(nbedit.widgets, "THUMBS_KEPT", 3)
+    ui = cuts.ui()
+    for first in range(6):
+        ui._on_message(ui, {"type": "thumbs", "clip": "c2", "key": "k", "spacing": 1, "first": first, "count": 1}, [])
+    assert len(ui._thumbs) == 3
+
+
+def test_waveform_peaks_come_at_the_rate_asked_for_the_span_asked(cuts):
+    from widget_helpers import Sent
+
+    ui = cuts.ui()
+    sent = Sent(ui)
+    ui._on_message(ui, {"type": "peaks", "clips": [["c1", "a", 80, 0, 256], ["c1", "b", 80, 40, 256]]}, [])
+    msg, _ = sent.last("peaks")
+    assert len(msg["peaks"]["a"]) == 80  # c1 lasts 1 s: 80 peaks at 80 a second
+    assert len(msg["peaks"]["b"]) == 40  # from peak 40 to its end
+    assert msg["peaks"]["b"] == msg["peaks"]["a"][40:]

@@ -3,13 +3,19 @@
 // with the tracks that changed, so what is drawn is always the session's state.
 // Lanes are virtualized: only the clips, crossfades and ruler ticks inside the visible stretch of the timeline
 // (plus a margin each side) have DOM elements; scrolling and zooming draw the ones that come into view. Thumbnail
-// strips and waveform peaks are asked for only for the clips drawn, by content (a trimmed clip asks again).
+// tiles and waveform peaks are asked for only for the part of each clip in view, at the zoom's resolution (a
+// thumbnail every thumbnail width or so, about a peak a pixel), in chunks kept by clip content and zoom level.
 // Plain script (no import/export): nbedit joins preview.js, timeline.js and editor.js into one ES module.
 
 const LABEL_W = 100; // the track headers: name, mute / solo / lock, height
 const SNAP_PX = 8;
 const MARGIN_PX = 800; // drawn beyond each side of the visible window
-const THUMBS_KEPT = 600; // thumbnail strips held (object URLs), least recently drawn first out
+const THUMBS_KEPT = 600; // thumbnail chunks held (object URLs), least recently drawn first out
+const PEAKS_KEPT = 2000; // waveform chunks held
+const TILE_H = 36; // thumbnail height in px
+const TILES = 8; // thumbnails a chunk (one message, one JPEG)
+const PEAKS = 256; // waveform peaks a chunk
+const VIEW_PX = 200; // media is asked for this far beyond each side of what the scroller shows
 const MEDIA_PX = 24; // a clip narrower than this (zoomed far out) shows no thumbnails or waveform, and asks for none
 
 // index of the first item ending after frame f: items sorted by start, not overlapping, so their ends ascend
@@ -54,10 +60,11 @@ function mountTimeline(root, bus) {
   box.dataset.tool = bus.tool();
   bus.on("tool", (name) => { box.dataset.tool = name; });
 
-  const thumbs = new Map(); // clip content key -> object URL of its thumbnail strip (insertion order: LRU)
-  const asked = new Set(); // content keys whose strip was asked for
-  const peaks = new Map(); // audio clip content key -> peak levels
+  const thumbs = new Map(); // chunk key (clip content, level, index) -> object URL of its tiles (insertion order: LRU)
+  const asked = new Set(); // chunk keys whose tiles were asked for
+  const peaks = new Map(); // chunk key -> peak levels (insertion order: LRU)
   const askedPeaks = new Set();
+  const aspects = new Map(); // media id -> a thumbnail's width / height, as the kernel made the last ones
   let laneRecs = []; // per track, top to bottom: { name, el, drawn: Map(id -> { el, c, key }), xf: Map(name -> el) }
   let laneOf = new Map(); // track name -> its lane record
   const heights = new Map(); // track name -> lane height in px (view state only: never recorded)
@@ -145,30 +152,102 @@ function mountTimeline(root, bus) {
     }
     return el;
   }
-  // what to ask for, gathered while drawing: waveform peaks in one message (quick to make), then thumbnail strips
+  // what to ask for, gathered while drawing: waveform peaks in one message (quick to make), then thumbnails
   let wantPeaks = [];
   let wantThumbs = [];
 
-  // a drawn clip's thumbnail strip or waveform, once it is wide enough to show one: from what came, or asked for
+  // zoom levels a factor 2^(1/3) apart: thumbnails every so many frames, peaks so many a second
+  const level = (x) => 2 ** (Math.round(3 * Math.log2(x)) / 3);
+  const tileFrames = (media) => Math.max(1, Math.round(level(((TILE_H * (aspects.get(media) || 16 / 9)) / zoom()) * fps())));
+  const peakRate = () => Math.round(level(zoom()) * 1000) / 1000;
+
+  // the frames the scroller shows, and VIEW_PX beyond
+  function inView() {
+    const width = scroller.clientWidth || 1600;
+    return [frameOf(scroller.scrollLeft - VIEW_PX), frameOf(scroller.scrollLeft + width + VIEW_PX)];
+  }
+
+  function layer(r, cls) {
+    let el = r.el.querySelector(`:scope > .${cls}`);
+    if (!el) { el = h("div", cls); r.el.insertBefore(el, r.el.firstChild); }
+    return el;
+  }
+
+  function touch(cache, key) {
+    const v = cache.get(key);
+    cache.delete(key); // most recently drawn last
+    cache.set(key, v);
+    return v;
+  }
+
+  // a drawn clip's thumbnails or waveform over the part of it in view, once it is wide enough to show any: the
+  // chunks that came are shown, the others asked for; chunks far out of view are let go
   function dress(r, kind) {
-    if (r.dressed || r.c.offline || (r.c.dur / fps()) * zoom() < MEDIA_PX) return;
-    r.dressed = true;
-    const { c, key, el } = r;
-    if (kind === "video") {
-      if (thumbs.has(key)) {
-        const url = thumbs.get(key);
-        thumbs.delete(key); // most recently drawn last
-        thumbs.set(key, url);
-        el.style.backgroundImage = `url(${url})`;
-      } else if (!asked.has(key)) {
-        asked.add(key);
-        wantThumbs.push({ type: "thumbs", clip: c.id, key, count: 6, height: 36 });
+    const { c } = r;
+    if (c.offline || (c.dur / fps()) * zoom() < MEDIA_PX) return;
+    const [va, vb] = inView();
+    const a = Math.max(0, va - c.start);
+    const b = Math.min(c.dur, vb - c.start);
+    if (b <= a) return;
+    if (kind === "video") dressThumbs(r, a, b);
+    else dressWave(r, a, b);
+  }
+
+  function dressThumbs(r, a, b) {
+    const { c } = r;
+    const step = tileFrames(c.media);
+    if (r.level !== step) { if (r.chunks) layer(r, "nbe-thumbs").innerHTML = ""; r.chunks = new Map(); r.level = step; }
+    const holder = layer(r, "nbe-thumbs");
+    const per = TILES * step;
+    for (const [k, div] of r.chunks) {
+      if ((k + 1) * per < a - per || k * per > b + per) { div.remove(); r.chunks.delete(k); }
+    }
+    for (let k = Math.floor(a / per); k * per < b; k++) {
+      const count = Math.min(TILES, Math.ceil((c.dur - k * per) / step));
+      let div = r.chunks.get(k);
+      if (!div) {
+        div = h("div", "nbe-tile");
+        div.dataset.key = `${r.key}|t${step}|${k}`;
+        r.chunks.set(k, div);
+        holder.appendChild(div);
+        const key = div.dataset.key;
+        if (thumbs.has(key)) div.style.backgroundImage = `url(${touch(thumbs, key)})`;
+        else if (!asked.has(key)) {
+          asked.add(key);
+          wantThumbs.push({ type: "thumbs", clip: c.id, key, spacing: step, first: k * TILES, count, height: TILE_H });
+        }
       }
-    } else if (peaks.has(key)) {
-      el.insertBefore(waveform(peaks.get(key)), el.firstChild);
-    } else if (!askedPeaks.has(key)) {
-      askedPeaks.add(key);
-      wantPeaks.push([c.id, key]);
+      div.style.left = `${((k * per) / fps()) * zoom()}px`;
+      div.style.width = `${((count * step) / fps()) * zoom()}px`;
+    }
+  }
+
+  function dressWave(r, a, b) {
+    const { c } = r;
+    const rate = peakRate();
+    if (r.level !== rate) { if (r.chunks) layer(r, "nbe-waves").innerHTML = ""; r.chunks = new Map(); r.level = rate; }
+    const holder = layer(r, "nbe-waves");
+    const per = PEAKS / rate; // seconds a chunk
+    const [sa, sb] = [a / fps(), b / fps()];
+    for (const [k, svg] of r.chunks) {
+      if ((k + 1) * per < sa - per || k * per > sb + per) { svg.remove(); r.chunks.delete(k); }
+    }
+    const total = Math.ceil((c.dur / fps()) * rate);
+    for (let k = Math.floor(sa / per); k * per < sb; k++) {
+      const key = `${r.key}|p${rate}|${k}`;
+      let svg = r.chunks.get(k);
+      if (!svg) {
+        svg = waveform(peaks.has(key) ? touch(peaks, key) : []);
+        svg.dataset.key = key;
+        r.chunks.set(k, svg);
+        holder.appendChild(svg);
+        if (!peaks.has(key) && !askedPeaks.has(key)) {
+          askedPeaks.add(key);
+          wantPeaks.push([c.id, key, rate, k * PEAKS, Math.min(PEAKS, total - k * PEAKS)]);
+        }
+      }
+      svg.style.left = `${k * per * zoom()}px`;
+      svg.style.width = `${(Math.min(PEAKS, total - k * PEAKS) / rate) * zoom()}px`;
     }
   }
 
@@ -177,17 +256,22 @@ function mountTimeline(root, bus) {
     el.style.width = `${Math.max(2, (c.dur / fps()) * zoom())}px`;
   }
 
+  // a chunk's waveform: one vertical stroke a peak (none yet while its peaks are on their way)
   function waveform(levels) {
     const w = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     w.setAttribute("class", "nbe-wave");
-    w.setAttribute("viewBox", `0 0 ${levels.length} 2`);
     w.setAttribute("preserveAspectRatio", "none");
+    w.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "path"));
+    if (levels.length) drawWave(w, levels);
+    return w;
+  }
+
+  function drawWave(w, levels) {
+    w.setAttribute("viewBox", `0 0 ${levels.length} 2`);
+    w.dataset.peaks = String(levels.length);
     let d = "";
     levels.forEach((p, i) => { d += `M${i + 0.5} ${1 - p} L${i + 0.5} ${1 + p} `; });
-    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    path.setAttribute("d", d);
-    w.appendChild(path);
-    return w;
+    w.firstChild.setAttribute("d", d);
   }
 
   // one lane's clips and crossfades inside the span: new ones made, gone ones removed, the rest placed again
@@ -206,7 +290,7 @@ function mountTimeline(root, bus) {
         r = null;
       }
       if (!r) {
-        r = { el: makeClip(track, c), c, key: keyOf(c), dressed: false };
+        r = { el: makeClip(track, c), c, key: keyOf(c), level: null, chunks: null };
         rec.drawn.set(c.id, r);
         rec.el.appendChild(r.el);
       }
@@ -390,34 +474,51 @@ function mountTimeline(root, bus) {
     }
   }
 
+  // the tiles of a chunk, or the peaks of chunks, as they come: shown on the drawn clips that wait for them
+  const waiting = (key) => {
+    const out = [];
+    for (const rec of laneRecs) {
+      for (const r of rec.drawn.values()) {
+        if (!r.chunks || !key.startsWith(`${r.key}|`)) continue;
+        for (const el of r.chunks.values()) if (el.dataset.key === key) out.push(el);
+      }
+    }
+    return out;
+  };
+
   bus.on("thumbs", (msg, buffers) => {
     const key = msg.key || msg.clip;
     const url = URL.createObjectURL(new Blob([buffers[0]], { type: "image/jpeg" }));
     if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
     thumbs.delete(key);
     thumbs.set(key, url);
+    const clip = findDrawn(msg.clip);
+    if (clip && msg.aspect) aspects.set(clip.media, msg.aspect);
     while (thumbs.size > THUMBS_KEPT) {
       const [old, oldUrl] = thumbs.entries().next().value;
       URL.revokeObjectURL(oldUrl);
       thumbs.delete(old);
       asked.delete(old);
     }
-    for (const rec of laneRecs) {
-      for (const r of rec.drawn.values()) if (r.key === key) r.el.style.backgroundImage = `url(${url})`;
-    }
+    for (const div of waiting(key)) div.style.backgroundImage = `url(${url})`;
   });
 
   bus.on("peaks", (msg) => {
     for (const [key, levels] of Object.entries(msg.peaks || {})) {
       peaks.set(key, levels);
-      for (const rec of laneRecs) {
-        for (const r of rec.drawn.values()) {
-          if (r.key !== key || !r.dressed || r.el.querySelector(".nbe-wave")) continue;
-          r.el.insertBefore(waveform(levels), r.el.firstChild);
-        }
-      }
+      for (const svg of waiting(key)) drawWave(svg, levels);
+    }
+    while (peaks.size > PEAKS_KEPT) {
+      const old = peaks.keys().next().value;
+      peaks.delete(old);
+      askedPeaks.delete(old);
     }
   });
+
+  function findDrawn(id) {
+    for (const rec of laneRecs) if (rec.drawn.has(id)) return rec.drawn.get(id).c;
+    return null;
+  }
 
   // ---- gestures ----
 
@@ -517,8 +618,7 @@ function mountTimeline(root, bus) {
       return (d) => {
         const by = Math.max(-Math.round(c.src_in * fps()), -d); // no earlier than the media's first frame
         held.add(c.id);
-        el.style.backgroundPositionX = `${(-by / fps()) * zoom()}px`;
-        for (const t of el.querySelectorAll(".nbe-thumbs, .nbe-wave")) t.style.transform = `translateX(${(-by / fps()) * zoom()}px)`;
+        for (const t of el.querySelectorAll(".nbe-thumbs, .nbe-waves")) t.style.transform = `translateX(${(-by / fps()) * zoom()}px)`;
         el.dataset.live = by ? `slip ${by > 0 ? "+" : ""}${by} fr` : "";
         return by ? { op: "slip", clip: c.id, by } : null;
       };
@@ -578,15 +678,15 @@ function mountTimeline(root, bus) {
     const base = add ? model.get("selection") || [] : [];
     const x0 = e.clientX;
     const y0 = e.clientY;
-    let box = null;
+    let rect = null;
     let ids = base;
     const move = (ev) => {
-      if (!box && Math.abs(ev.clientX - x0) + Math.abs(ev.clientY - y0) < 4) return;
-      if (!box) { box = h("div", "nbe-marquee"); canvas.appendChild(box); }
+      if (!rect && Math.abs(ev.clientX - x0) + Math.abs(ev.clientY - y0) < 4) return;
+      if (!rect) { rect = h("div", "nbe-marquee"); canvas.appendChild(rect); }
       const c = canvas.getBoundingClientRect();
       const [l, r] = [Math.min(x0, ev.clientX), Math.max(x0, ev.clientX)];
       const [t, b] = [Math.min(y0, ev.clientY), Math.max(y0, ev.clientY)];
-      Object.assign(box.style, { left: `${l - c.left}px`, top: `${t - c.top}px`, width: `${r - l}px`, height: `${b - t}px` });
+      Object.assign(rect.style, { left: `${l - c.left}px`, top: `${t - c.top}px`, width: `${r - l}px`, height: `${b - t}px` });
       const fa = frameAt(l);
       const fb = frameAt(r);
       const hit = new Set(base);
@@ -602,7 +702,7 @@ function mountTimeline(root, bus) {
     const up = (ev) => {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
-      if (box) { box.remove(); select(ids); return; }
+      if (rect) { rect.remove(); select(ids); return; }
       if (!add) select([]);
       seekTo(ev.clientX);
     };
@@ -653,8 +753,7 @@ function mountTimeline(root, bus) {
   function undrag() {
     for (const rec of laneRecs) {
       for (const r of rec.drawn.values()) {
-        r.el.style.backgroundPositionX = "";
-        for (const t of r.el.querySelectorAll(".nbe-thumbs, .nbe-wave")) t.style.transform = "";
+        for (const t of r.el.querySelectorAll(".nbe-thumbs, .nbe-waves")) t.style.transform = "";
       }
     }
     touched.clear();
