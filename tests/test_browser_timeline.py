@@ -235,6 +235,22 @@ def test_the_blade_cuts_the_clicked_clip_at_the_clicked_frame(tl):
     assert tl.eval("[s.clip('c10').start, s.clip('c3').duration]") == [9.0, 1.0]
 
 
+def test_escape_while_dragging_puts_the_clip_back_and_records_nothing(tl):
+    page = tl.page
+    box = tl.box(".nbe-clip[data-id='c6']")
+    x, y = box["x"] + 30, box["y"] + box["height"] / 2
+
+    def escape():
+        assert tl.left("c6") == x_of(156)
+        page.keyboard.press("Escape")
+        assert tl.left("c6") == x_of(144)
+
+    tl.drag(x, y, 40, during=escape)
+    assert tl.eval("len(s.history)") == tl.history0
+    assert tl.left("c6") == x_of(144)
+    assert page.locator(".nbe-clip.nbe-dragging").count() == 0
+
+
 def assertion(ok: bool) -> None:
     assert ok
 

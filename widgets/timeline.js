@@ -739,14 +739,24 @@ function mountTimeline(root, bus) {
     const up = () => {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
+      window.removeEventListener("keydown", cancel, true);
       el.classList.remove("nbe-dragging");
       el.dataset.live = "";
       held.clear();
       if (result) bus.edit(result); // what it shows stays until the kernel's answer redraws those tracks
       else { undrag(); draw(); }
     };
+    // Escape while dragging: everything back where it was, nothing sent
+    const cancel = (ev) => {
+      if (ev.key !== "Escape") return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      result = null;
+      up();
+    };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
+    window.addEventListener("keydown", cancel, true);
   });
 
   // what a slip showed, undone (the redraw after the answer makes new elements only for changed clips)
