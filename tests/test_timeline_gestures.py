@@ -121,3 +121,20 @@ def test_waveform_peaks_come_at_the_rate_asked_for_the_span_asked(cuts):
     assert len(msg["peaks"]["a"]) == 80  # c1 lasts 1 s: 80 peaks at 80 a second
     assert len(msg["peaks"]["b"]) == 40  # from peak 40 to its end
     assert msg["peaks"]["b"] == msg["peaks"]["a"][40:]
+
+
+def test_each_thumbnail_shows_the_frame_at_its_place_in_the_clip(cuts):
+    from widget_helpers import Sent, picture
+
+    from nbedit.media import read_counter
+
+    ui = cuts.ui()
+    sent = Sent(ui)
+    # c1 shows a from 1 s (its frame 24): tiles 2, 3 and 4 every 3 frames are its frames 6, 9 and 12
+    ui._on_message(
+        ui, {"type": "thumbs", "clip": "c1", "key": "k", "spacing": 3, "first": 2, "count": 3, "height": 120}, []
+    )
+    _, buffers = sent.last("thumbs")
+    strip = picture(buffers[0])
+    w = strip.shape[1] // 3
+    assert [read_counter(strip[:, i * w : (i + 1) * w]) for i in range(3)] == [30, 33, 36]
