@@ -13,7 +13,7 @@ import json
 import urllib.request
 
 import pytest
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor
+from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_notebook
 
 pytestmark = MARKS
 
@@ -32,7 +32,15 @@ class Timeline:
         text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
         (lab["work"] / f"{name}.ipynb").write_text(text)
         self.page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        self.editor = open_editor(self.page, f"{lab['url']}/{url}/{name}.ipynb")
+        open_notebook(self.page, f"{lab['url']}/{url}/{name}.ipynb")
+        try:  # the first notebook of a fresh server on this loaded machine can take minutes to show its editor
+            self.page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=300_000)
+            self.page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=60_000)
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            self.page.screenshot(path=str(ARTIFACTS / f"timeline-{name}-no-editor.png"))
+            raise
+        self.editor = self.page.locator(".nbe-editor").first
         self.editor.scroll_into_view_if_needed()
         self.kernel = Kernel(lab, f"{name}.ipynb")
         self.cells = 0
