@@ -49,6 +49,7 @@ that make one s.insert / s.overwrite. ``{"type": "render_io", "path"}`` renders 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -96,7 +97,16 @@ STATIC = _static()
 
 def _bundle() -> str:
     """One ES module from the front-end files: each part is plain JS; editor.js holds the export."""
-    parts = ("preview.js", "timeline.js", "graph.js", "proxies.js", "inspector.js", "source.js", "editor.js")
+    parts = (
+        "preview.js",
+        "timeline.js",
+        "tools.js",
+        "graph.js",
+        "proxies.js",
+        "inspector.js",
+        "source.js",
+        "editor.js",
+    )
     return "\n".join((STATIC / name).read_text() for name in parts)
 
 
@@ -107,6 +117,12 @@ def timecode(n: int, fps: float) -> str:
     s = n // base
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{f:02d}"
 
+
+THUMBS_KEPT = 512  # thumbnail strips kept by a widget (a few KB each), least recently used first out
+PEAKS_KEPT = 2048  # waveform spans kept by a widget
+
+# the gestures of the timeline's tools (widgets/tools.js), each run by the Editor's method named after it
+TOOL_GESTURES = ("roll", "slip", "slide", "blade", "paste", "delete_selection")
 
 SOURCE_WIDTH = 480  # the source monitor's pictures are at most this wide
 SOURCE_CACHE = 64 * 2**20  # bytes of decoded source-monitor frames kept
@@ -436,11 +452,9 @@ class Editor(anywidget.AnyWidget):
             if kind == "edit":
                 self.edit(content)
             elif kind == "thumbs":
-                self.send_thumbs(
-                    content["clip"], int(content.get("count", 6)), int(content.get("height", 36)), content.get("key")
-                )
+                self._on_thumbs(content)
             elif kind == "peaks":
-                self.send_peaks([(str(c), str(k)) for c, k in content.get("clips", ())])
+                self.send_peaks([(str(c[0]), str(c[1]), *c[2:]) for c in content.get("clips", ())])
             elif kind == "frame":
                 self.send_frame()
             elif kind == "seek":
@@ -506,6 +520,8 @@ class Editor(anywidget.AnyWidget):
                 for cid in list(msg.get("clips") or self.selection):
                     s.delete(cid, ripple=bool(msg.get("ripple", False)))
                 self.selection = []
+            elif op in TOOL_GESTURES:  # the timeline's edit modes, multi-select and clipboard
+                getattr(self, f"_{op}")(msg)
             elif op in ("mute", "solo", "lock"):  # a track header's switch
                 getattr(s, op)(str(msg["track"]), bool(msg["on"]))
             elif op == "add_marker":  # M: at the playhead, on the timeline (or on a clip)
@@ -536,6 +552,31 @@ class Editor(anywidget.AnyWidget):
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
 
+    # ---- the timeline's edit modes, multi-select and clipboard (frames in, seconds in the recorded cell) ----
+
+    def _roll(self, msg: dict) -> None:
+        self.session.roll(str(msg["a"]), str(msg["b"]), by=self._seconds(msg["by"]))
+
+    def _slip(self, msg: dict) -> None:
+        self.session.slip(str(msg["clip"]), by=self._seconds(msg["by"]))
+
+    def _slide(self, msg: dict) -> None:
+        self.session.slide(str(msg["clip"]), by=self._seconds(msg["by"]))
+
+    def _blade(self, msg: dict) -> None:
+        self.session.split(str(msg["clip"]), at=self._seconds(msg["at"]))
+
+    def _paste(self, msg: dict) -> None:
+        self.selection = [c.id for c in self.session.paste([str(c) for c in msg["clips"]], at=self._seconds(msg["at"]))]
+
+    def _delete_selection(self, msg: dict) -> None:
+        clips = list(self.selection)
+        if not clips:
+            raise NbeditError("select the clips to delete first")
+        ripple = {"ripple": True} if msg.get("ripple") else {}  # the cell reads as one typed by hand
+        self.session.delete(clips if len(clips) > 1 else clips[0], **ripple)
+        self.selection = []
+
     def _seconds(self, frame: Any) -> float | int:
         """Edit-rate frame ``frame`` as the seconds a recorded call shows: whole seconds as an int, else a float
         that rounds back to the frame."""
@@ -559,47 +600,88 @@ class Editor(anywidget.AnyWidget):
                 return placed[clip_id]
         return None
 
-    def send_thumbs(self, clip_id: str, count: int, height: int, key: str | None = None) -> None:
-        """A strip of ``count`` thumbnails across the clip, as one JPEG (``key``, the view's name for the clip's
-        content, comes back with it). A clip that is gone by now gets no answer."""
+    def _on_thumbs(self, msg: dict) -> None:
+        spacing = msg.get("spacing")
+        self.send_thumbs(
+            str(msg["clip"]),
+            int(msg.get("count", 6)),
+            int(msg.get("height", 36)),
+            msg.get("key"),
+            spacing=None if spacing is None else int(spacing),
+            first=int(msg.get("first", 0)),
+        )
+
+    def send_thumbs(
+        self,
+        clip_id: str,
+        count: int,
+        height: int,
+        key: str | None = None,
+        *,
+        spacing: int | None = None,
+        first: int = 0,
+    ) -> None:
+        """Thumbnails of a clip side by side, as one JPEG: ``count`` spread across the whole clip, or (with
+        ``spacing``) the tiles ``first`` to ``first + count`` of the clip's tiles every ``spacing`` timeline frames,
+        which is how a view covers the part of a clip it shows at its zoom. ``key`` (the view's name for the
+        tiles) comes back with them; a clip that is gone by now gets no answer. Strips are kept per clip content,
+        spacing and place (the ``THUMBS_KEPT`` used last), so scrolling back costs no decoding."""
         s = self.session
         p = self._find(clip_id)
-        if p is None:
+        if p is None or not 0 < count <= 64 or not 8 <= height <= 256 or (spacing is not None and spacing < 1):
             return
         item = p.item
         entry = pool(s.timeline)[media_of(item)]
         dur = p.duration
-        key_ = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), dur, count, height)
-        strip = self._thumbs.get(key_)
+        if spacing is None:
+            offsets = [(dur - 1) * k // max(count - 1, 1) for k in range(count)]
+        else:
+            offsets = [o for o in range(first * spacing, (first + count) * spacing, spacing) if 0 <= o < dur]
+        if not offsets:
+            return
+        key_ = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), dur, height, tuple(offsets))
+        strip = self._thumbs.pop(key_, None)
+        aspect = int(entry.get("width") or 16) / int(entry.get("height") or 9)
+        w = max(2, round(height * aspect / 2) * 2)
         if strip is None:
-            aspect = int(entry.get("width") or 16) / int(entry.get("height") or 9)
-            w = max(2, round(height * aspect / 2) * 2)
             tiles = []
-            for k in range(count):
-                offset = (dur - 1) * k // max(count - 1, 1)
+            for offset in offsets:
                 i = self.thumb_sources.index(entry, float(source_at(item, offset) / s.fps))
                 img = None if i is None else self.thumb_sources.frame(entry, i)
                 tiles.append(np.zeros((height, w, 3), np.uint8) if img is None else resize(img, w, height))
-            strip = self._thumbs[key_] = self._encode(np.concatenate(tiles, axis=1))
-        msg = {"type": "thumbs", "clip": clip_id, "count": count}
+            strip = self._encode(np.concatenate(tiles, axis=1))
+        self._thumbs[key_] = strip  # most recently used last
+        while len(self._thumbs) > THUMBS_KEPT:
+            del self._thumbs[next(iter(self._thumbs))]
+        msg = {"type": "thumbs", "clip": clip_id, "count": len(offsets), "aspect": w / height}
         if key is not None:
             msg["key"] = key
         self._push(msg, [strip])
 
-    def send_peaks(self, clips: list[tuple[str, str]]) -> None:
-        """Waveform peaks of audio clips, as ``{"type": "peaks", "peaks": {key: [levels]}}`` for the (clip id,
-        key) pairs asked for; clips that are gone or offline are left out."""
+    def send_peaks(self, clips: list[tuple]) -> None:
+        """Waveform peaks of audio clips, as ``{"type": "peaks", "peaks": {key: [levels]}}`` for the clips asked
+        for: ``(clip id, key)`` gets 96 peaks across the whole clip; ``(clip id, key, per_second, first, count)``
+        gets peaks ``first`` to ``first + count`` at ``per_second`` peaks a second of the timeline (a view asks for
+        the part of a clip it shows, at about one peak per pixel). Clips that are gone or offline are left out."""
         s = self.session
         media = pool(s.timeline)
         out = {}
-        for cid, key in clips:
+        for cid, key, *span in clips:
             p = self._find(cid)
             if p is None or media_of(p.item) not in media:
                 continue
             mid = media_of(p.item)
             if not self._online.get(mid, False):
                 continue
-            out[key] = _clip_peaks(s, p.item, media[mid], p.duration, self._peaks)
+            if span:
+                rate, first, count = float(span[0]), int(span[1]), int(span[2])
+                if not (0 < rate <= 4000 and 0 <= first and 0 < count <= 4096):
+                    continue
+                out[key] = _clip_peaks(s, p.item, media[mid], p.duration, self._peaks, span=(rate, first, count))
+            else:
+                out[key] = _clip_peaks(s, p.item, media[mid], p.duration, self._peaks)
+        while len(self._peaks) > PEAKS_KEPT:
+            del self._peaks[next(iter(self._peaks))]
         if out:
             self._push({"type": "peaks", "peaks": out})
 
@@ -1265,17 +1347,32 @@ def _blend_text(blend: Any) -> str:
     return f"{blend.get('mode', 'normal')} {_param_text(blend.get('opacity', 1.0))}"
 
 
-def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict, points: int = 96) -> list[float]:
-    """Peak levels across an audio clip, for its waveform."""
-    key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), duration, points)
-    if key not in cache:
-        pcm = session.sources.audio(entry)
-        rate = 48000
-        a = int(float(source_in(item) / session.fps) * rate)
-        b = int(float(source_at(item, duration) / session.fps) * rate)
-        seg = np.abs(pcm[:, max(a, 0) : max(b, a + 1)]).max(axis=0) if pcm is not None else np.zeros(1)
-        edges = np.linspace(0, len(seg), points + 1).astype(int)
-        cache[key] = [round(float(seg[i:j].max()), 3) if j > i else 0.0 for i, j in zip(edges, edges[1:], strict=False)]
+def _clip_peaks(
+    session: Any, item: Any, entry: dict, duration: int, cache: dict, points: int = 96, span: tuple | None = None
+) -> list[float]:
+    """Peak levels across an audio clip, for its waveform: ``points`` across the whole clip, or with ``span =
+    (per_second, first, count)`` peaks ``first`` to ``first + count`` at ``per_second`` a second of the timeline."""
+    key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), duration, points, span)
+    if key in cache:
+        cache[key] = cache.pop(key)  # most recently used last
+        return cache[key]
+    pcm = session.sources.audio(entry)
+    rate = 48000
+    fps = float(session.fps)
+    if span is None:
+        t0, t1 = 0.0, duration / fps  # seconds of the timeline from the clip's start
+    else:
+        per_second, first, count = span
+        last = min(first + count, math.ceil(duration / fps * per_second))  # the clip ends inside the span
+        if last <= first:
+            return []
+        t0, t1, points = first / per_second, last / per_second, last - first
+    start, speed = float(source_in(item)) / fps, float(time_scalar(item))
+    a = int((start + t0 * speed) * rate)
+    b = int((start + t1 * speed) * rate)
+    seg = np.abs(pcm[:, max(a, 0) : max(b, a + 1)]).max(axis=0) if pcm is not None else np.zeros(1)
+    edges = np.linspace(0, len(seg), points + 1).astype(int)
+    cache[key] = [round(float(seg[i:j].max()), 3) if j > i else 0.0 for i, j in zip(edges, edges[1:], strict=False)]
     return cache[key]
 
 

@@ -170,10 +170,12 @@ def test_a_long_timeline_draws_only_the_clips_in_view(lab, browser):
             print(f"scrolled 250 s: {drawn_after} clip elements, drawn in {t:.1f} ms")
             assert page.locator(".nbe-clip[data-id='c1']").count() == 0
             assert 0 < drawn_after < LONG_CLIPS / 10
-            # a waveform and a thumbnail strip arrive for the clips drawn there
-            page.wait_for_selector(".nbe-clip[data-id='c1251'] .nbe-wave", timeout=30_000)  # A1's 251st clip
+            # a waveform and thumbnails arrive for the clips drawn there
+            page.wait_for_selector(".nbe-clip[data-id='c1251'] .nbe-wave[data-peaks]", timeout=30_000)  # A1's 251st
             page.wait_for_function(
-                "document.querySelector(\".nbe-clip[data-id='c251']\").style.backgroundImage !== ''", timeout=30_000
+                "(document.querySelector(\".nbe-clip[data-id='c251'] .nbe-tile\") || {style: {}}).style"
+                ".backgroundImage",
+                timeout=30_000,
             )
             ARTIFACTS.mkdir(exist_ok=True)
             page.locator(".nbe-editor").first.screenshot(path=str(ARTIFACTS / "editor-long.png"))

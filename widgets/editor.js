@@ -113,6 +113,7 @@ function keyboard(bus, e) {
   const key = e.key;
   const here = model.get("playhead");
   if (panelKeys(bus, e)) return true; // inspector.js: Ctrl/Cmd+J, the timecode entry
+  if (timelineKeys(bus, e)) return true; // edit modes, copy and paste, deleting a selection (tools.js)
   if (mod && (key === "z" || key === "Z")) { bus.edit({ op: e.shiftKey ? "redo" : "undo" }); return true; }
   if (mod && (key === "y" || key === "Y")) { bus.edit({ op: "redo" }); return true; }
   if (mod) return false;

@@ -3,13 +3,19 @@
 // with the tracks that changed, so what is drawn is always the session's state.
 // Lanes are virtualized: only the clips, crossfades and ruler ticks inside the visible stretch of the timeline
 // (plus a margin each side) have DOM elements; scrolling and zooming draw the ones that come into view. Thumbnail
-// strips and waveform peaks are asked for only for the clips drawn, by content (a trimmed clip asks again).
+// tiles and waveform peaks are asked for only for the part of each clip in view, at the zoom's resolution (a
+// thumbnail every thumbnail width or so, about a peak a pixel), in chunks kept by clip content and zoom level.
 // Plain script (no import/export): nbedit joins preview.js, timeline.js and editor.js into one ES module.
 
 const LABEL_W = 100; // the track headers: name, mute / solo / lock, height
 const SNAP_PX = 8;
 const MARGIN_PX = 800; // drawn beyond each side of the visible window
-const THUMBS_KEPT = 600; // thumbnail strips held (object URLs), least recently drawn first out
+const THUMBS_KEPT = 600; // thumbnail chunks held (object URLs), least recently drawn first out
+const PEAKS_KEPT = 2000; // waveform chunks held
+const TILE_H = 36; // thumbnail height in px
+const TILES = 8; // thumbnails a chunk (one message, one JPEG)
+const PEAKS = 256; // waveform peaks a chunk
+const VIEW_PX = 200; // media is asked for this far beyond each side of what the scroller shows
 const MEDIA_PX = 24; // a clip narrower than this (zoomed far out) shows no thumbnails or waveform, and asks for none
 
 // index of the first item ending after frame f: items sorted by start, not overlapping, so their ends ascend
@@ -39,6 +45,7 @@ function mountTimeline(root, bus) {
   const zoomIn = h("button", "", "+", "Zoom in (+)");
   const info = h("span", "nbe-tl-info");
   head.append(zoomOut, zoomIn, info);
+  mountTools(head, bus);
 
   const scroller = h("div", "nbe-scroller");
   const canvas = h("div", "nbe-canvas");
@@ -50,15 +57,19 @@ function mountTimeline(root, bus) {
   box.append(head, scroller);
   root.appendChild(box);
   box.dataset.seq = "-1"; // the change drawn last (tests and benchmarks wait on it)
+  box.dataset.tool = bus.tool();
+  bus.on("tool", (name) => { box.dataset.tool = name; });
 
-  const thumbs = new Map(); // clip content key -> object URL of its thumbnail strip (insertion order: LRU)
-  const asked = new Set(); // content keys whose strip was asked for
-  const peaks = new Map(); // audio clip content key -> peak levels
+  const thumbs = new Map(); // chunk key (clip content, level, index) -> object URL of its tiles (insertion order: LRU)
+  const asked = new Set(); // chunk keys whose tiles were asked for
+  const peaks = new Map(); // chunk key -> peak levels (insertion order: LRU)
   const askedPeaks = new Set();
+  const aspects = new Map(); // media id -> a thumbnail's width / height, as the kernel made the last ones
   let laneRecs = []; // per track, top to bottom: { name, el, drawn: Map(id -> { el, c, key }), xf: Map(name -> el) }
   let laneOf = new Map(); // track name -> its lane record
   const heights = new Map(); // track name -> lane height in px (view state only: never recorded)
-  let dragging = null; // the id of the clip under a gesture: kept drawn, and placed by the gesture alone
+  const held = new Set(); // the clips a gesture shows where it will put them: kept drawn, placed by it alone
+  const touched = new Set(); // the tracks whose drawing a gesture changed: drawn again with its answer
 
   const doc = () => bus.doc() || { tracks: [], frames: 0, fps: 24 };
   const fps = () => bus.fps();
@@ -75,7 +86,9 @@ function mountTimeline(root, bus) {
     return [Math.floor(a), Math.ceil(b)];
   }
 
-  function snapPoints(frame, exceptId) {
+  // the edges near frame, but those of the clips named in except (an id, or a Set of them)
+  function snapPoints(frame, except) {
+    const skip = except instanceof Set ? except : new Set([except]);
     const reach = Math.ceil(((SNAP_PX + 1) / zoom()) * fps());
     const pts = [model.get("playhead")];
     for (const t of doc().tracks) {
@@ -83,20 +96,30 @@ function mountTimeline(root, bus) {
       for (let i = firstEndingAfter(items, frame - reach - 1); i < items.length; i++) {
         const c = items[i];
         if (c.start > frame + reach) break;
-        if (c.id !== exceptId) pts.push(c.start, c.start + c.dur);
+        if (!skip.has(c.id)) pts.push(c.start, c.start + c.dur);
       }
     }
     return pts;
   }
 
-  function snap(frame, exceptId) {
+  // the snap point nearest frame within reach: [frame, its distance in px] (Infinity: none in reach)
+  function nearest(frame, exceptId) {
     let best = frame;
-    let bestPx = SNAP_PX + 1;
+    let bestPx = Infinity;
     for (const p of snapPoints(frame, exceptId)) {
       const px = Math.abs(xOf(p) - xOf(frame));
-      if (px < bestPx) { best = p; bestPx = px; }
+      if (px <= SNAP_PX && px < bestPx) { best = p; bestPx = px; }
     }
-    return best;
+    return [best, bestPx];
+  }
+
+  const snap = (frame, exceptId) => nearest(frame, exceptId)[0];
+
+  // a clip of dur frames put at frame f: its start or its end snaps, whichever is nearer a snap point
+  function snapBody(f, dur, exceptId) {
+    const [a, pa] = nearest(f, exceptId);
+    const [b, pb] = nearest(f + dur, exceptId);
+    return pa <= pb ? a : b - dur;
   }
 
   function drawRuler() {
@@ -130,30 +153,102 @@ function mountTimeline(root, bus) {
     }
     return el;
   }
-  // what to ask for, gathered while drawing: waveform peaks in one message (quick to make), then thumbnail strips
+  // what to ask for, gathered while drawing: waveform peaks in one message (quick to make), then thumbnails
   let wantPeaks = [];
   let wantThumbs = [];
 
-  // a drawn clip's thumbnail strip or waveform, once it is wide enough to show one: from what came, or asked for
+  // zoom levels a factor 2^(1/3) apart: thumbnails every so many frames, peaks so many a second
+  const level = (x) => 2 ** (Math.round(3 * Math.log2(x)) / 3);
+  const tileFrames = (media) => Math.max(1, Math.round(level(((TILE_H * (aspects.get(media) || 16 / 9)) / zoom()) * fps())));
+  const peakRate = () => Math.round(level(zoom()) * 1000) / 1000;
+
+  // the frames the scroller shows, and VIEW_PX beyond
+  function inView() {
+    const width = scroller.clientWidth || 1600;
+    return [frameOf(scroller.scrollLeft - VIEW_PX), frameOf(scroller.scrollLeft + width + VIEW_PX)];
+  }
+
+  function layer(r, cls) {
+    let el = r.el.querySelector(`:scope > .${cls}`);
+    if (!el) { el = h("div", cls); r.el.insertBefore(el, r.el.firstChild); }
+    return el;
+  }
+
+  function touch(cache, key) {
+    const v = cache.get(key);
+    cache.delete(key); // most recently drawn last
+    cache.set(key, v);
+    return v;
+  }
+
+  // a drawn clip's thumbnails or waveform over the part of it in view, once it is wide enough to show any: the
+  // chunks that came are shown, the others asked for; chunks far out of view are let go
   function dress(r, kind) {
-    if (r.dressed || r.c.offline || (r.c.dur / fps()) * zoom() < MEDIA_PX) return;
-    r.dressed = true;
-    const { c, key, el } = r;
-    if (kind === "video") {
-      if (thumbs.has(key)) {
-        const url = thumbs.get(key);
-        thumbs.delete(key); // most recently drawn last
-        thumbs.set(key, url);
-        el.style.backgroundImage = `url(${url})`;
-      } else if (!asked.has(key)) {
-        asked.add(key);
-        wantThumbs.push({ type: "thumbs", clip: c.id, key, count: 6, height: 36 });
+    const { c } = r;
+    if (c.offline || (c.dur / fps()) * zoom() < MEDIA_PX) return;
+    const [va, vb] = inView();
+    const a = Math.max(0, va - c.start);
+    const b = Math.min(c.dur, vb - c.start);
+    if (b <= a) return;
+    if (kind === "video") dressThumbs(r, a, b);
+    else dressWave(r, a, b);
+  }
+
+  function dressThumbs(r, a, b) {
+    const { c } = r;
+    const step = tileFrames(c.media);
+    if (r.level !== step) { if (r.chunks) layer(r, "nbe-thumbs").innerHTML = ""; r.chunks = new Map(); r.level = step; }
+    const holder = layer(r, "nbe-thumbs");
+    const per = TILES * step;
+    for (const [k, div] of r.chunks) {
+      if ((k + 1) * per < a - per || k * per > b + per) { div.remove(); r.chunks.delete(k); }
+    }
+    for (let k = Math.floor(a / per); k * per < b; k++) {
+      const count = Math.min(TILES, Math.ceil((c.dur - k * per) / step));
+      let div = r.chunks.get(k);
+      if (!div) {
+        div = h("div", "nbe-tile");
+        div.dataset.key = `${r.key}|t${step}|${k}`;
+        r.chunks.set(k, div);
+        holder.appendChild(div);
+        const key = div.dataset.key;
+        if (thumbs.has(key)) div.style.backgroundImage = `url(${touch(thumbs, key)})`;
+        else if (!asked.has(key)) {
+          asked.add(key);
+          wantThumbs.push({ type: "thumbs", clip: c.id, key, spacing: step, first: k * TILES, count, height: TILE_H });
+        }
       }
-    } else if (peaks.has(key)) {
-      el.insertBefore(waveform(peaks.get(key)), el.firstChild);
-    } else if (!askedPeaks.has(key)) {
-      askedPeaks.add(key);
-      wantPeaks.push([c.id, key]);
+      div.style.left = `${((k * per) / fps()) * zoom()}px`;
+      div.style.width = `${((count * step) / fps()) * zoom()}px`;
+    }
+  }
+
+  function dressWave(r, a, b) {
+    const { c } = r;
+    const rate = peakRate();
+    if (r.level !== rate) { if (r.chunks) layer(r, "nbe-waves").innerHTML = ""; r.chunks = new Map(); r.level = rate; }
+    const holder = layer(r, "nbe-waves");
+    const per = PEAKS / rate; // seconds a chunk
+    const [sa, sb] = [a / fps(), b / fps()];
+    for (const [k, svg] of r.chunks) {
+      if ((k + 1) * per < sa - per || k * per > sb + per) { svg.remove(); r.chunks.delete(k); }
+    }
+    const total = Math.ceil((c.dur / fps()) * rate);
+    for (let k = Math.floor(sa / per); k * per < sb; k++) {
+      const key = `${r.key}|p${rate}|${k}`;
+      let svg = r.chunks.get(k);
+      if (!svg) {
+        svg = waveform(peaks.has(key) ? touch(peaks, key) : []);
+        svg.dataset.key = key;
+        r.chunks.set(k, svg);
+        holder.appendChild(svg);
+        if (!peaks.has(key) && !askedPeaks.has(key)) {
+          askedPeaks.add(key);
+          wantPeaks.push([c.id, key, rate, k * PEAKS, Math.min(PEAKS, total - k * PEAKS)]);
+        }
+      }
+      svg.style.left = `${k * per * zoom()}px`;
+      svg.style.width = `${(Math.min(PEAKS, total - k * PEAKS) / rate) * zoom()}px`;
     }
   }
 
@@ -162,17 +257,22 @@ function mountTimeline(root, bus) {
     el.style.width = `${Math.max(2, (c.dur / fps()) * zoom())}px`;
   }
 
+  // a chunk's waveform: one vertical stroke a peak (none yet while its peaks are on their way)
   function waveform(levels) {
     const w = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     w.setAttribute("class", "nbe-wave");
-    w.setAttribute("viewBox", `0 0 ${levels.length} 2`);
     w.setAttribute("preserveAspectRatio", "none");
+    w.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "path"));
+    if (levels.length) drawWave(w, levels);
+    return w;
+  }
+
+  function drawWave(w, levels) {
+    w.setAttribute("viewBox", `0 0 ${levels.length} 2`);
+    w.dataset.peaks = String(levels.length);
     let d = "";
     levels.forEach((p, i) => { d += `M${i + 0.5} ${1 - p} L${i + 0.5} ${1 + p} `; });
-    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    path.setAttribute("d", d);
-    w.appendChild(path);
-    return w;
+    w.firstChild.setAttribute("d", d);
   }
 
   // one lane's clips and crossfades inside the span: new ones made, gone ones removed, the rest placed again
@@ -186,21 +286,22 @@ function mountTimeline(root, bus) {
       let r = rec.drawn.get(c.id);
       if (r && r.c !== c && sameLook(r.c, c)) r.c = c;
       if (r && r.c !== c) {
-        if (c.id === dragging) continue; // the gesture's element stays as it is until the gesture ends
+        if (held.has(c.id)) continue; // the gesture's element stays as it is until the gesture ends
         r.el.remove();
         r = null;
       }
       if (!r) {
-        r = { el: makeClip(track, c), c, key: keyOf(c), dressed: false };
+        r = { el: makeClip(track, c), c, key: keyOf(c), level: null, chunks: null };
         rec.drawn.set(c.id, r);
         rec.el.appendChild(r.el);
       }
       r.el.classList.toggle("nbe-selected", selected.has(c.id));
-      if (c.id !== dragging) place(r.el, c);
+      if (r.el.parentNode !== rec.el) rec.el.appendChild(r.el); // back from a drag to another lane
+      if (!held.has(c.id)) place(r.el, c);
       dress(r, track.kind);
     }
     for (const [id, r] of rec.drawn) {
-      if (!want.has(id) && id !== dragging) { r.el.remove(); rec.drawn.delete(id); }
+      if (!want.has(id) && !held.has(id)) { r.el.remove(); rec.drawn.delete(id); }
     }
     const xfades = track.xfades || [];
     const keep = new Set();
@@ -367,12 +468,24 @@ function mountTimeline(root, bus) {
     }
   }
 
-  function markSelection() {
-    const selected = new Set(model.get("selection") || []);
+  function markSelection(shown = null) {
+    const selected = shown instanceof Set ? shown : new Set(model.get("selection") || []);
     for (const rec of laneRecs) {
       for (const [id, r] of rec.drawn) r.el.classList.toggle("nbe-selected", selected.has(id));
     }
   }
+
+  // the tiles of a chunk, or the peaks of chunks, as they come: shown on the drawn clips that wait for them
+  const waiting = (key) => {
+    const out = [];
+    for (const rec of laneRecs) {
+      for (const r of rec.drawn.values()) {
+        if (!r.chunks || !key.startsWith(`${r.key}|`)) continue;
+        for (const el of r.chunks.values()) if (el.dataset.key === key) out.push(el);
+      }
+    }
+    return out;
+  };
 
   bus.on("thumbs", (msg, buffers) => {
     const key = msg.key || msg.clip;
@@ -380,28 +493,33 @@ function mountTimeline(root, bus) {
     if (thumbs.has(key)) URL.revokeObjectURL(thumbs.get(key));
     thumbs.delete(key);
     thumbs.set(key, url);
+    const clip = findDrawn(msg.clip);
+    if (clip && msg.aspect) aspects.set(clip.media, msg.aspect);
     while (thumbs.size > THUMBS_KEPT) {
       const [old, oldUrl] = thumbs.entries().next().value;
       URL.revokeObjectURL(oldUrl);
       thumbs.delete(old);
       asked.delete(old);
     }
-    for (const rec of laneRecs) {
-      for (const r of rec.drawn.values()) if (r.key === key) r.el.style.backgroundImage = `url(${url})`;
-    }
+    for (const div of waiting(key)) div.style.backgroundImage = `url(${url})`;
   });
 
   bus.on("peaks", (msg) => {
     for (const [key, levels] of Object.entries(msg.peaks || {})) {
       peaks.set(key, levels);
-      for (const rec of laneRecs) {
-        for (const r of rec.drawn.values()) {
-          if (r.key !== key || !r.dressed || r.el.querySelector(".nbe-wave")) continue;
-          r.el.insertBefore(waveform(levels), r.el.firstChild);
-        }
-      }
+      for (const svg of waiting(key)) drawWave(svg, levels);
+    }
+    while (peaks.size > PEAKS_KEPT) {
+      const old = peaks.keys().next().value;
+      peaks.delete(old);
+      askedPeaks.delete(old);
     }
   });
+
+  function findDrawn(id) {
+    for (const rec of laneRecs) if (rec.drawn.has(id)) return rec.drawn.get(id).c;
+    return null;
+  }
 
   // ---- gestures ----
 
@@ -417,64 +535,239 @@ function mountTimeline(root, bus) {
   });
   playhead.addEventListener("pointerdown", (e) => ruler.dispatchEvent(new PointerEvent("pointerdown", e)));
 
-  lanes.addEventListener("pointerdown", (e) => {
-    if (e.target.closest(".nbe-label")) return;
-    const clipEl = e.target.closest(".nbe-clip");
-    bus.focus();
-    if (!clipEl) { model.set("selection", []); model.save_changes(); seekTo(e.clientX); return; }
-    const id = clipEl.dataset.id;
-    model.set("selection", [id]);
+  // A drag shows its outcome from its first pixel: the clips it changes are placed where the edit will put them
+  // (the clips themselves, held out of the redraws), and the kernel's answer redraws their tracks from the
+  // session. A gesture sends one edit, so it records one cell; one that changes nothing sends none.
+  const frameAt = (clientX) => frameOf(clientX + scroller.scrollLeft - scroller.getBoundingClientRect().left);
+  const trackOf = (id) => doc().tracks.find((t) => t.items.some((c) => c.id === id));
+  const elOf = (id) => { for (const rec of laneRecs) if (rec.drawn.has(id)) return rec.drawn.get(id).el; return null; };
+  const laneAt = (x, y) => document.elementsFromPoint(x, y).find((n) => n.classList && n.classList.contains("nbe-lane"));
+
+  function select(ids) {
+    model.set("selection", ids);
     model.save_changes();
-    const clip = findClip(id);
-    if (!clip || clipEl.closest(".nbe-is-lock")) return; // a locked track's clips can be selected, not dragged
-    dragging = id;
-    const edge = e.target.dataset.edge;
-    const startX = e.clientX;
-    const origLeft = parseFloat(clipEl.style.left);
-    const origWidth = parseFloat(clipEl.style.width);
-    let result = null;
-    const move = (ev) => {
-      const dx = ev.clientX - startX;
-      if (edge === "in") {
-        const f = snap(frameOf(origLeft + dx), id);
-        clipEl.style.left = `${xOf(f)}px`;
-        clipEl.style.width = `${origWidth - (xOf(f) - origLeft)}px`;
-        result = { op: "trim", clip: id, edge: "in", to: f / fps() };
-      } else if (edge === "out") {
-        const f = snap(frameOf(origLeft + origWidth + dx), id);
-        clipEl.style.width = `${Math.max(2, xOf(f) - origLeft)}px`;
-        result = { op: "trim", clip: id, edge: "out", to: f / fps() };
-      } else {
-        let f = frameOf(origLeft + dx);
-        const fEnd = snap(f + clip.dur, id);
-        const fStart = snap(f, id);
-        f = fStart !== f ? fStart : fEnd !== f + clip.dur ? fEnd - clip.dur : f;
-        f = Math.max(0, f);
-        clipEl.style.left = `${xOf(f)}px`;
-        const lane = document.elementsFromPoint(ev.clientX, ev.clientY).find((n) => n.classList && n.classList.contains("nbe-lane"));
-        const track = lane ? lane.dataset.track : null;
-        result = { op: "move", clip: id, to: f / fps(), track };
+    markSelection();
+  }
+
+  // the clip touching clip c on its track, after it (side 1) or before it (-1); null across a gap
+  function touching(track, c, side) {
+    const n = track.items[track.items.indexOf(c) + side];
+    if (!n) return null;
+    return (side > 0 ? n.start === c.start + c.dur : n.start + n.dur === c.start) ? n : null;
+  }
+
+  // a clip's element placed at [start, start + dur) for now, held there until the gesture ends
+  function show(track, c, start, dur) {
+    const el = elOf(c.id);
+    held.add(c.id);
+    touched.add(track.name);
+    if (!el) return;
+    el.style.left = `${xOf(start)}px`;
+    el.style.width = `${Math.max(2, (dur / fps()) * zoom())}px`;
+  }
+
+  // clips on the track after frame `from`, shown `by` frames later (a ripple); as drawn, back with by = 0
+  function shiftAfter(track, from, by) {
+    const rec = laneOf.get(track.name);
+    for (const r of rec.drawn.values()) if (r.c.start >= from) show(track, r.c, r.c.start + by, r.c.dur);
+  }
+
+  // what a drag does, by tool and by where it took the clip: to(d, ev) shows the edit for a pointer d frames
+  // from where it went down, and returns the message that makes it (null: nothing to do)
+  function gesture(tool, edge, track, c, el) {
+    const end = c.start + c.dur;
+    const speedFrames = (seconds) => Math.round((seconds * fps()) / (c.speed || 1));
+    if (edge && tool === "roll") {
+      const a = edge === "out" ? c : touching(track, c, -1);
+      const b = edge === "out" ? touching(track, c, 1) : c;
+      if (a && b) {
+        const cut = b.start;
+        return (d) => {
+          const k = Math.min(b.start + b.dur - 1, Math.max(a.start + 1, snap(cut + d, new Set([a.id, b.id]))));
+          show(track, a, a.start, k - a.start);
+          show(track, b, k, b.start + b.dur - k);
+          return k === cut ? null : { op: "roll", a: a.id, b: b.id, by: k - cut };
+        };
       }
-      if (Math.abs(dx) > 2) clipEl.classList.add("nbe-dragging");
+      // no clip on the other side of the cut: the edge trims, as with the selection tool
+    }
+    const ripple = tool === "ripple";
+    if (edge === "in") {
+      const first = Math.max(0, c.start - speedFrames(c.src_in));
+      return (d, ev) => {
+        const f = Math.min(end - 1, Math.max(first, snap(c.start + d, c.id)));
+        const rippled = ripple || ev.altKey || ev.shiftKey;
+        if (rippled) {
+          show(track, c, c.start, end - f);
+          shiftAfter(track, end, c.start - f);
+        } else show(track, c, f, end - f);
+        return f === c.start ? null : { op: "trim", clip: c.id, edge: "in", to: f / fps(), ripple: rippled };
+      };
+    }
+    if (edge === "out") {
+      return (d, ev) => {
+        const f = Math.max(c.start + 1, snap(end + d, c.id));
+        const rippled = ripple || ev.altKey || ev.shiftKey;
+        show(track, c, c.start, f - c.start);
+        if (rippled) shiftAfter(track, end, f - end);
+        return f === end ? null : { op: "trim", clip: c.id, edge: "out", to: f / fps(), ripple: rippled };
+      };
+    }
+    if (tool === "slip") {
+      // as in Premiere: the media moves with the pointer under the clip's window, so dragging right shows
+      // earlier frames; the thumbnails follow it
+      return (d) => {
+        const by = Math.max(-Math.round(c.src_in * fps()), -d); // no earlier than the media's first frame
+        held.add(c.id);
+        for (const t of el.querySelectorAll(".nbe-thumbs, .nbe-waves")) t.style.transform = `translateX(${(-by / fps()) * zoom()}px)`;
+        el.dataset.live = by ? `slip ${by > 0 ? "+" : ""}${by} fr` : "";
+        return by ? { op: "slip", clip: c.id, by } : null;
+      };
+    }
+    if (tool === "slide") {
+      const before = touching(track, c, -1);
+      const after = touching(track, c, 1);
+      const i = track.items.indexOf(c);
+      const prevEnd = i > 0 ? track.items[i - 1].start + track.items[i - 1].dur : 0;
+      const next = track.items[i + 1];
+      // the neighbours (or the gaps there) keep a frame at least; a clip that ends its track may slide on
+      const lo = before ? -(before.dur - 1) : -Math.max(0, c.start - prevEnd - 1);
+      const hi = after ? after.dur - 1 : next ? next.start - end - 1 : Infinity;
+      const mine = new Set([c.id, ...(before ? [before.id] : []), ...(after ? [after.id] : [])]);
+      return (d) => {
+        const n = Math.min(hi, Math.max(lo, snapBody(c.start + d, c.dur, mine) - c.start));
+        show(track, c, c.start + n, c.dur);
+        if (before) show(track, before, before.start, before.dur + n);
+        if (after) show(track, after, after.start + n, after.dur - n);
+        el.dataset.live = n ? `slide ${n > 0 ? "+" : ""}${n} fr` : "";
+        return n ? { op: "slide", clip: c.id, by: n } : null;
+      };
+    }
+    // the body with the selection or ripple tool: a move, along the track and to another track of its kind
+    return (d, ev) => {
+      const f = Math.max(0, snapBody(c.start + d, c.dur, c.id));
+      const lane = laneAt(ev.clientX, ev.clientY);
+      const target = lane && lane.dataset.track && laneOf.get(lane.dataset.track);
+      const rec = target && target.kind === track.kind ? target : laneOf.get(track.name);
+      if (el.parentNode !== rec.el) rec.el.appendChild(el);
+      show(track, c, f, c.dur);
+      touched.add(rec.name);
+      if (f === c.start && rec.name === track.name) return null;
+      return { op: "move", clip: c.id, to: f / fps(), track: rec.name };
+    };
+  }
+
+  // the razor: the clip under the pointer is cut at the (snapped) frame there
+  function blade(e, track, c) {
+    const f = snap(frameAt(e.clientX), c.id);
+    if (f > c.start && f < c.start + c.dur) bus.edit({ op: "blade", clip: c.id, at: f });
+  }
+  const bladeLine = h("div", "nbe-blade-line");
+  lanes.addEventListener("pointermove", (e) => {
+    const on = bus.tool && bus.tool() === "blade" && !!e.target.closest(".nbe-clip");
+    bladeLine.style.display = on ? "block" : "none";
+    if (on) {
+      bladeLine.style.left = `${xOf(snap(frameAt(e.clientX), null))}px`;
+      if (bladeLine.parentNode !== canvas) canvas.appendChild(bladeLine);
+    }
+  });
+  lanes.addEventListener("pointerleave", () => { bladeLine.style.display = "none"; });
+
+  // a drag from empty lane space: a marquee selecting every clip it touches (added to the selection with
+  // Shift or Ctrl/Cmd); a click there clears the selection and moves the playhead
+  function marquee(e, add) {
+    const base = add ? model.get("selection") || [] : [];
+    const x0 = e.clientX;
+    const y0 = e.clientY;
+    let rect = null;
+    let ids = base;
+    const move = (ev) => {
+      if (!rect && Math.abs(ev.clientX - x0) + Math.abs(ev.clientY - y0) < 4) return;
+      if (!rect) { rect = h("div", "nbe-marquee"); canvas.appendChild(rect); }
+      const c = canvas.getBoundingClientRect();
+      const [l, r] = [Math.min(x0, ev.clientX), Math.max(x0, ev.clientX)];
+      const [t, b] = [Math.min(y0, ev.clientY), Math.max(y0, ev.clientY)];
+      Object.assign(rect.style, { left: `${l - c.left}px`, top: `${t - c.top}px`, width: `${r - l}px`, height: `${b - t}px` });
+      const fa = frameAt(l);
+      const fb = frameAt(r);
+      const hit = new Set(base);
+      for (const rec of laneRecs) {
+        const lr = rec.el.getBoundingClientRect();
+        if (lr.bottom <= t || lr.top >= b) continue;
+        const track = doc().tracks.find((x) => x.name === rec.name);
+        for (let i = firstEndingAfter(track.items, fa); i < track.items.length && track.items[i].start <= fb; i++) hit.add(track.items[i].id);
+      }
+      ids = [...hit];
+      markSelection(new Set(ids));
     };
     const up = (ev) => {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
-      clipEl.classList.remove("nbe-dragging");
-      dragging = null;
-      if (result && Math.abs(ev.clientX - startX) > 2) {
-        if (ev.altKey || ev.shiftKey) result.ripple = true;
-        bus.edit(result); // the clip stays where it was dropped until the kernel's answer redraws its track
-      } else draw();
+      if (rect) { rect.remove(); select(ids); return; }
+      if (!add) select([]);
+      seekTo(ev.clientX);
     };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
+  }
+
+  lanes.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0 || e.target.closest(".nbe-label")) return;
+    bus.focus();
     e.preventDefault();
+    const add = e.shiftKey || e.ctrlKey || e.metaKey;
+    const el = e.target.closest(".nbe-clip");
+    if (!el) { marquee(e, add); return; }
+    const id = el.dataset.id;
+    const edge = e.target.dataset.edge;
+    const selection = model.get("selection") || [];
+    if (add && !edge) { select(selection.includes(id) ? selection.filter((x) => x !== id) : [...selection, id]); return; }
+    if (!(selection.length === 1 && selection[0] === id)) select([id]);
+    const track = trackOf(id);
+    const c = track && track.items.find((x) => x.id === id);
+    if (!c || el.closest(".nbe-is-lock")) return; // a locked track's clips can be selected, not changed
+    const tool = bus.tool ? bus.tool() : "select";
+    if (tool === "blade") { blade(e, track, c); return; }
+    const to = gesture(tool, edge, track, c, el);
+    const x0 = e.clientX;
+    const y0 = e.clientY;
+    let result = null;
+    const move = (ev) => {
+      if (ev.clientX === x0 && ev.clientY === y0 && !held.size) return;
+      el.classList.add("nbe-dragging");
+      result = to(Math.round(((ev.clientX - x0) / zoom()) * fps()), ev);
+    };
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("keydown", cancel, true);
+      el.classList.remove("nbe-dragging");
+      el.dataset.live = "";
+      held.clear();
+      if (result) bus.edit(result); // what it shows stays until the kernel's answer redraws those tracks
+      else { undrag(); draw(); }
+    };
+    // Escape while dragging: everything back where it was, nothing sent
+    const cancel = (ev) => {
+      if (ev.key !== "Escape") return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      result = null;
+      up();
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("keydown", cancel, true);
   });
 
-  function findClip(id) {
-    for (const t of doc().tracks) for (const c of t.items) if (c.id === id) return c;
-    return null;
+  // what a slip showed, undone (the redraw after the answer makes new elements only for changed clips)
+  function undrag() {
+    for (const rec of laneRecs) {
+      for (const r of rec.drawn.values()) {
+        for (const t of r.el.querySelectorAll(".nbe-thumbs, .nbe-waves")) t.style.transform = "";
+      }
+    }
+    touched.clear();
   }
 
   const setZoom = (z) => { model.set("zoom", Math.min(2000, Math.max(2, z))); model.save_changes(); };
@@ -498,9 +791,13 @@ function mountTimeline(root, bus) {
   const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(drawSoon);
   if (resize) resize.observe(scroller);
 
-  bus.on("doc", (changed) => draw(changed));
+  bus.on("doc", (changed) => {
+    const only = changed && touched.size ? new Set([...changed, ...touched]) : changed;
+    undrag();
+    draw(only);
+  });
   model.on("change:zoom", () => draw());
-  model.on("change:status", () => { if (model.get("status")) draw(); }); // a refused gesture: back to the doc
+  model.on("change:status", () => { if (model.get("status")) { undrag(); draw(); } }); // a refused gesture: back to the doc
   model.on("change:selection", markSelection);
   model.on("change:playhead", drawPlayhead);
   draw();

@@ -401,12 +401,19 @@ def split(e: Edit, clip: Any, *, at: Time) -> tuple[ClipId, ClipId]:
 
 
 def delete(e: Edit, clip: Any, *, ripple: bool = False) -> None:
-    """Remove a clip: leave a gap (lift, the default) or close it (``ripple=True``).
+    """Remove a clip, or a list of clips: leave a gap (lift, the default) or close it (``ripple=True``).
 
-    ``s.delete("c1", ripple=True)``. Crossfades touching the clip go with it, and so do clips linked to it.
+    ``s.delete("c1", ripple=True)``, ``s.delete(["c2", "c5"])``. Crossfades touching a clip go with it, and so do
+    clips linked to it.
     """
-    cid = e.clip_id(clip)
-    for each in [cid, *_partners(e, cid)]:
+    clips = clip if isinstance(clip, list | tuple) else [clip]
+    if not clips:
+        raise EditError("delete takes a clip or a list of clips, not an empty list")
+    gone: dict[str, None] = {}  # each clip once, though it is named and also linked to another named one
+    for c in clips:
+        cid = e.clip_id(c)
+        gone.update(dict.fromkeys([cid, *_partners(e, cid)]))
+    for each in gone:
         ti, i = e.find(each)
         p = ti.placed(i)
         k = lift_range(e, ti, p.start, p.end, ripple=ripple)
