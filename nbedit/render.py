@@ -43,7 +43,7 @@ class Sources:
 
     def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None):
         self.cache = cache if cache is not None else FrameCache()
-        self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20)
+        self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20, name="audio")
         self._readers: dict[str, media.VideoReader] = {}
         self.changed: set[str] = set()  # media files found replaced since import (shown offline)
 

@@ -32,7 +32,7 @@ import opentimelineio as otio
 
 from . import args, interchange, model
 from . import folder as disk
-from .cache import FrameCache
+from .cache import Caches, FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
@@ -131,6 +131,11 @@ class Session:
 
             pool = self.__dict__.setdefault("_models", ModelPool(self.path))
         return pool
+
+    @property
+    def caches(self) -> Caches:
+        """Every cache's entries and bytes against the one memory budget, as a table. ``s.caches``"""
+        return Caches(disk={"proxies on disk": self.path / "proxies"})
 
     @property
     def _env(self) -> context.Env:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import random
 
+import numpy as np
 import pytest
 
 import nbedit
 from nbedit import media
+from nbedit.cache import MEMORY, Budget, FrameCache
 
 MiB = 2**20
 
@@ -47,3 +49,57 @@ def test_rss_stays_flat_over_a_random_scrub_of_1080p_long_gop_media(tmp_path, hd
     # with glibc's moving threshold (NBEDIT_MMAP_THRESHOLD=off) this grew 59 MiB, the cache at its budget
     assert s.cache.nbytes <= s.cache.budget
     assert grown < 24 * MiB, f"RSS grew {grown / MiB:.0f} MiB over the second 200 frames"
+
+
+@pytest.fixture
+def memory_budget():
+    """The process's one budget, put back as it was after the test."""
+    limit = MEMORY.limit
+    yield MEMORY
+    MEMORY.limit = limit
+
+
+def test_caches_in_one_budget_evict_the_least_recently_used_item_of_any_of_them():
+    budget = Budget(300)
+    frames, sound = FrameCache(name="frames", shared=budget), FrameCache(name="sound", shared=budget)
+    frames.put("f0", np.zeros(100, np.uint8))
+    sound.put("s0", np.zeros(100, np.uint8))
+    frames.put("f1", np.zeros(100, np.uint8))
+    frames.get("f0")  # now s0 is the oldest of the three
+    sound.put("s1", np.zeros(100, np.uint8))
+    assert sound.get("s0") is None
+    assert frames.get("f0") is not None and frames.get("f1") is not None and sound.get("s1") is not None
+    assert budget.nbytes == 300
+
+
+def test_s_caches_is_a_table_of_every_cache_with_entries_bytes_and_budget(s, footage):
+    s.append(s.import_media(footage["a"]))
+    s.frame(0.0)
+    s.frame(1.0)
+    rows = {r.name: r for r in s.caches.rows()}
+    frames = rows["decoded frames"]
+    assert frames.entries >= 2 and frames.nbytes >= 2 * 320 * 240 * 3 and frames.budget == s.cache.budget
+    assert rows["all in memory"].budget == s.caches.budget and rows["all in memory"].nbytes == s.caches.nbytes
+    assert "proxies on disk" in rows
+    page = s.caches._repr_html_()
+    assert page.startswith("<table>") and "<td>decoded frames</td>" in page
+    assert repr(s.caches).splitlines()[0].split() == ["cache", "entries", "bytes", "budget"]
+
+
+def test_a_smaller_cache_budget_evicts_at_once_and_holds_over_a_scrub(s, footage, memory_budget):
+    s.append(s.import_media(footage["a"]))
+    for t in (0.0, 0.5, 1.0, 1.5):
+        s.frame(t)
+    frame = 320 * 240 * 3
+    s.caches.budget = 2 * frame
+    assert s.caches.nbytes <= 2 * frame
+    for k in range(24):
+        s.frame(k / 8)
+        assert s.caches.nbytes <= 2 * frame
+    assert len(s.cache) == 2
+
+
+def test_a_cache_budget_must_be_a_positive_number_of_bytes(s, memory_budget):
+    with pytest.raises(nbedit.errors.EditError, match=r"the cache budget \(bytes\) must be positive, not 0"):
+        s.caches.budget = 0
+    assert s.caches.budget == memory_budget.limit
