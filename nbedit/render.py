@@ -547,6 +547,11 @@ class RenderSettings:
     audio_bitrate: int = 192_000
 
 
+# Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
+# layers and crossfades of the frames being made.
+RENDER_CACHE_FRAMES = 4
+
+
 def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
     """Edit-rate frame shown at each output frame (output rate may differ from the edit rate)."""
     first = Fraction(s.start) / rate
@@ -563,7 +568,11 @@ def render(
     cache: FrameCache | None = None,
     progress: bool = True,
 ) -> Path:
-    """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success)."""
+    """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success).
+
+    Decoded frames go to ``cache``, by default one of its own holding a few output frames: a render reads each
+    source frame once, in order, so a larger cache would only grow with the timeline and hold nothing reused.
+    """
     import tempfile
 
     from tqdm.auto import tqdm
@@ -582,7 +591,9 @@ def render(
     if not numbers:
         tmp.unlink()
         raise RenderError("nothing to render: the range is empty")
-    frames: queue.Queue = queue.Queue(maxsize=8)
+    if cache is None:
+        cache = FrameCache(RENDER_CACHE_FRAMES * settings.width * settings.height * 3, name="render frames")
+    frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def produce() -> None:

@@ -637,7 +637,7 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(self.timeline, path, settings, cache=self.cache, progress=progress)
+        return render_file(self.timeline, path, settings, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

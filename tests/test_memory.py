@@ -103,3 +103,12 @@ def test_a_cache_budget_must_be_a_positive_number_of_bytes(s, memory_budget):
     with pytest.raises(nbedit.errors.EditError, match=r"the cache budget \(bytes\) must be positive, not 0"):
         s.caches.budget = 0
     assert s.caches.budget == memory_budget.limit
+
+
+def test_a_render_decodes_into_a_few_frames_of_its_own_not_the_session_cache(s, footage, tmp_path):
+    s.append(s.import_media(footage["a"]))
+    s.transform(s.clips[0], scale=1.1)  # every frame composited from RGB, so every frame goes through a cache
+    s.frame(0.0)
+    before = s.cache.nbytes
+    s.render(tmp_path / "out.mp4", progress=False, preset="ultrafast")
+    assert s.cache.nbytes == before  # 96 frames read once each: keeping them would only grow with the timeline
