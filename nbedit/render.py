@@ -33,6 +33,9 @@ from .tools.keyframes import value_at
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
+# The Mixer reads sound by windows of this many samples (5.5 s, 2 MiB of stereo float32), each decoded and
+# cached on its own: what a long timeline holds is the windows it plays, not whole files.
+AUDIO_WINDOW = 2**18
 
 
 # ---- sources ----------------------------------------------------------------------------------------------
@@ -85,6 +88,34 @@ class Sources:
             pcm = self.audio_cache.put(
                 key, media.read_audio(entry["path"], rate=SAMPLE_RATE, channels=CHANNELS, info=info)
             )
+        return pcm
+
+    def audio_span(self, entry: dict, lo: int, hi: int) -> np.ndarray | None:
+        """Samples ``lo`` to ``hi`` of a media's sound (silence outside the file), from cached windows of it."""
+        if not os.path.exists(entry["path"]):
+            return None
+        out = np.zeros((CHANNELS, max(0, hi - lo)), np.float32)
+        end = (float(entry.get("duration") or 0) + 1) * SAMPLE_RATE  # no window is decoded past the media
+        for k in range(max(lo, 0) // AUDIO_WINDOW, max(hi - 1, 0) // AUDIO_WINDOW + 1):
+            first = k * AUDIO_WINDOW
+            if first >= end or first >= hi:
+                break
+            window = self._audio_window(entry, k)
+            a, b = max(lo, first), min(hi, first + AUDIO_WINDOW)
+            if b > a:
+                out[:, a - lo : b - lo] = window[:, a - first : b - first]
+        return out
+
+    def _audio_window(self, entry: dict, k: int) -> np.ndarray:
+        key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS, AUDIO_WINDOW, k)
+        pcm = self.audio_cache.get(key)
+        if pcm is None:
+            path, info = entry["path"], media_info(entry)
+            start = k * AUDIO_WINDOW
+            pcm = media.read_audio(
+                path, rate=SAMPLE_RATE, channels=CHANNELS, info=info, start=start, count=AUDIO_WINDOW
+            )
+            pcm = self.audio_cache.put(key, pcm)
         return pcm
 
     def close(self) -> None:
@@ -489,9 +520,6 @@ class Mixer:
                 continue
             clip = p.item
             data = nb(clip)
-            pcm = self.sources.audio(media_entry(self.timeline, data["media"]))
-            if pcm is None:
-                continue
             j = np.arange(lo, hi, dtype=np.int64)
             scalar = time_scalar(clip)
             src0 = source_in(clip) / self.rate * SAMPLE_RATE
@@ -499,7 +527,13 @@ class Mixer:
                 pos = (j - self._s(p.start) + round(src0)).astype(np.float64)
             else:
                 pos = float(src0) + (j - self._s(p.start)).astype(np.float64) * float(scalar)
-            chunk = _read(pcm, pos)
+            first_sample = math.floor(pos.min())  # the span of the source these samples read, and no more
+            pcm = self.sources.audio_span(
+                media_entry(self.timeline, data["media"]), first_sample, math.ceil(pos.max()) + 2
+            )
+            if pcm is None:
+                continue
+            chunk = _read(pcm, pos - first_sample)
             gain = np.float32(10 ** (float(data.get("gain_db", 0.0)) / 20))
             env = np.ones(hi - lo, np.float32) * gain
             for span, rising in ((fade_in, True), (fade_out, False)):

@@ -15,6 +15,7 @@ import pytest
 import nbedit
 from nbedit import media
 from nbedit.cache import MEMORY, Budget, FrameCache
+from nbedit.render import AUDIO_WINDOW, Mixer, Sources
 
 MiB = 2**20
 
@@ -112,3 +113,29 @@ def test_a_render_decodes_into_a_few_frames_of_its_own_not_the_session_cache(s, 
     before = s.cache.nbytes
     s.render(tmp_path / "out.mp4", progress=False, preset="ultrafast")
     assert s.cache.nbytes == before  # 96 frames read once each: keeping them would only grow with the timeline
+
+
+@pytest.fixture(scope="module")
+def long_tone(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """40 s of 48 kHz stereo AAC: about seven of the Mixer's windows."""
+    return media.tone(tmp_path_factory.mktemp("tone") / "long.m4a", seconds=40, hz=330)
+
+
+def test_sound_read_by_windows_is_the_whole_decode_sample_for_sample(long_tone):
+    whole = media.read_audio(long_tone)
+    for start in (0, 48000 * 7 + 17, AUDIO_WINDOW - 100, whole.shape[1] - 50):
+        window = media.read_audio(long_tone, start=start, count=1000)
+        inside = min(1000, whole.shape[1] - start)
+        np.testing.assert_array_equal(window[:, :inside], whole[:, start : start + inside])
+        assert not window[:, inside:].any()  # past the end: silence
+
+
+def test_the_mixer_decodes_only_the_windows_of_the_span_it_mixes(s, long_tone):
+    s.set_format(width=320, height=240, fps=24)
+    s.append(s.import_media(long_tone), track="A1")
+    sources = Sources()
+    mixer = Mixer(s.timeline, sources)
+    at = AUDIO_WINDOW * 4 - 512  # across the boundary of windows 3 and 4
+    mixed = mixer.samples(at, 1024)
+    assert len(sources.audio_cache) == 2 and sources.audio_cache.nbytes == 2 * AUDIO_WINDOW * 2 * 4
+    np.testing.assert_array_equal(mixed, np.clip(media.read_audio(long_tone)[:, at : at + 1024], -1, 1))
