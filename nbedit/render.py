@@ -584,6 +584,8 @@ class RenderSettings:
 # Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
 # layers and crossfades of the frames being made.
 RENDER_CACHE_FRAMES = 4
+# and windows of sound: two for each of a few clips sounding at once (each window is mixed from then left behind)
+RENDER_AUDIO_WINDOWS = 8
 
 
 def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
@@ -669,7 +671,9 @@ def render(
             if settings.audio and audio_tracks(timeline):
                 a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
                 a.bit_rate = settings.audio_bitrate
-                mixer = Mixer(timeline, Sources(cache))
+                # the windows of the clips sounding now; a render plays each once, in order
+                sound = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
+                mixer = Mixer(timeline, Sources(cache, sound))
             sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
             total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
             done = 0

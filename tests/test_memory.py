@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from nbedit.cache import MEMORY, Budget, FrameCache
 from nbedit.render import AUDIO_WINDOW, Mixer, Sources
 
 MiB = 2**20
+ROOT = Path(nbedit.__file__).parent.parent
 
 
 def rss() -> int:
@@ -139,3 +143,30 @@ def test_the_mixer_decodes_only_the_windows_of_the_span_it_mixes(s, long_tone):
     mixed = mixer.samples(at, 1024)
     assert len(sources.audio_cache) == 2 and sources.audio_cache.nbytes == 2 * AUDIO_WINDOW * 2 * 4
     np.testing.assert_array_equal(mixed, np.clip(media.read_audio(long_tone)[:, at : at + 1024], -1, 1))
+
+
+RENDER_CHILD = """
+import sys, nbedit
+s = nbedit.Session(sys.argv[1])
+s.append(s.import_media(sys.argv[2]), src_in=0, src_out=float(sys.argv[3]))
+s.transform(s.clips[0], scale=1.05)  # every frame decoded to RGB and composited
+s.render(sys.argv[1] + "/out.mp4", preset="ultrafast", progress=False)
+with open("/proc/self/status") as f:
+    print(next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) * 1024)
+"""
+
+
+def render_peak(folder, src: str, seconds: float) -> int:
+    """Peak RSS of a fresh process rendering the first ``seconds`` of ``src`` (not ru_maxrss: exec keeps it)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-c", RENDER_CHILD, str(folder), src, str(seconds)]
+    return int(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout.split()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads peak RSS from /proc")
+def test_render_memory_does_not_grow_with_the_timeline(tmp_path, hd):
+    short = render_peak(tmp_path / "short", hd, 2.0)
+    long = render_peak(tmp_path / "long", hd, 8.0)
+    # when renders filled the session's 512 MiB frame cache, 8 s (192 frames) peaked ~300 MiB above 2 s (48)
+    assert long - short < 48 * MiB, f"8 s peaked {(long - short) / MiB:.0f} MiB above 2 s"
