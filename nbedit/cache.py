@@ -113,6 +113,53 @@ class Budget:
 
 
 MEMORY = Budget(1024 * 2**20)
+
+
+class DiskBudget:
+    """A byte budget for files kept on disk only to be faster (scrub proxies): past it, the oldest files go.
+
+    Only finished files count and go; hidden ones (a build's temp file) are left to their writer. Such files
+    are made again when wanted, so removing one loses nothing the user made.
+
+        >>> DISK.limit = 50 * 2**30
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    @staticmethod
+    def files(folder: os.PathLike) -> list[Path]:
+        folder = Path(folder)
+        return [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")] if folder.is_dir() else []
+
+    def trim(self, folder: os.PathLike, *, keep: os.PathLike | None = None) -> list[Path]:
+        """Remove the oldest files of ``folder`` (never ``keep``) until the rest fit the limit; what went."""
+        found = []
+        for f in self.files(folder):
+            try:
+                st = f.stat()
+            except FileNotFoundError:
+                continue
+            found.append((st.st_mtime, st.st_size, f))
+        total = sum(size for _, size, _ in found)
+        removed = []
+        for _, size, f in sorted(found):
+            if total <= self.limit:
+                break
+            if keep is not None and f == Path(keep):
+                continue
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue  # not ours to remove: it still counts
+            total -= size
+            removed.append(f)
+        return removed
+
+
+DISK = DiskBudget(20 * 2**30)
 _TICKS = itertools.count()  # recency across caches: a global LRU needs one clock
 
 
@@ -225,14 +272,14 @@ class CacheRow:
     name: str
     entries: int
     nbytes: int
-    budget: int | None  # None: no cap of its own (memory) or not capped (disk)
+    budget: int
 
 
 class Caches:
     """What every cache holds, as a table: ``s.caches`` in a cell shows it.
 
     Caches of the same kind (the session's decoded frames and the thumbnails', say) share a row; the last rows
-    are the total against the one memory budget, and files kept on disk (not memory, shown for the disk they use).
+    are the total against the one memory budget, and files kept on disk against the disk budget (:data:`DISK`).
 
         >>> s.caches.budget = 2 * 2**30        # the one memory budget, for every cache in the kernel
         >>> s.caches.nbytes <= s.caches.budget
@@ -268,8 +315,13 @@ class Caches:
             rows.append(CacheRow(name, sum(len(c) for c in group), sum(c.nbytes for c in group), cap))
         rows.append(CacheRow("all in memory", sum(r.entries for r in rows), self.nbytes, self.budget))
         for name, folder in self.disk.items():
-            files = [f for f in Path(folder).glob("*") if f.is_file()] if Path(folder).is_dir() else []
-            rows.append(CacheRow(name, len(files), sum(f.stat().st_size for f in files), None))
+            sizes = []
+            for f in DISK.files(folder):
+                try:
+                    sizes.append(f.stat().st_size)
+                except FileNotFoundError:
+                    continue
+            rows.append(CacheRow(name, len(sizes), sum(sizes), DISK.limit))
         return rows
 
     def __repr__(self) -> str:
@@ -288,7 +340,5 @@ class Caches:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
+def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} B"

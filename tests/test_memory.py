@@ -17,7 +17,9 @@ import pytest
 
 import nbedit
 from nbedit import media
-from nbedit.cache import MEMORY, Budget, FrameCache
+from nbedit.cache import DISK, MEMORY, Budget, DiskBudget, FrameCache
+from nbedit.model import pool
+from nbedit.proxy import Proxies
 from nbedit.render import AUDIO_WINDOW, Mixer, Sources
 
 MiB = 2**20
@@ -168,5 +170,39 @@ def render_peak(folder, src: str, seconds: float) -> int:
 def test_render_memory_does_not_grow_with_the_timeline(tmp_path, hd):
     short = render_peak(tmp_path / "short", hd, 2.0)
     long = render_peak(tmp_path / "long", hd, 8.0)
-    # when renders filled the session's 512 MiB frame cache, 8 s (192 frames) peaked ~300 MiB above 2 s (48)
+    # when renders filled the session's 512 MiB frame cache, 8 s (192 frames) peaked 257 MiB above 2 s (48)
     assert long - short < 48 * MiB, f"8 s peaked {(long - short) / MiB:.0f} MiB above 2 s"
+
+
+@pytest.fixture
+def disk_budget():
+    """The process's disk budget, put back as it was after the test."""
+    limit = DISK.limit
+    yield DISK
+    DISK.limit = limit
+
+
+def test_the_disk_budget_removes_the_oldest_files_first_never_the_one_kept_nor_a_temp_file(tmp_path):
+    files = [tmp_path / f"{k}.mp4" for k in range(3)]
+    for k, f in enumerate(files):
+        f.write_bytes(b"x" * 100)
+        os.utime(f, (1000 + k, 1000 + k))
+    partial = tmp_path / ".2.mp4.123-0.partial"
+    partial.write_bytes(b"x" * 500)
+    assert DiskBudget(150).trim(tmp_path, keep=files[0]) == [files[1], files[2]]
+    assert files[0].exists() and partial.exists()
+
+
+def test_proxies_count_into_the_disk_budget_and_the_oldest_make_room(s, tmp_path, disk_budget):
+    for k in range(2):
+        s.import_media(media.testsrc(tmp_path / f"m{k}.mp4", seconds=1, size=(320, 240), gop=24, variant=k))
+    disk_budget.limit = 1  # room for the proxy just made, and no other
+    proxies = Proxies(s.path / "proxies")
+    entries = sorted(pool(s.timeline).values(), key=lambda e: e["path"])
+    for entry in entries:  # one at a time, so the first is the older
+        proxies.request([entry])
+        assert proxies.wait(60)
+    proxies.close()
+    assert proxies.ready(entries[0]["sha256"]) is None and proxies.ready(entries[1]["sha256"]) is not None
+    row = next(r for r in s.caches.rows() if r.name == "proxies on disk")
+    assert row.entries == 1 and row.nbytes == proxies.ready(entries[1]["sha256"]).stat().st_size and row.budget == 1
