@@ -1,7 +1,9 @@
-"""A byte-budgeted LRU cache for decoded frames and audio, keyed by content so edits never make it stale.
+"""Byte-budgeted LRU caches for decoded frames, preview JPEGs and audio, keyed by content so edits never make them
+stale, and all counted in one memory budget; scrub proxies in a disk budget; ``s.caches`` shows them as a table.
 
 Keys name the media by its sha256 (and the frame by its index), never by a clip or a timeline position: an edit
 changes which frames are asked for, not what a frame of a file looks like, so nothing needs invalidating.
+What a cache evicts goes back to the system, not only to the allocator (see :func:`fixed_mmap_threshold`).
 """
 
 from __future__ import annotations

@@ -79,6 +79,7 @@ class Sources:
         return img
 
     def audio(self, entry: dict) -> np.ndarray | None:
+        """A media's whole sound, decoded at once (the Mixer and waveforms read windows: :meth:`audio_span`)."""
         key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS)
         pcm = self.audio_cache.get(key)
         if pcm is None:

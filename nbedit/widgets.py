@@ -674,11 +674,11 @@ def _clip_peaks(session: Any, item: Any, entry: dict, duration: int, cache: dict
     """Peak levels across an audio clip, for its waveform."""
     key = (entry["sha256"], float(source_in(item)), float(time_scalar(item)), duration, points)
     if key not in cache:
-        pcm = session.sources.audio(entry)
         rate = 48000
         a = int(float(source_in(item) / session.fps) * rate)
         b = int(float(source_at(item, duration) / session.fps) * rate)
-        seg = np.abs(pcm[:, max(a, 0) : max(b, a + 1)]).max(axis=0) if pcm is not None else np.zeros(1)
+        pcm = session.sources.audio_span(entry, max(a, 0), max(b, a + 1))  # the clip's span, not the whole file
+        seg = np.abs(pcm).max(axis=0) if pcm is not None else np.zeros(1)
         edges = np.linspace(0, len(seg), points + 1).astype(int)
         cache[key] = [round(float(seg[i:j].max()), 3) if j > i else 0.0 for i, j in zip(edges, edges[1:], strict=False)]
     return cache[key]
