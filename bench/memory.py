@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 MiB = 2**20
@@ -44,11 +45,13 @@ def child_scrub(src: str, folder: str, count: int) -> dict:
     s.append(s.import_media(src))
     rng = random.Random(1)
     half = 0
+    t0 = time.perf_counter()
     for k in range(count):
         s.frame(rng.uniform(0, s.duration - 0.05))
         if k == count // 2:
             half = rss()
-    return {"half": half, "end": rss(), "peak": peak(), "cache": s.cache.nbytes}
+    took = time.perf_counter() - t0
+    return {"half": half, "end": rss(), "peak": peak(), "cache": s.cache.nbytes, "seconds": took}
 
 
 def child_render(src: str, folder: str, seconds: float, preset: str, composited: bool) -> dict:
@@ -126,11 +129,14 @@ def main() -> None:
                 fixed.append(run("scrub", src, a.scrub))
                 moving.append(run("scrub", src, a.scrub, env={"NBEDIT_MMAP_THRESHOLD": "off"}))
             print(f"\nscrub of {a.scrub} random frames of a {longest:g} s file, frame cache at its default budget")
-            print(f"{'':30} {'RSS at half':>12} {'RSS at end':>12} {'growth':>10}")
+            print(f"{'':30} {'RSS at half':>12} {'RSS at end':>12} {'growth':>10} {'time':>8}")
             for name, runs in (("glibc's moving threshold", moving), ("nbedit (fixed 128 KiB)", fixed)):
                 half, end = median(runs, "half"), median(runs, "end")
-                print(f"{name:30} {half:9.0f} MiB {end:9.0f} MiB {end - half:7.0f} MiB")
+                took = statistics.median(r["seconds"] for r in runs)
+                print(f"{name:30} {half:9.0f} MiB {end:9.0f} MiB {end - half:7.0f} MiB {took:7.1f}s")
             print(f"ratio of end RSS, moving / fixed: {median(moving, 'end') / median(fixed, 'end'):.2f}x")
+            took = [statistics.median(r["seconds"] for r in runs) for runs in (fixed, moving)]
+            print(f"ratio of scrub time, fixed / moving: {took[0] / took[1]:.2f}x")
         for seconds in a.seconds:
             raw, plain, comp = [], [], []
             for _ in range(a.repeat):

@@ -280,8 +280,8 @@ class CacheRow:
 class Caches:
     """What every cache holds, as a table: ``s.caches`` in a cell shows it.
 
-    Caches of the same kind (the session's decoded frames and the thumbnails', say) share a row; the last rows
-    are the total against the one memory budget, and files kept on disk against the disk budget (:data:`DISK`).
+    Caches of the same kind (the session's decoded frames and the thumbnails', say) share a row, their caps added; the
+    last rows are the total against the one memory budget, and files kept on disk against the disk budget (DISK).
 
         >>> s.caches.budget = 2 * 2**30        # the one memory budget, for every cache in the kernel
         >>> s.caches.nbytes <= s.caches.budget
@@ -312,9 +312,8 @@ class Caches:
         rows = []
         for name in sorted(kinds):
             group = kinds[name]
-            caps = {c.budget for c in group}
-            cap = caps.pop() if len(caps) == 1 else sum(c.budget for c in group)
-            rows.append(CacheRow(name, sum(len(c) for c in group), sum(c.nbytes for c in group), cap))
+            caps = sum(c.budget for c in group)
+            rows.append(CacheRow(name, sum(len(c) for c in group), sum(c.nbytes for c in group), caps))
         rows.append(CacheRow("all in memory", sum(r.entries for r in rows), self.nbytes, self.budget))
         for name, folder in self.disk.items():
             sizes = []
