@@ -53,7 +53,7 @@ def test_rss_stays_flat_over_a_random_scrub_of_1080p_long_gop_media(tmp_path, hd
     for t in times[200:]:
         s.frame(t)
     grown = rss() - half
-    # with glibc's moving threshold (NBEDIT_MMAP_THRESHOLD=off) this grew 59 MiB, the cache at its budget
+    # with freed memory left to glibc (NBEDIT_MALLOC_TRIM=off) this grew 59 MiB, the cache at its budget
     assert s.cache.nbytes <= s.cache.budget
     assert grown < 24 * MiB, f"RSS grew {grown / MiB:.0f} MiB over the second 200 frames"
 
