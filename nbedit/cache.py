@@ -49,9 +49,10 @@ def give_back() -> None:
     glibc raises its mmap threshold to the size of the largest block freed (up to 32 MiB), so after the first
     evicted frame, 6 MiB 1080p frame buffers come from its heaps, and freed ones stayed with the process: a
     2,000-frame scrub grew RSS by about 2 MiB a frame while the cache held its budget. ``malloc_trim`` returns the
-    free pages of every heap. (A fixed 128 KiB mmap threshold held RSS as flat, but page-faulting every new large
-    buffer made the scrub 1.2x to 1.7x slower; trimming after evictions cost nothing measurable.) Caches call it
-    after they evict; ``NBEDIT_MALLOC_TRIM=off`` leaves memory to glibc.
+    free pages of every heap. A fixed 128 KiB mmap threshold held RSS as flat at the same cost (new large buffers
+    fault their pages in again: the scrub took 1.4x as long either way, bench/memory.py), but it would change
+    every allocation of the process, others' libraries too; trimming happens only when a cache evicts.
+    ``NBEDIT_MALLOC_TRIM=off`` leaves memory to glibc.
     """
     if _TRIM is not None:
         _TRIM(0)
