@@ -168,9 +168,7 @@ def _open(path: str) -> av.container.InputContainer:
 
 def _pick_streams(container: av.container.InputContainer) -> tuple[Any, Any]:
     """First real video stream (cover art is not video) and first audio stream, either may be None."""
-    video = next(
-        (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None
-    )
+    video = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
     audio = next(iter(container.streams.audio), None)
     return video, audio
 
@@ -570,9 +568,15 @@ def _layout_name(channels: int) -> str:
 
 
 def read_audio(
-    path: str | os.PathLike[str], *, rate: int = 48000, channels: int = 2, info: MediaInfo | None = None
+    path: str | os.PathLike[str],
+    *,
+    rate: int = 48000,
+    channels: int = 2,
+    info: MediaInfo | None = None,
+    start: int = 0,
+    count: int | None = None,
 ) -> np.ndarray:
-    """Decode the whole first audio stream as float32 (channels, samples), resampled to ``rate``/``channels``.
+    """Decode the first audio stream as float32 (channels, samples), resampled to ``rate``/``channels``.
 
     Sample 0 is media time 0 (the first video frame, or the first audio sample for audio-only files): audio
     that starts later is padded with silence in front, audio that starts earlier is cut.
@@ -580,36 +584,83 @@ def read_audio(
         >>> pcm = read_audio("clip.mp4", rate=48000, channels=2)
         >>> pcm.shape, pcm.dtype                # 4 s, plus the AAC encoder's padding of its last frame
         ((2, 192512), dtype('float32'))
+
+    With ``count``, only samples ``start`` to ``start + count`` (silence where the file has none): the decoder
+    seeks near ``start`` and stops after the window, so a long file is never decoded whole.
+
+        >>> read_audio("clip.mp4", start=48000, count=4800).shape
+        (2, 4800)
     """
     p = _abspath(path)
     if info is None:
         info = _scan(p, with_hash=False)[0]
     if not info.has_audio:
         raise MediaError(f"no audio stream in media file {p}")
+    if count is not None and count < 0:
+        raise ValueError(f"count must not be negative, not {count}")
+    seek = count is not None and start / rate - _AUDIO_PREROLL > 0
+    try:
+        pos0, pcm = _decode_audio(p, info, rate, channels, start if seek else None, count)
+    except _Overshot:  # a coarse index, or no timestamps to say where the seek landed: from the top
+        pos0, pcm = _decode_audio(p, info, rate, channels, None, None if count is None else start + count)
+    if count is None:
+        start, count = 0, max(0, (pos0 or 0) + pcm.shape[1])
+    out = np.zeros((channels, count), np.float32)
+    if pos0 is not None:
+        lo, hi = max(start, pos0), min(start + count, pos0 + pcm.shape[1])
+        if hi > lo:
+            out[:, lo - start : hi - start] = pcm[:, lo - pos0 : hi - pos0]
+    return out
+
+
+# Decoding starts this long before a window: an AAC frame needs the one before it to decode right.
+_AUDIO_PREROLL = 0.2
+
+
+class _Overshot(Exception):
+    """A seek landed after the window it was for, or somewhere its frames do not say."""
+
+
+def _decode_audio(
+    p: str, info: MediaInfo, rate: int, channels: int, seek_to: int | None, count: int | None
+) -> tuple[int | None, np.ndarray]:
+    """(position of the first sample in media samples, samples) from ``seek_to`` (None: the top) to past
+    ``seek_to + count`` (None: the end). The position is None when nothing decoded."""
     resampler = av.AudioResampler(format="fltp", layout=_layout_name(channels), rate=rate)
     chunks: list[np.ndarray] = []
-    first: float | None = None
+    pos0: int | None = None
+    done = 0
     container = _open(p)
     try:
         astream = _pick_streams(container)[1]
         if astream is None:
             raise MediaError(f"no audio stream in media file {p}")
+        if seek_to is not None:
+            t = seek_to / rate - _AUDIO_PREROLL + info.start_time
+            container.seek(int(Fraction(t).limit_denominator(10**9) / astream.time_base), stream=astream)
+        # a little past the window: the resampler holds back a few samples of what it was given
+        end = None if count is None else (seek_to or 0) + count + rate // 10
         for frame in container.decode(astream):
-            if first is None:
+            if pos0 is None:
+                if seek_to is not None and frame.pts is None:
+                    raise _Overshot
                 first = float(frame.pts * frame.time_base) if frame.pts is not None else info.start_time
-            chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+                pos0 = round((first - info.start_time) * rate)
+                if seek_to is not None and pos0 > seek_to:
+                    raise _Overshot
+            for f in resampler.resample(frame):
+                chunks.append(f.to_ndarray())
+                done += f.samples
+            if end is not None and pos0 + done >= end:
+                break
+        else:
+            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
     except av.FFmpegError as e:
         raise MediaError(f"cannot decode audio of {p}: {e}") from e
     finally:
         container.close()
     pcm = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
-    shift = round(((first if first is not None else info.start_time) - info.start_time) * rate)
-    if shift > 0:
-        pcm = np.concatenate([np.zeros((channels, shift), np.float32), pcm], axis=1)
-    elif shift < 0:
-        pcm = pcm[:, -shift:]
-    return np.ascontiguousarray(pcm, dtype=np.float32)
+    return pos0, np.ascontiguousarray(pcm, dtype=np.float32)
 
 
 # ----------------------------------------------------------------------------------------------------

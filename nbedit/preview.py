@@ -139,8 +139,9 @@ class Preview:
         self.max_width = max_width
         self.ahead = ahead
         self.linger = linger if ahead else 0.0
-        self.jpegs = FrameCache(budget // 2)  # composited frames, by content key
-        self.frames = FrameCache(budget // 2, device="auto")  # decoded source frames (on the GPU when present)
+        self.jpegs = FrameCache(budget // 2, name="preview JPEGs")  # composited frames, by content key
+        # decoded source frames (on the GPU when present)
+        self.frames = FrameCache(budget // 2, device="auto", name="preview frames")
         self.proxies = Proxies(Path(session.path) / "proxies", max_width=max_width)
         self.use_proxies = proxies
         self._encode = JpegEncoder()

@@ -38,6 +38,7 @@ import av
 import numpy as np
 
 from . import media
+from .cache import DISK
 from .errors import MediaError, ProxyError
 from .model import media_at_path
 
@@ -437,6 +438,7 @@ class Proxies:
             target = self.path(sha)
             if not build_from(reader, target, max_width=self.max_width, stop=self._stop, progress=self._progress(sha)):
                 return ProxyStatus("failed", STOPPED)
+        DISK.trim(self.folder, keep=target)  # proxies count into the disk budget: the oldest make room
         return ProxyStatus("ready", progress=1.0, path=target)
 
     def _set(self, sha: str, st: ProxyStatus) -> None:

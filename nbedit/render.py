@@ -33,6 +33,9 @@ from .tools.keyframes import value_at
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
+# The Mixer reads sound by windows of this many samples (5.5 s, 2 MiB of stereo float32), each decoded and
+# cached on its own: what a long timeline holds is the windows it plays, not whole files.
+AUDIO_WINDOW = 2**18
 
 
 # ---- sources ----------------------------------------------------------------------------------------------
@@ -43,7 +46,7 @@ class Sources:
 
     def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None):
         self.cache = cache if cache is not None else FrameCache()
-        self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20)
+        self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20, name="audio")
         self._readers: dict[str, media.VideoReader] = {}
         self.changed: set[str] = set()  # media files found replaced since import (shown offline)
 
@@ -76,6 +79,7 @@ class Sources:
         return img
 
     def audio(self, entry: dict) -> np.ndarray | None:
+        """A media's whole sound, decoded at once (the Mixer and waveforms read windows: :meth:`audio_span`)."""
         key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS)
         pcm = self.audio_cache.get(key)
         if pcm is None:
@@ -85,6 +89,34 @@ class Sources:
             pcm = self.audio_cache.put(
                 key, media.read_audio(entry["path"], rate=SAMPLE_RATE, channels=CHANNELS, info=info)
             )
+        return pcm
+
+    def audio_span(self, entry: dict, lo: int, hi: int) -> np.ndarray | None:
+        """Samples ``lo`` to ``hi`` of a media's sound (silence outside the file), from cached windows of it."""
+        if not os.path.exists(entry["path"]):
+            return None
+        out = np.zeros((CHANNELS, max(0, hi - lo)), np.float32)
+        end = (float(entry.get("duration") or 0) + 1) * SAMPLE_RATE  # no window is decoded past the media
+        for k in range(max(lo, 0) // AUDIO_WINDOW, max(hi - 1, 0) // AUDIO_WINDOW + 1):
+            first = k * AUDIO_WINDOW
+            if first >= end or first >= hi:
+                break
+            window = self._audio_window(entry, k)
+            a, b = max(lo, first), min(hi, first + AUDIO_WINDOW)
+            if b > a:
+                out[:, a - lo : b - lo] = window[:, a - first : b - first]
+        return out
+
+    def _audio_window(self, entry: dict, k: int) -> np.ndarray:
+        key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS, AUDIO_WINDOW, k)
+        pcm = self.audio_cache.get(key)
+        if pcm is None:
+            path, info = entry["path"], media_info(entry)
+            start = k * AUDIO_WINDOW
+            pcm = media.read_audio(
+                path, rate=SAMPLE_RATE, channels=CHANNELS, info=info, start=start, count=AUDIO_WINDOW
+            )
+            pcm = self.audio_cache.put(key, pcm)
         return pcm
 
     def close(self) -> None:
@@ -490,9 +522,6 @@ class Mixer:
                 continue
             clip = p.item
             data = nb(clip)
-            pcm = self.sources.audio(media_entry(self.timeline, data["media"]))
-            if pcm is None:
-                continue
             j = np.arange(lo, hi, dtype=np.int64)
             scalar = time_scalar(clip)
             src0 = source_in(clip) / self.rate * SAMPLE_RATE
@@ -500,7 +529,13 @@ class Mixer:
                 pos = (j - self._s(p.start) + round(src0)).astype(np.float64)
             else:
                 pos = float(src0) + (j - self._s(p.start)).astype(np.float64) * float(scalar)
-            chunk = _read(pcm, pos)
+            first_sample = math.floor(pos.min())  # the span of the source these samples read, and no more
+            pcm = self.sources.audio_span(
+                media_entry(self.timeline, data["media"]), first_sample, math.ceil(pos.max()) + 2
+            )
+            if pcm is None:
+                continue
+            chunk = _read(pcm, pos - first_sample)
             gain = np.float32(10 ** (float(data.get("gain_db", 0.0)) / 20))
             env = np.ones(hi - lo, np.float32) * gain
             for span, rising in ((fade_in, True), (fade_out, False)):
@@ -548,6 +583,13 @@ class RenderSettings:
     audio_bitrate: int = 192_000
 
 
+# Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
+# layers and crossfades of the frames being made.
+RENDER_CACHE_FRAMES = 4
+# and windows of sound: two for each of a few clips sounding at once (each window is mixed from then left behind)
+RENDER_AUDIO_WINDOWS = 8
+
+
 def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
     """Edit-rate frame shown at each output frame (output rate may differ from the edit rate)."""
     first = Fraction(s.start) / rate
@@ -567,7 +609,10 @@ def render(
     """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success).
 
     ``progress``: a bar in the notebook (True), none (False), or a function called with (frames done, frames in
-    all) after each frame is encoded."""
+    all) after each frame is encoded.
+    Decoded frames go to ``cache``, by default one of its own holding a few output frames: a render reads each
+    source frame once, in order, so a larger cache would only grow with the timeline and hold nothing reused.
+    """
     import tempfile
 
     from tqdm.auto import tqdm
@@ -587,7 +632,9 @@ def render(
     if not numbers:
         tmp.unlink()
         raise RenderError("nothing to render: the range is empty")
-    frames: queue.Queue = queue.Queue(maxsize=8)
+    if cache is None:
+        cache = FrameCache(RENDER_CACHE_FRAMES * settings.width * settings.height * 3, name="render frames")
+    frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def produce() -> None:
@@ -630,7 +677,9 @@ def render(
             if settings.audio and audio_tracks(timeline):
                 a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
                 a.bit_rate = settings.audio_bitrate
-                mixer = Mixer(timeline, Sources(cache))
+                # the windows of the clips sounding now; a render plays each once, in order
+                sound = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
+                mixer = Mixer(timeline, Sources(cache, sound))
             sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
             total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
             done = 0

@@ -32,7 +32,7 @@ import opentimelineio as otio
 
 from . import args, interchange, model
 from . import folder as disk
-from .cache import FrameCache
+from .cache import Caches, FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
@@ -133,6 +133,11 @@ class Session:
 
             pool = self.__dict__.setdefault("_models", ModelPool(self.path))
         return pool
+
+    @property
+    def caches(self) -> Caches:
+        """Every cache's entries and bytes against the one memory budget, as a table. ``s.caches``"""
+        return Caches(disk={"proxies on disk": self.path / "proxies"})
 
     @property
     def _env(self) -> context.Env:
@@ -648,7 +653,7 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(timeline, path, settings, cache=self.cache, progress=progress)
+        return render_file(timeline, path, settings, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

@@ -1356,7 +1356,6 @@ def _clip_peaks(
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
         return cache[key]
-    pcm = session.sources.audio(entry)
     rate = 48000
     fps = float(session.fps)
     if span is None:
@@ -1370,7 +1369,8 @@ def _clip_peaks(
     start, speed = float(source_in(item)) / fps, float(time_scalar(item))
     a = int((start + t0 * speed) * rate)
     b = int((start + t1 * speed) * rate)
-    seg = np.abs(pcm[:, max(a, 0) : max(b, a + 1)]).max(axis=0) if pcm is not None else np.zeros(1)
+    pcm = session.sources.audio_span(entry, max(a, 0), max(b, a + 1))  # the span drawn, never the whole file
+    seg = np.abs(pcm).max(axis=0) if pcm is not None else np.zeros(1)
     edges = np.linspace(0, len(seg), points + 1).astype(int)
     cache[key] = [round(float(seg[i:j].max()), 3) if j > i else 0.0 for i, j in zip(edges, edges[1:], strict=False)]
     return cache[key]
