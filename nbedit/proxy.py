@@ -56,6 +56,7 @@ OFFLINE = "The media file is offline, so there is nothing to make a proxy from."
 NOT_NEEDED = "No proxy needed: the media seeks fast (short GOP) and its picture is small."
 STOPPED = "The build was stopped before it finished (the preview was closed)."
 CHANGED = "The media file changed since it was imported, so a proxy of it would show other pictures."
+EVICTED = "Removed to keep the proxies within their disk budget (nbedit.cache.DISK): the preview reads the media."
 UNREADABLE = "The media file could not be opened as video."
 UNEXPECTED = "An unexpected error stopped the build."
 IS_SOURCE = "The proxy's file name is taken by media of the project, so no proxy is made over it."
@@ -438,7 +439,12 @@ class Proxies:
             target = self.path(sha)
             if not build_from(reader, target, max_width=self.max_width, stop=self._stop, progress=self._progress(sha)):
                 return ProxyStatus("failed", STOPPED)
-        DISK.trim(self.folder, keep=target)  # proxies count into the disk budget: the oldest make room
+        gone = set(DISK.trim(self.folder, keep=target))  # proxies count into the disk budget: the oldest make room
+        if gone:  # what this manager said was ready is not any more (and is not built again, to no end)
+            with self._lock:
+                for other, st in list(self._status.items()):
+                    if st.path in gone:
+                        self._status[other] = ProxyStatus("skipped", EVICTED)
         return ProxyStatus("ready", progress=1.0, path=target)
 
     def _set(self, sha: str, st: ProxyStatus) -> None:
