@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import math
 import os
+import stat
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -154,16 +155,37 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def _abspath(path: str | os.PathLike[str]) -> str:
     p = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(p):
-        raise MediaError(f"media file not found: {p}")
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise MediaError(f"media file not found: {p}") from None
+    except OSError as e:  # a symlink loop, a name too long, no permission to look
+        raise MediaError(f"cannot open media file {p}: {e.strerror or e}") from None
+    if stat.S_ISDIR(mode):
+        raise MediaError(f"{p} is a folder, not a media file: name a file in it")
+    if stat.S_ISFIFO(mode):  # opening one would wait for a writer; decoding needs a file it can seek in
+        raise MediaError(f"{p} is a pipe (FIFO), not a media file: nbedit reads files it can seek in")
+    if not stat.S_ISREG(mode):
+        raise MediaError(f"{p} is a device or socket, not a media file")
     return p
 
 
+def ffmpeg_words(e: BaseException) -> str:
+    """What FFmpeg's error means to an editor, without its error numbers or function names."""
+    if isinstance(e, av.error.InvalidDataError):
+        return "its data is not a picture, video or sound nbedit can read (damaged, cut short, or of another kind)"
+    if isinstance(e, av.FFmpegError | OSError) and getattr(e, "strerror", None):
+        return str(e.strerror)
+    return str(e)
+
+
 def _open(path: str) -> av.container.InputContainer:
+    if os.path.getsize(path) == 0:
+        raise MediaError(f"cannot open media file {path}: it is empty (0 bytes)")
     try:
         return av.open(path, "r")
     except (av.FFmpegError, OSError) as e:
-        raise MediaError(f"cannot open media file {path}: {e}") from e
+        raise MediaError(f"cannot open media file {path}: {ffmpeg_words(e)}") from e
 
 
 def _pick_streams(container: av.container.InputContainer) -> tuple[Any, Any]:
@@ -191,7 +213,7 @@ def _scan(path: str | os.PathLike[str], *, with_hash: bool) -> tuple[MediaInfo, 
         try:
             return _scan_container(p, container, with_hash=with_hash)
         except av.FFmpegError as e:
-            raise MediaError(f"cannot read media file {p}: {e}") from e
+            raise MediaError(f"cannot read media file {p}: {ffmpeg_words(e)}") from e
     finally:
         container.close()
 
@@ -523,7 +545,7 @@ class VideoReader:
         try:
             self._container.seek(ts, stream=self._stream, backward=True)
         except av.FFmpegError as e:
-            raise MediaError(f"cannot seek in {self.path}: {e}") from e
+            raise MediaError(f"cannot seek in {self.path}: {ffmpeg_words(e)}") from e
         self.seeks += 1
         self._frames = self._frame_iter()
         self._pos = None
@@ -554,7 +576,7 @@ class VideoReader:
             for packet in self._container.demux(self._stream):
                 yield from packet.decode()
         except av.FFmpegError as e:
-            raise MediaError(f"cannot decode {self.path}: {e}") from e
+            raise MediaError(f"cannot decode {self.path}: {ffmpeg_words(e)}") from e
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -656,7 +678,7 @@ def _decode_audio(
         else:
             chunks.extend(f.to_ndarray() for f in resampler.resample(None))
     except av.FFmpegError as e:
-        raise MediaError(f"cannot decode audio of {p}: {e}") from e
+        raise MediaError(f"cannot decode audio of {p}: {ffmpeg_words(e)}") from e
     finally:
         container.close()
     pcm = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)

@@ -132,12 +132,7 @@ BROKEN_MEDIA = [
 ]
 
 
-R1_WORDS = pytest.mark.xfail(
-    strict=True, reason="needs media.py: FFmpeg's text ([Errno ...], avcodec_send_packet()) in an editor's words (R1)"
-)
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=R1_WORDS) for name in BROKEN_MEDIA])
+@pytest.mark.parametrize("name", BROKEN_MEDIA)
 def test_broken_media_is_refused_at_import(name, corpus, footage, tmp_path):
     def body():
         s = edited(tmp_path / "p", footage)
@@ -154,7 +149,6 @@ def test_a_huge_picture_is_refused_at_import(corpus, footage, tmp_path):
     isolated(body)
 
 
-@pytest.mark.xfail(strict=True, reason="needs media.py: a folder named as a folder, not 'media file not found' (R1)")
 def test_a_folder_is_refused_as_a_folder(footage, tmp_path):
     def body():
         s = edited(tmp_path / "p", footage)
@@ -172,7 +166,6 @@ def test_a_missing_file_is_refused_by_name(footage, tmp_path):
     isolated(body)
 
 
-@pytest.mark.xfail(strict=True, reason="needs media.py: a FIFO named as what it is, not 'media file not found' (R1)")
 def test_a_fifo_is_refused_without_waiting_for_a_writer(footage, tmp_path):
     def body():
         s = edited(tmp_path / "p", footage)
@@ -225,7 +218,6 @@ def test_a_tiny_picture_is_a_still(corpus, footage, tmp_path):
     isolated(body)
 
 
-@R1_WORDS
 def test_corrupt_packets_are_refused_at_import_or_give_pictures_or_a_media_error(corpus, tmp_path):
     def body():
         s = nbedit.Session(tmp_path / "p")
@@ -246,7 +238,6 @@ def test_corrupt_packets_are_refused_at_import_or_give_pictures_or_a_media_error
     isolated(body)
 
 
-@R1_WORDS
 def test_relinking_to_random_bytes_is_refused(corpus, footage, tmp_path):
     def body():
         s = edited(tmp_path / "p", footage)
