@@ -512,7 +512,8 @@ class Editor(anywidget.AnyWidget):
                     s.trim(clip, src_out=src, ripple=bool(msg.get("ripple", False)))
             elif op == "move":
                 track = msg.get("track")
-                s.move(msg["clip"], to=round(float(msg["to"]) * fps) / fps, track=track)
+                moved = {"track": track} if track and track != s.clip(msg["clip"]).track else {}  # said when it changes
+                s.move(msg["clip"], to=self._seconds(round(float(msg["to"]) * fps)), **moved)
             elif op == "split":
                 clip = msg.get("clip") or self._clip_under_playhead()
                 s.split(clip, at=self.playhead / fps)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -145,16 +146,85 @@ def run_all(page) -> None:
 
 
 def open_notebook(page, url: str) -> None:
-    """Open a notebook and run all its cells."""
+    """Open a notebook and run all its cells. Run All is asked again until a cell shows it started: on a loaded
+    machine the kernel may not be connected when the page first shows (and then nothing runs), and a slow kernel
+    start may ask which kernel to use (the notebook's own is taken)."""
+    from playwright.sync_api import TimeoutError as Timeout
+
     # ?reset: only this notebook open (JupyterLab would bring back the earlier tests' notebooks, hidden behind it)
     page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    page.wait_for_timeout(1500)  # the kernel connects
-    run_all(page)
+    started = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some((p) => /[*0-9]/.test(p.textContent))"
+    for _ in range(8):
+        page.wait_for_timeout(1500)  # the kernel connects
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            dialog.locator(".jp-mod-accept").first.click()
+            continue
+        run_all(page)
+        try:
+            page.wait_for_function(started, timeout=15_000)
+            return
+        except Timeout:
+            continue
+
+
+def own_notebook(lab: dict, name: str, code: str | None = None) -> str:
+    """A notebook of the test's own, with a project folder of its own (another notebook's kernel may hold the
+    editor demo's lock): the editor notebook with its folder renamed, or one cell of ``code`` and the editor."""
+    import nbformat
+
+    if code is None:
+        text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
+    else:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell("ui = s.ui()\nui")]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        text = nbformat.writes(nb)
+    (lab["work"] / f"{name}.ipynb").write_text(text)
+    return f"{name}.ipynb"
+
+
+@contextmanager
+def editing(lab: dict, browser, name: str, code: str | None = None, width: int = 1280):
+    """A page showing the editor of ``own_notebook(lab, name, code)``, and a second client on its kernel."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    notebook = own_notebook(lab, name, code)
+    try:
+        open_editor(page, f"{lab['url']}/lab/tree/{notebook}")
+        kernel = Kernel(lab, notebook)
+        try:
+            yield page, kernel
+        finally:
+            kernel.close()
+    finally:
+        page.close()
+
+
+def cells_of(page) -> list[str]:
+    """The text of each cell of the notebook on the page, in order."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'), (c) =>
+             Array.from(c.querySelectorAll('.jp-InputArea-editor .cm-line'), (l) => l.textContent).join('\\n'))"""
+    )
+
+
+# press ``key`` in the i-th editor and wait (at most ``ms``) until a play has run and stopped: the editor's counters
+PLAY_AND_WAIT = """async ([i, key, ms]) => {
+  const root = document.querySelectorAll('.nbe-editor')[i];
+  const plays = +(root.dataset.playPlays || 0);
+  root.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
+  const t0 = performance.now();
+  while (+(root.dataset.playPlays || 0) === plays || root.dataset.playState !== 'stopped') {
+    if (performance.now() - t0 > ms) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { ...root.dataset, frame: root.querySelector('.nbe-frame').dataset.frame, ms: performance.now() - t0 };
+}"""
 
 
 def open_editor(page, url: str):
     open_notebook(page, url)
-    page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
+    page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=300_000)
     page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=30_000)
     return page.locator(".nbe-editor").first

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor, open_notebook
+from browser_helpers import ARTIFACTS, MARKS, PLAY_AND_WAIT, REPO, Kernel, cells_of, open_editor, open_notebook
 
 pytestmark = MARKS
 
@@ -320,10 +320,7 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
         assert abs(page.evaluate(f"document.querySelector('{outer}').scrollTop") - scroll0) <= 2
 
         codes = kernel.eval("[r.code for r in s.history][-6:]") + ["s.undo()", "s.redo()"]
-        cells = page.evaluate(
-            """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'), (c) =>
-                 Array.from(c.querySelectorAll('.jp-InputArea-editor .cm-line'), (l) => l.textContent).join('\\n'))"""
-        )
+        cells = cells_of(page)
         at = next(i for i, c in enumerate(cells) if c.startswith("ui = s.ui()"))
         assert cells[at + 1 : at + 1 + len(codes)] == codes  # in order, right after the editor's cell
 
@@ -361,6 +358,8 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
         assert kernel.eval("s.state()") == state
     finally:
         kernel.close()
+
+
 PLAY_CELL = """
 import nbedit
 from fractions import Fraction
@@ -375,18 +374,6 @@ if {warm}:
         ui_{name}.preview.jpeg(_n)  # every frame cached: what is measured is the streaming, not the compositing
 ui_{name}
 """
-
-PLAY_AND_WAIT = """async ([i, key, ms]) => {
-  const root = document.querySelectorAll('.nbe-editor')[i];
-  const plays = +(root.dataset.playPlays || 0);
-  root.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
-  const t0 = performance.now();
-  while (+(root.dataset.playPlays || 0) === plays || root.dataset.playState !== 'stopped') {
-    if (performance.now() - t0 > ms) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { ...root.dataset, frame: root.querySelector('.nbe-frame').dataset.frame, ms: performance.now() - t0 };
-}"""
 
 
 def play_notebook(lab, name: str, cells: list[str]) -> str:

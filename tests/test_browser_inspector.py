@@ -9,25 +9,9 @@ from pathlib import Path
 
 import av
 import pytest
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_editor, open_notebook
+from browser_helpers import ARTIFACTS, MARKS, Kernel, editing, open_editor, open_notebook, own_notebook
 
 pytestmark = MARKS
-
-
-def own_notebook(lab: dict, name: str, code: str | None = None) -> str:
-    """A notebook of the test's own, with a project folder of its own (another notebook's kernel may hold the
-    editor demo's lock): the editor notebook with its folder renamed, or one cell of ``code`` and the editor."""
-    import nbformat
-
-    if code is None:
-        text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
-    else:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell("ui = s.ui()\nui")]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        text = nbformat.writes(nb)
-    (lab["work"] / f"{name}.ipynb").write_text(text)
-    return f"{name}.ipynb"
 
 
 def wait_for(predicate, timeout: float = 30.0, what: str = "") -> None:
@@ -61,11 +45,8 @@ s.gain(s.append('{folder}-a', track='A1', src_in=0, src_out=4), -9.0)"""
 
 
 def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_recorded_cell(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "inspect", LIGHT_CELL.format(folder="inspect"))
-    editor = open_editor(page, f"{lab['url']}/lab/tree/{name}")
-    kernel = Kernel(lab, name)
-    try:
+    with editing(lab, browser, "inspect", LIGHT_CELL.format(folder="inspect")) as (page, kernel):
+        editor = page.locator(".nbe-editor").first
         page.locator(".nbe-clip[data-id='c3']").first.click()  # the inset on V2
         panel = ".nbe-inspector[data-clip='c3']"
         page.wait_for_selector(panel)
@@ -111,17 +92,10 @@ def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_reco
         editor.screenshot(path=str(ARTIFACTS / "inspector.png"))
         page.keyboard.press("ArrowRight")  # the next action takes the message away
         page.wait_for_function("document.querySelector('.nbe-insp-error').textContent === ''")
-    finally:
-        kernel.close()
-        page.close()
 
 
 def test_a_refused_gesture_says_why_in_an_editors_words_until_the_next_action(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "message")
-    open_editor(page, f"{lab['url']}/lab/tree/{name}")
-    kernel = Kernel(lab, name)
-    try:
+    with editing(lab, browser, "message") as (page, kernel):
         state = kernel.eval("s.state()")
         handle = page.locator(".nbe-clip[data-id='c3'] .nbe-handle.nbe-out").first  # street.mp4, 8 s to 10.5 s
         handle.scroll_into_view_if_needed()
@@ -140,9 +114,6 @@ def test_a_refused_gesture_says_why_in_an_editors_words_until_the_next_action(la
         page.keyboard.press("ArrowLeft")  # the next keypress takes it away
         page.wait_for_function("document.querySelector('.nbe-status').textContent === ''")
         assert kernel.eval("ui.status") == ""
-    finally:
-        kernel.close()
-        page.close()
 
 
 def damaged(src: Path, out: Path) -> Path:
@@ -195,11 +166,7 @@ def test_the_proxy_badge_shows_a_build_with_its_progress_then_ready_then_a_failu
 
 
 def test_timecode_entry_jumps_the_playhead_and_says_when_the_text_is_not_a_time(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "jump")
-    open_editor(page, f"{lab['url']}/lab/tree/{name}")
-    kernel = Kernel(lab, name)
-    try:
+    with editing(lab, browser, "jump") as (page, kernel):
         page.locator(".nbe-timecode").first.click()
         entry = page.locator(".nbe-tc-entry").first
         entry.fill("00:00:05:12")
@@ -225,9 +192,6 @@ def test_timecode_entry_jumps_the_playhead_and_says_when_the_text_is_not_a_time(
         entry.press("Escape")
         page.wait_for_function("document.querySelector('.nbe-status').textContent === ''")
         assert page.locator(".nbe-timecode").first.is_visible()
-    finally:
-        kernel.close()
-        page.close()
 
 
 TALL_CELL = """import nbedit

@@ -9,48 +9,13 @@ from __future__ import annotations
 
 import time
 
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, run_all
+from browser_helpers import ARTIFACTS, MARKS, Kernel, cells_of, editing, open_editor, own_notebook
 
 pytestmark = MARKS
 
 
-def open_editor(page, url: str):
-    """Open a notebook, run all its cells, and wait for the editor's first frame.
-
-    (browser_helpers.open_notebook asks to run them 1.5 s after the page shows: on a loaded machine the kernel may
-    not be connected yet, and then nothing runs. Here the asking is repeated until a cell shows it has started.)"""
-    from playwright.sync_api import TimeoutError as Timeout
-
-    page.goto(url if "?" in url or "/lab/" not in url else f"{url}?reset")
-    page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    started = "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some((p) => /[*0-9]/.test(p.textContent))"
-    for _ in range(6):
-        page.wait_for_timeout(1500)  # the kernel connects
-        dialog = page.locator(".jp-Dialog")
-        if dialog.count():  # a slow kernel start asks which kernel to use: the notebook's own, Python 3
-            print("dialog:", dialog.first.text_content())
-            dialog.locator(".jp-mod-accept").first.click()
-            continue
-        run_all(page)
-        try:
-            page.wait_for_function(started, timeout=15_000)
-            break
-        except Timeout:
-            continue
-    page.wait_for_selector(".nbe-frame[data-frame='0']", timeout=120_000)
-    page.wait_for_selector(".nbe-clip[data-id='c1']", timeout=30_000)
-    return page.locator(".nbe-editor").first
-
-
 def x_of(seconds: float) -> float:
     return 100 + 80 * seconds
-
-
-def own_notebook(lab, name: str) -> str:
-    """A copy of the editor notebook with a project folder of its own (a folder has one writer at a time)."""
-    text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
-    (lab["work"] / f"{name}.ipynb").write_text(text)
-    return f"{name}.ipynb"
 
 
 def wait_for(kernel: Kernel, expr: str, want, timeout: float = 20) -> None:
@@ -60,13 +25,6 @@ def wait_for(kernel: Kernel, expr: str, want, timeout: float = 20) -> None:
         time.sleep(0.2)
         got = kernel.eval(expr)
     assert got == want, f"{expr} is {got!r}, not {want!r}"
-
-
-def cells_of(page) -> list[str]:
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'), (c) =>
-             Array.from(c.querySelectorAll('.jp-InputArea-editor .cm-line'), (l) => l.textContent).join('\\n'))"""
-    )
 
 
 def open_pool(page) -> None:
@@ -159,11 +117,7 @@ def test_a_pool_item_opens_in_the_source_monitor_and_scrubs_its_own_frames_in_no
 
 
 def test_insert_and_overwrite_put_the_marked_source_at_the_playhead_as_recorded_cells(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "threepoint")
-    open_editor(page, f"{lab['url']}/lab/tree/{name}")
-    kernel = Kernel(lab, name)
-    try:
+    with editing(lab, browser, "threepoint") as (page, kernel):
         open_source(page, "harbour")
         page.keyboard.press("End")  # the source's last frame, then back a second
         for _ in range(24):
@@ -202,9 +156,6 @@ def test_insert_and_overwrite_put_the_marked_source_at_the_playhead_as_recorded_
         at = next(i for i, c in enumerate(cells) if c.startswith("ui = s.ui()"))
         assert cells[at + 1 : at + 3] == kernel.eval("[r.code for r in s.history][-2:]")  # in order
         assert page.evaluate("!!document.activeElement.closest('.nbe-editor')")  # the keyboard stays
-    finally:
-        kernel.close()
-        page.close()
 
 
 def test_render_in_out_asks_for_a_file_name_shows_progress_and_records_the_call(lab, browser):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import statistics
 
-from browser_helpers import ARTIFACTS, MARKS, Kernel, open_notebook
+from browser_helpers import ARTIFACTS, MARKS, PLAY_AND_WAIT, Kernel, open_notebook
 
 pytestmark = MARKS
 
@@ -101,18 +101,6 @@ DRAG = """async ([x0, step, ms]) => {
   return { loads, sources, distinct: frames.size, moves, seconds, lagMs: end - released, frame: +img.dataset.frame };
 }"""
 
-PLAY_AND_WAIT = """async ([key, ms]) => {
-  const root = document.querySelector('.nbe-editor');
-  const plays = +(root.dataset.playPlays || 0);
-  root.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
-  const t0 = performance.now();
-  while (+(root.dataset.playPlays || 0) === plays || root.dataset.playState !== 'stopped') {
-    if (performance.now() - t0 > ms) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { ...root.dataset, frame: root.querySelector('.nbe-frame').dataset.frame };
-}"""
-
 
 def hd_notebook(lab) -> str:
     import nbformat
@@ -160,12 +148,12 @@ def test_a_1080p_2997_long_gop_source_scrubs_and_plays_through_its_proxy(lab, br
             "() => document.querySelector('.nbe-editor').dispatchEvent(new KeyboardEvent('keydown', {key: 'Home'}))"
         )
         page.wait_for_function("document.querySelector('.nbe-frame').dataset.frame === '0'", timeout=20_000)
-        first = page.evaluate(PLAY_AND_WAIT, [" ", 60_000])
+        first = page.evaluate(PLAY_AND_WAIT, [0, " ", 60_000])
         page.evaluate(
             "() => document.querySelector('.nbe-editor').dispatchEvent(new KeyboardEvent('keydown', {key: 'Home'}))"
         )
         page.wait_for_function("document.querySelector('.nbe-frame').dataset.frame === '0'", timeout=20_000)
-        second = page.evaluate(PLAY_AND_WAIT, [" ", 60_000])
+        second = page.evaluate(PLAY_AND_WAIT, [0, " ", 60_000])
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator(".nbe-editor").first.screenshot(path=str(ARTIFACTS / "speed-1080p.png"))
 

@@ -437,3 +437,12 @@ def test_track_switches_and_markers_from_the_widget_are_recorded_verbs(edit):
     state = edit.state()
     ui._on_message(ui, {"type": "edit", "op": "move", "clip": "c3", "to": 2.0}, [])
     assert ui.status and edit.state() == state
+
+
+def test_dragging_a_clip_along_its_track_records_the_move_without_the_track(edit):
+    ui = edit.ui()
+    track = edit.clip("c2").track
+    ui._on_message(ui, {"type": "edit", "op": "move", "clip": "c2", "to": 2.5, "track": track}, [])
+    assert ui.status == ""
+    assert edit.history[-1].code == "s.move('c2', to=2.5)"
+    assert edit.clip("c2").track == track and edit.clip("c2").start == 2.5
