@@ -25,6 +25,16 @@ JOURNAL = "journal.jsonl"
 PROJECT = "project.json"
 TIMELINE = "timeline.otio"
 SNAPSHOT = "snapshot.json"
+# what a project folder keeps for itself: no render, export or save may write over one of these
+BOOKKEEPING = (LOCK, JOURNAL, PROJECT, TIMELINE, SNAPSHOT)
+
+
+def project_file(path: str | os.PathLike) -> str | None:
+    """Why ``path`` (through symlinks) is a project's own bookkeeping file, or None when it is not."""
+    p = Path(os.path.realpath(path))
+    if p.name in BOOKKEEPING and (p.parent / PROJECT).exists():
+        return f"it is the project's own {p.name} (the project folder {p.parent} keeps it)"
+    return None
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
@@ -285,6 +295,10 @@ class Journal:
         """Move the journal's bytes from ``offset`` on into ``journal.damaged-<stamp>.jsonl``; the journal keeps
         what came before. Returns the new file."""
         aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}{self.path.suffix}")
+        k = 1
+        while aside.exists():  # set aside twice in one second (a torn tail, then the whole journal): keep both
+            k += 1
+            aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}-{k}{self.path.suffix}")
         data = self.path.read_bytes()
         atomic_write(aside, data[offset:])
         self._truncate(offset)

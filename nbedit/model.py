@@ -164,10 +164,12 @@ def media_at_path(entries: Any, path: str | os.PathLike) -> str | None:
 
 
 def overwrites_source(tl: Any, path: str | os.PathLike) -> str | None:
-    """Why writing ``path`` would destroy media of timeline ``tl`` ("it is media 'a' of this project"), or None when
-    it would not; the caller raises its own typed error with it."""
+    """Why writing ``path`` would destroy media of timeline ``tl`` ("it is media 'a' of this project") or a project
+    folder's own journal, snapshot or settings, or None when it would not; the caller raises its own typed error."""
+    from .folder import project_file
+
     mid = media_at_path(pool(tl), path)
-    return None if mid is None else f"it is media {mid!r} of this project"
+    return project_file(path) if mid is None else f"it is media {mid!r} of this project"
 
 
 def media_info(entry: Any):

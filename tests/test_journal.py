@@ -14,6 +14,7 @@ import opentimelineio as otio
 import pytest
 
 import nbedit
+from nbedit.folder import Journal
 
 
 def edit_some(s: nbedit.Session) -> None:
@@ -321,3 +322,14 @@ def test_a_timeline_file_nested_too_deeply_is_refused_before_otio_reads_it(ab, t
     with pytest.raises(nbedit.ProjectError, match="nested too deeply"):
         ab.import_timeline(deep)
     assert ab.state() == state
+
+
+def test_setting_a_journal_aside_twice_in_one_second_keeps_both_parts(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"b": 2}\n{"torn')
+    journal = Journal(path)
+    first = journal.set_aside(18, "20261202-072500")
+    second = journal.set_aside(0, "20261202-072500")
+    assert first != second
+    assert first.read_bytes() == b'{"torn' and second.read_bytes() == b'{"a": 1}\n{"b": 2}\n'
+    assert path.read_bytes() == b""

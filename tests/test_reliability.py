@@ -89,6 +89,21 @@ def test_saving_the_timeline_or_its_notebook_never_overwrites_a_source(ab, foota
     assert sha(footage["a"]) == before and link.is_symlink()
 
 
+@pytest.mark.parametrize("name", ["journal.jsonl", "project.json", "snapshot.json", "timeline.otio", "lock"])
+def test_no_save_export_or_render_writes_over_a_file_the_project_keeps_for_itself(ab, name):
+    ab.append("a", src_in=0, src_out=0.5)
+    ab.save()
+    target = ab.path / name
+    before = files(ab.path)
+    for write in (ab.save, ab.to_notebook):
+        with pytest.raises(nbedit.ProjectError, match=f"it is the project's own {name}"):
+            write(target)
+    for write in (ab.export, lambda p: ab.render(p, progress=False)):  # refused, if not for this then for its kind
+        with pytest.raises(nbedit.NbeditError):
+            write(target)
+    assert files(ab.path) == before
+
+
 def test_a_proxy_is_never_made_over_media_of_the_project(tmp_path):
     src = media.testsrc(tmp_path / "long.mp4", seconds=1, size=(320, 240), gop=1000, audio=False)
     entry = media.probe(src).to_dict()
