@@ -37,13 +37,16 @@ def _load() -> dict[str, tuple[int, int, str]]:
 
 def _save() -> None:
     path = _cache_file()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({k: list(v) for k, v in _load().items()}))
         os.replace(tmp, path)
-    except OSError:
-        pass  # a cache only: without it, files are hashed again next time
+    except OSError:  # a cache only: without it, files are hashed again next time
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _stamp(path: str) -> tuple[int, int] | None:

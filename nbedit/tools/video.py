@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..folder import atomic_write
+
 TOOLS = "tools"  # the project sub-folder that holds the tools' media
 
 
@@ -74,6 +76,4 @@ def cached(path: Path, key: str) -> bool:
 def write_sidecar(path: Path, key: str, provenance: dict) -> None:
     """``<name>.json`` beside a tool's output: how it was made, for people and for reuse."""
     data = {"key": key, "bytes": path.stat().st_size, "provenance": provenance}
-    tmp = path.with_name(f".{path.stem}.json.partial")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path.with_suffix(".json"))
+    atomic_write(path.with_suffix(".json"), json.dumps(data, indent=1, sort_keys=True))  # whole, or none and said
