@@ -73,6 +73,12 @@ def test_editor_renders_scrubs_trims_and_undoes_in_jupyterlab(lab, browser):
         while kernel.eval("s.state()") != before and time.monotonic() < deadline:
             time.sleep(0.3)
         assert kernel.eval("s.state()") == before
+
+        # the README's picture (docs/editor.png): a clip selected, its properties in the inspector
+        page.locator(".nbe-clip", has_text="a-red-kite").first.click()
+        page.wait_for_selector(".nbe-insp-row", timeout=20_000)
+        page.wait_for_timeout(2000)  # the thumbnails of the clips in view
+        editor.screenshot(path=str(ARTIFACTS / "editor-selected.png"))
     finally:
         kernel.close()
         page.close()
