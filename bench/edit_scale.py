@@ -447,7 +447,7 @@ def per_size(args, tmp: Path, source: str, rows: list[Row]) -> dict[int, dict[st
 def reopen(args, tmp: Path, source: str, rows: list[Row]) -> None:
     log(f"reopen: making a project of {args.journal:,} operations")
     folder = tmp / "journal"
-    project(folder, source, args.journal, random.Random(args.seed + 1))
+    project(folder, source, args.journal, random.Random(args.seed + 1)).close()  # the child is the next writer
     call = "result = nbedit.Session(sys.argv[1])"
     secs, why = child_seconds(call, [str(folder)], tmp, args.timeout, args.journal // 2)
     what = scaled(f"reopen with a {args.journal:,}-op journal", args.journal, JOURNAL_OPS)
