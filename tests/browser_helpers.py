@@ -35,6 +35,10 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
+# the apps that show a notebook, as the URL prefix of its page, and the test ids of the tests run in each
+APPS = {"lab/tree": "lab", "notebooks": "notebook7"}
+IN_EACH_APP = pytest.mark.parametrize("app", list(APPS), ids=list(APPS.values()))
+
 MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
@@ -185,13 +189,20 @@ def own_notebook(lab: dict, name: str, code: str | None = None) -> str:
     return f"{name}.ipynb"
 
 
+def artifact(stem: str, app: str) -> str:
+    """Where a screenshot taken in ``app`` goes: its name says the app."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return str(ARTIFACTS / f"{stem}-{APPS[app]}.png")
+
+
 @contextmanager
-def editing(lab: dict, browser, name: str, code: str | None = None, width: int = 1280):
-    """A page showing the editor of ``own_notebook(lab, name, code)``, and a second client on its kernel."""
+def editing(lab: dict, browser, name: str, code: str | None = None, width: int = 1280, app: str = "lab/tree"):
+    """A page of ``app`` (JupyterLab unless told) showing the editor of ``own_notebook(lab, name, code)``, and a
+    second client on its kernel."""
     page = browser.new_page(viewport={"width": width, "height": 1000})
     notebook = own_notebook(lab, name, code)
     try:
-        open_editor(page, f"{lab['url']}/lab/tree/{notebook}")
+        open_editor(page, f"{lab['url']}/{app}/{notebook}")
         kernel = Kernel(lab, notebook)
         try:
             yield page, kernel
