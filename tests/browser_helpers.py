@@ -212,6 +212,15 @@ def editing(lab: dict, browser, name: str, code: str | None = None, width: int =
         page.close()
 
 
+def notebook_scroll(page) -> float:
+    """How far the notebook is scrolled, in whichever app: JupyterLab 4 and Notebook 7.6 both scroll the notebook's
+    own panel (measured), and the page is counted too should a layout scroll it instead."""
+    return page.evaluate(
+        """() => document.scrollingElement.scrollTop +
+             (document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer') || { scrollTop: 0 }).scrollTop"""
+    )
+
+
 def cells_of(page) -> list[str]:
     """The text of each cell of the notebook on the page, in order."""
     return page.evaluate(
