@@ -35,6 +35,10 @@ FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
+# the apps that show a notebook, as the URL prefix of its page, and the test ids of the tests run in each
+APPS = {"lab/tree": "lab", "notebooks": "notebook7"}
+IN_EACH_APP = pytest.mark.parametrize("app", list(APPS), ids=list(APPS.values()))
+
 MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
@@ -185,13 +189,20 @@ def own_notebook(lab: dict, name: str, code: str | None = None) -> str:
     return f"{name}.ipynb"
 
 
+def artifact(stem: str, app: str) -> str:
+    """Where a screenshot taken in ``app`` goes: its name says the app."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return str(ARTIFACTS / f"{stem}-{APPS[app]}.png")
+
+
 @contextmanager
-def editing(lab: dict, browser, name: str, code: str | None = None, width: int = 1280):
-    """A page showing the editor of ``own_notebook(lab, name, code)``, and a second client on its kernel."""
+def editing(lab: dict, browser, name: str, code: str | None = None, width: int = 1280, app: str = "lab/tree"):
+    """A page of ``app`` (JupyterLab unless told) showing the editor of ``own_notebook(lab, name, code)``, and a
+    second client on its kernel."""
     page = browser.new_page(viewport={"width": width, "height": 1000})
     notebook = own_notebook(lab, name, code)
     try:
-        open_editor(page, f"{lab['url']}/lab/tree/{notebook}")
+        open_editor(page, f"{lab['url']}/{app}/{notebook}")
         kernel = Kernel(lab, notebook)
         try:
             yield page, kernel
@@ -199,6 +210,15 @@ def editing(lab: dict, browser, name: str, code: str | None = None, width: int =
             kernel.close()
     finally:
         page.close()
+
+
+def notebook_scroll(page) -> float:
+    """How far the notebook is scrolled, in whichever app: JupyterLab 4 and Notebook 7.6 both scroll the notebook's
+    own panel (measured), and the page is counted too should a layout scroll it instead."""
+    return page.evaluate(
+        """() => document.scrollingElement.scrollTop +
+             (document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer') || { scrollTop: 0 }).scrollTop"""
+    )
 
 
 def cells_of(page) -> list[str]:

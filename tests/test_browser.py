@@ -10,7 +10,20 @@ from __future__ import annotations
 import json
 import time
 
-from browser_helpers import ARTIFACTS, MARKS, PLAY_AND_WAIT, REPO, Kernel, cells_of, open_editor, open_notebook
+from browser_helpers import (
+    APPS,
+    ARTIFACTS,
+    IN_EACH_APP,
+    MARKS,
+    PLAY_AND_WAIT,
+    REPO,
+    Kernel,
+    artifact,
+    cells_of,
+    notebook_scroll,
+    open_editor,
+    open_notebook,
+)
 
 pytestmark = MARKS
 
@@ -259,7 +272,8 @@ def summary(text: str) -> list:
     return json.loads(line[len("SUMMARY ") :])
 
 
-def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab, browser, tmp_path):
+@IN_EACH_APP
+def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab, browser, tmp_path, app):
     """Six gestures (split, trim, move, delete, marker, mute) and an undo and a redo: each one's cell lands after the
     ones before it, the keyboard stays in the editor and the notebook does not scroll; the saved notebook, run in a
     fresh kernel, makes the same timeline and the same frames; run again in the live kernel it changes nothing."""
@@ -268,14 +282,14 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     # a project folder of its own: the editor notebook's kernel from an earlier test still holds editor-demo's lock
-    text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", "record-demo")
-    (lab["work"] / "record.ipynb").write_text(text)
-    editor = open_editor(page, f"{lab['url']}/lab/tree/record.ipynb")
-    kernel = Kernel(lab, "record.ipynb")
+    name = f"record-{APPS[app]}"
+    text = (REPO / "notebooks" / "editor.ipynb").read_text().replace("editor-demo", f"{name}-demo")
+    (lab["work"] / f"{name}.ipynb").write_text(text)
+    editor = open_editor(page, f"{lab['url']}/{app}/{name}.ipynb")
+    kernel = Kernel(lab, f"{name}.ipynb")
     try:
         editor.scroll_into_view_if_needed()
-        outer = ".jp-WindowedPanel-outer"
-        scroll0 = page.evaluate(f"document.querySelector('{outer}').scrollTop")
+        scroll0 = notebook_scroll(page)
         done = [0]
 
         def recorded(op: str) -> None:
@@ -321,9 +335,8 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
         page.keyboard.press("Control+Shift+z")
         recorded("redo")
         assert kernel.eval("s.state()") == after_six
-        ARTIFACTS.mkdir(exist_ok=True)
-        editor.screenshot(path=str(ARTIFACTS / "editor-recorded.png"))
-        assert abs(page.evaluate(f"document.querySelector('{outer}').scrollTop") - scroll0) <= 2
+        editor.screenshot(path=artifact("editor-recorded", app))
+        assert abs(notebook_scroll(page) - scroll0) <= 2
 
         codes = kernel.eval("[r.code for r in s.history][-6:]") + ["s.undo()", "s.redo()"]
         cells = cells_of(page)
@@ -333,9 +346,9 @@ def test_gestures_become_cells_in_order_and_the_saved_notebook_replays_them(lab,
         page.locator(".lm-MenuBar-item", has_text="File").first.click()
         page.locator(".lm-Menu-item", has_text="Save Notebook").first.click()
         deadline = time.monotonic() + 30
-        while "s.redo()" not in (lab["work"] / "record.ipynb").read_text() and time.monotonic() < deadline:
+        while "s.redo()" not in (lab["work"] / f"{name}.ipynb").read_text() and time.monotonic() < deadline:
             time.sleep(0.3)
-        saved = nbformat.read(lab["work"] / "record.ipynb", as_version=4)
+        saved = nbformat.read(lab["work"] / f"{name}.ipynb", as_version=4)
         assert [c.source for c in saved.cells if c.cell_type == "code"][2 : 2 + len(codes)] == codes
 
         # a fresh kernel, in a folder of its own: it replays the edit from the cells

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import av
 import pytest
-from browser_helpers import ARTIFACTS, MARKS, Kernel, editing, open_editor, open_notebook, own_notebook
+from browser_helpers import (
+    APPS,
+    ARTIFACTS,
+    IN_EACH_APP,
+    MARKS,
+    Kernel,
+    artifact,
+    editing,
+    open_editor,
+    open_notebook,
+    own_notebook,
+)
 
 pytestmark = MARKS
 
@@ -44,8 +55,10 @@ s.effect(inset, 'blur', radius=2)
 s.gain(s.append('{folder}-a', track='A1', src_in=0, src_out=4), -9.0)"""
 
 
-def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_recorded_cell(lab, browser):
-    with editing(lab, browser, "inspect", LIGHT_CELL.format(folder="inspect")) as (page, kernel):
+@IN_EACH_APP
+def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_recorded_cell(lab, browser, app):
+    folder = f"inspect-{APPS[app]}"
+    with editing(lab, browser, folder, LIGHT_CELL.format(folder=folder), app=app) as (page, kernel):
         editor = page.locator(".nbe-editor").first
         page.locator(".nbe-clip[data-id='c3']").first.click()  # the inset on V2
         panel = ".nbe-inspector[data-clip='c3']"
@@ -55,7 +68,7 @@ def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_reco
                  [r.querySelector('.nbe-insp-label').textContent,
                   (r.querySelector('input[type=text]') || {{}}).value ?? r.lastChild.textContent]))"""
         )
-        assert rows["Name"] == "inspect-b.mp4" and rows["Track"] == "V2" and rows["Media"] == "inspect-b.mp4"
+        assert rows["Name"] == rows["Media"] == f"{folder}-b.mp4" and rows["Track"] == "V2"
         assert rows["Start"] == "00:00:01:12" and rows["Duration"].startswith("00:00:03:00")
         assert rows["Source in"] == "00:00:00:00" and rows["Source out"] == "00:00:03:00"
         assert (rows["Speed"], rows["Scale"], rows["Opacity"]) == ("1", "0.35", "0.9")
@@ -88,14 +101,14 @@ def test_the_inspector_shows_the_selected_clip_and_each_change_there_is_one_reco
         assert shown["y"] <= said["y"] and said["y"] + said["height"] <= shown["y"] + shown["height"]  # in view
         assert page.locator(f"{panel} [data-field='opacity']").input_value() == "0.5"
         assert kernel.eval("s.state()") == state and kernel.eval("len(s.history)") == history + 4
-        ARTIFACTS.mkdir(exist_ok=True)
-        editor.screenshot(path=str(ARTIFACTS / "inspector.png"))
+        editor.screenshot(path=artifact("inspector", app))
         page.keyboard.press("ArrowRight")  # the next action takes the message away
         page.wait_for_function("document.querySelector('.nbe-insp-error').textContent === ''")
 
 
-def test_a_refused_gesture_says_why_in_an_editors_words_until_the_next_action(lab, browser):
-    with editing(lab, browser, "message") as (page, kernel):
+@IN_EACH_APP
+def test_a_refused_gesture_says_why_in_an_editors_words_until_the_next_action(lab, browser, app):
+    with editing(lab, browser, f"message-{APPS[app]}", app=app) as (page, kernel):
         state = kernel.eval("s.state()")
         handle = page.locator(".nbe-clip[data-id='c3'] .nbe-handle.nbe-out").first  # street.mp4, 8 s to 10.5 s
         handle.scroll_into_view_if_needed()
@@ -129,16 +142,18 @@ def damaged(src: Path, out: Path) -> Path:
 
 PROXY_CELL = """import nbedit
 from nbedit import media
-src = media.testsrc('proxy-src.mp4', seconds=24, fps=24, size=(960, 540), gop=1000, audio=False)
-s = nbedit.Session('proxy-demo', fresh=True)
+src = media.testsrc('{name}-src.mp4', seconds=24, fps=24, size=(960, 540), gop=1000, audio=False)
+s = nbedit.Session('{name}-demo', fresh=True)
 s.append(s.import_media(src), track='V1', src_in=0, src_out=24)"""
 
 
-def test_the_proxy_badge_shows_a_build_with_its_progress_then_ready_then_a_failure_with_its_reason(lab, browser):
+@IN_EACH_APP
+def test_the_proxy_badge_shows_a_build_with_its_progress_then_ready_then_a_failure_with_its_reason(lab, browser, app):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "proxy", PROXY_CELL)
+    stem = f"proxy-{APPS[app]}"
+    name = own_notebook(lab, stem, PROXY_CELL.format(name=stem))
     try:
-        open_notebook(page, f"{lab['url']}/lab/tree/{name}")
+        open_notebook(page, f"{lab['url']}/{app}/{name}")
         badge = ".nbe-proxy"
         page.wait_for_selector(f"{badge}[data-state='building']", timeout=120_000)
         progress = []
@@ -152,21 +167,21 @@ def test_the_proxy_badge_shows_a_build_with_its_progress_then_ready_then_a_failu
         assert len(set(progress)) >= 2 and progress == sorted(progress)  # it moved while the build ran
         kernel = Kernel(lab, name)
         try:
-            damaged(lab["work"] / "proxy-src.mp4", lab["work"] / "proxy-bad.mp4")
-            kernel.eval("s.append(s.import_media('proxy-bad.mp4'), track='V1', src_in=0, src_out=1) and 0")
+            damaged(lab["work"] / f"{stem}-src.mp4", lab["work"] / f"{stem}-bad.mp4")
+            kernel.eval(f"s.append(s.import_media('{stem}-bad.mp4'), track='V1', src_in=0, src_out=1) and 0")
         finally:
             kernel.close()
         page.wait_for_selector(f"{badge}[data-state='failed']", timeout=60_000)
         text = page.locator(badge).first.text_content()
-        assert text.startswith("proxy failed: proxy-bad.mp4: Frame ") and text.endswith("could not be decoded."), text
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.locator(".nbe-editor").first.screenshot(path=str(ARTIFACTS / "proxy-failed.png"))
+        assert text.startswith(f"proxy failed: {stem}-bad.mp4: Frame ") and text.endswith("could not be decoded."), text
+        page.locator(".nbe-editor").first.screenshot(path=artifact("proxy-failed", app))
     finally:
         page.close()
 
 
-def test_timecode_entry_jumps_the_playhead_and_says_when_the_text_is_not_a_time(lab, browser):
-    with editing(lab, browser, "jump") as (page, kernel):
+@IN_EACH_APP
+def test_timecode_entry_jumps_the_playhead_and_says_when_the_text_is_not_a_time(lab, browser, app):
+    with editing(lab, browser, f"jump-{APPS[app]}", app=app) as (page, kernel):
         page.locator(".nbe-timecode").first.click()
         entry = page.locator(".nbe-tc-entry").first
         entry.fill("00:00:05:12")

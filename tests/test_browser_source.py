@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import time
 
-from browser_helpers import ARTIFACTS, MARKS, Kernel, cells_of, editing, open_editor, own_notebook
+from browser_helpers import (
+    APPS,
+    ARTIFACTS,
+    IN_EACH_APP,
+    MARKS,
+    Kernel,
+    artifact,
+    cells_of,
+    editing,
+    open_editor,
+)
 
 pytestmark = MARKS
 
@@ -42,11 +52,10 @@ def open_source(page, media: str) -> None:
     page.wait_for_selector(f".nbe-source-frame[data-media='{media}']", timeout=30_000)
 
 
-def test_in_and_out_marks_are_drawn_on_the_ruler_with_their_timecodes_and_alt_x_clears_them(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    editor = open_editor(page, f"{lab['url']}/lab/tree/editor.ipynb")
-    kernel = Kernel(lab, "editor.ipynb")
-    try:
+@IN_EACH_APP
+def test_in_and_out_marks_are_drawn_on_the_ruler_with_their_timecodes_and_alt_x_clears_them(lab, browser, app):
+    with editing(lab, browser, f"marks-{APPS[app]}", app=app) as (page, kernel):
+        editor = page.locator(".nbe-editor").first
         ruler = page.locator(".nbe-ruler").first
         ruler.scroll_into_view_if_needed()
         edits = kernel.eval("len(s.history)")
@@ -62,16 +71,12 @@ def test_in_and_out_marks_are_drawn_on_the_ruler_with_their_timecodes_and_alt_x_
         assert page.locator(".nbe-io-tc").first.text_content() == (
             "In 00:00:01:00  Out 00:00:02:12  Duration 00:00:01:13"
         )
-        ARTIFACTS.mkdir(exist_ok=True)
-        editor.screenshot(path=str(ARTIFACTS / "source-marked-range.png"))
+        editor.screenshot(path=artifact("source-marked-range", app))
 
         page.keyboard.press("Alt+x")
         wait_for(kernel, "[ui.mark_in, ui.mark_out]", [-1, -1])
         page.wait_for_selector(".nbe-ruler .nbe-io-range", state="detached", timeout=10_000)
         assert kernel.eval("len(s.history)") == edits  # marks are the view's: setting them edits nothing
-    finally:
-        kernel.close()
-        page.close()
 
 
 def test_a_pool_item_opens_in_the_source_monitor_and_scrubs_its_own_frames_in_notebook_7(lab, browser):
@@ -116,8 +121,9 @@ def test_a_pool_item_opens_in_the_source_monitor_and_scrubs_its_own_frames_in_no
         page.close()
 
 
-def test_insert_and_overwrite_put_the_marked_source_at_the_playhead_as_recorded_cells(lab, browser):
-    with editing(lab, browser, "threepoint") as (page, kernel):
+@IN_EACH_APP
+def test_insert_and_overwrite_put_the_marked_source_at_the_playhead_as_recorded_cells(lab, browser, app):
+    with editing(lab, browser, f"threepoint-{APPS[app]}", app=app) as (page, kernel):
         open_source(page, "harbour")
         page.keyboard.press("End")  # the source's last frame, then back a second
         for _ in range(24):
@@ -158,12 +164,10 @@ def test_insert_and_overwrite_put_the_marked_source_at_the_playhead_as_recorded_
         assert page.evaluate("!!document.activeElement.closest('.nbe-editor')")  # the keyboard stays
 
 
-def test_render_in_out_asks_for_a_file_name_shows_progress_and_records_the_call(lab, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    name = own_notebook(lab, "renderio")
-    open_editor(page, f"{lab['url']}/lab/tree/{name}")
-    kernel = Kernel(lab, name)
-    try:
+@IN_EACH_APP
+def test_render_in_out_asks_for_a_file_name_shows_progress_and_records_the_call(lab, browser, app):
+    folder = f"renderio-{APPS[app]}-demo"
+    with editing(lab, browser, f"renderio-{APPS[app]}", app=app) as (page, kernel):
         edits = kernel.eval("len(s.history)")
         ruler = page.locator(".nbe-ruler").first
         ruler.scroll_into_view_if_needed()
@@ -176,16 +180,13 @@ def test_render_in_out_asks_for_a_file_name_shows_progress_and_records_the_call(
         field = page.locator(".nbe-render-name").first
         field.wait_for(timeout=10_000)
         default = field.input_value()
-        assert default == "renderio-demo/renders/demo-in-out.mp4"
+        assert default == f"{folder}/renders/demo-in-out.mp4"
         page.keyboard.type("short")  # typed over the selected name; its letters are not the editor's keys
         page.keyboard.press("Enter")
         page.wait_for_selector(".nbe-io[data-rendered]", timeout=60_000)
-        path = "renderio-demo/renders/short.mp4"
+        path = f"{folder}/renders/short.mp4"
         assert page.locator(".nbe-render-msg").first.text_content() == f"rendered {path} (0.542 s)"
         assert kernel.eval(f"__import__('av').open({path!r}).streams.video[0].frames") == 13
         page.wait_for_function("(document.querySelector('.nbe-editor').dataset.cellsPlaced || 0) >= 1")
         assert f"s.render({path!r}, start=1, end=1.5416666666666667)" in cells_of(page)
         assert kernel.eval("len(s.history)") == edits  # a render edits nothing, and the "s" typed split nothing
-    finally:
-        kernel.close()
-        page.close()

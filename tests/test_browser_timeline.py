@@ -14,7 +14,7 @@ import time
 import urllib.request
 
 import pytest
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, cells_of, open_notebook
+from browser_helpers import APPS, ARTIFACTS, IN_EACH_APP, MARKS, REPO, Kernel, artifact, cells_of, open_notebook
 
 pytestmark = MARKS
 
@@ -45,7 +45,7 @@ class Timeline:
         self.editor.scroll_into_view_if_needed()
         self.kernel = Kernel(lab, f"{name}.ipynb")
         self.cells = 0
-        self.url, self.name = lab["url"], name
+        self.url, self.name, self.app = lab["url"], name, url
 
     def close(self) -> None:
         """The page, and the notebook's kernel (shut down: it holds its project's lock and its memory)."""
@@ -110,10 +110,10 @@ class Timeline:
         self.page.mouse.up()
 
 
-@pytest.fixture(scope="module")
-def demo(lab, browser):
-    """One editor for the edit-mode tests, put back to the demo timeline after each."""
-    t = Timeline(lab, browser, "modes")
+@pytest.fixture(scope="module", params=list(APPS), ids=list(APPS.values()))
+def demo(lab, browser, request):
+    """One editor in each app for the edit-mode tests, put back to the demo timeline after each."""
+    t = Timeline(lab, browser, f"modes-{APPS[request.param]}", url=request.param)
     yield t
     t.close()
 
@@ -125,8 +125,9 @@ def tl(demo):
     demo.reset()
 
 
-def test_dragging_an_unselected_clip_selects_it_and_shows_it_moving_from_the_first_pixel(lab, browser):
-    t = Timeline(lab, browser, "live")
+@IN_EACH_APP
+def test_dragging_an_unselected_clip_selects_it_and_shows_it_moving_from_the_first_pixel(lab, browser, app):
+    t = Timeline(lab, browser, f"live-{APPS[app]}", url=app)
     try:
         t.start()
         page = t.page
@@ -193,8 +194,7 @@ def test_the_ripple_tool_trims_an_edge_and_later_clips_follow_while_dragging(tl)
     page = tl.page
     page.keyboard.press("b")
     assert page.locator(".nbe-tool[data-tool='ripple']").get_attribute("aria-pressed") == "true"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(".nbe-tl-head").first.screenshot(path=str(ARTIFACTS / "timeline-tools.png"))
+    page.locator(".nbe-tl-head").first.screenshot(path=artifact("timeline-tools", tl.app))
     box = tl.box(".nbe-clip[data-id='c4'] .nbe-handle.nbe-out")
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     tl.drag(x, y, -30, during=lambda: assertion(tl.left("c3") == x_of(183)))  # c3 follows at once
@@ -278,8 +278,7 @@ def test_a_marquee_selects_every_clip_it_touches_and_delete_removes_them_in_one_
     def during():
         page.wait_for_selector(".nbe-marquee")
         assert page.locator(".nbe-clip.nbe-selected").count() == 3  # shown selected while dragging
-        ARTIFACTS.mkdir(exist_ok=True)
-        tl.editor.screenshot(path=str(ARTIFACTS / "timeline-marquee.png"))
+        tl.editor.screenshot(path=artifact("timeline-marquee", tl.app))
 
     tl.drag(x, y, 30 * PX, v1["y"] + v1["height"] / 2 - y, during=during)
     page.wait_for_function("document.querySelectorAll('.nbe-marquee').length === 0")
@@ -326,8 +325,7 @@ def test_thumbnails_cover_the_clip_in_view_and_waveforms_have_a_peak_a_pixel_at_
     assert page.evaluate(f"({PEAKS_A_PX})('c9')") < 1.25
     page.evaluate("document.querySelector('.nbe-scroller').scrollLeft = 4000")  # the middle of c1
     page.wait_for_function(f"({COVERED})('c1')", timeout=30_000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    tl.editor.screenshot(path=str(ARTIFACTS / "timeline-zoomed.png"))
+    tl.editor.screenshot(path=artifact("timeline-zoomed", tl.app))
     page.wait_for_function(f"({PEAKS_A_PX})('c9') > 0.8", timeout=30_000)
     assert page.locator(".nbe-clip[data-id='c1'] .nbe-tile").count() <= 5
     page.evaluate("document.querySelector('.nbe-scroller').scrollLeft = 0")
