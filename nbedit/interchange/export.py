@@ -238,8 +238,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
     rate = edit_rate(tl)
     out = Schema.Timeline(name=tl.name)
     out.global_start_time = rt(0, rate)
-    reach = _media_reach(tl)
-    low = _media_low(tl)
+    low, reach = _media_span(tl)
     for track in tl.tracks:
         t = Schema.Track(name=track.name, kind=track.kind)
         t.enabled = track.enabled
@@ -281,36 +280,25 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
     return out
 
 
-def _media_reach(tl: Schema.Timeline) -> dict[str, int]:
-    """For each media id, the edit-rate frame just past the last one any clip reads (handles included)."""
-    from ..model import source_at
-
-    reach: dict[str, int] = {}
-    for track in tl.tracks:
-        placed, cuts = layout(track)
-        tail = {c.before.index: c.out_offset for c in cuts}
-        for p in placed:
-            if isinstance(p.item, Schema.Clip):
-                mid = media_of(p.item)
-                end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
-                reach[mid] = max(reach.get(mid, 0), end)
-    return reach
-
-
-def _media_low(tl: Schema.Timeline) -> dict[str, int]:
-    """For each media id, the first edit-rate frame any clip reads (handles included); below 0 only offline."""
+def _media_span(tl: Schema.Timeline) -> tuple[dict[str, int], dict[str, int]]:
+    """For each media id, the first edit-rate frame any clip reads and the frame just past the last one (crossfade
+    handles included); a first frame below 0 only for offline media."""
     from ..model import source_at
 
     low: dict[str, int] = {}
+    reach: dict[str, int] = {}
     for track in tl.tracks:
         placed, cuts = layout(track)
         head = {c.after.index: c.in_offset for c in cuts}
+        tail = {c.before.index: c.out_offset for c in cuts}
         for p in placed:
             if isinstance(p.item, Schema.Clip):
                 mid = media_of(p.item)
                 first = math.floor(min(source_at(p.item, -head.get(p.index, 0)), source_at(p.item, 0)))
                 low[mid] = min(low.get(mid, 0), first)
-    return low
+                end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
+                reach[mid] = max(reach.get(mid, 0), end)
+    return low, reach
 
 
 def _write_otioz(tl: Schema.Timeline, path: Path, fmt: Format) -> Exported:
