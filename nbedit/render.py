@@ -78,19 +78,6 @@ class Sources:
             img = self.cache.put(key, r.frame(i))
         return img
 
-    def audio(self, entry: dict) -> np.ndarray | None:
-        """A media's whole sound, decoded at once (the Mixer and waveforms read windows: :meth:`audio_span`)."""
-        key = (entry["sha256"], "audio", SAMPLE_RATE, CHANNELS)
-        pcm = self.audio_cache.get(key)
-        if pcm is None:
-            if not os.path.exists(entry["path"]):
-                return None
-            info = media_info(entry)
-            pcm = self.audio_cache.put(
-                key, media.read_audio(entry["path"], rate=SAMPLE_RATE, channels=CHANNELS, info=info)
-            )
-        return pcm
-
     def audio_span(self, entry: dict, lo: int, hi: int) -> np.ndarray | None:
         """Samples ``lo`` to ``hi`` of a media's sound (silence outside the file), from cached windows of it."""
         if not os.path.exists(entry["path"]):
