@@ -274,7 +274,12 @@ class Installed:
     @property
     def provenance(self) -> dict:
         """What a clip made with it records (``metadata["nbedit"]`` via the schema module)."""
-        return {"model": self.name, "weights_sha256": self.weights_sha256, "source": self.source, "licence": self.licence}
+        return {
+            "model": self.name,
+            "weights_sha256": self.weights_sha256,
+            "source": self.source,
+            "licence": self.licence,
+        }
 
 
 def read_installed(folder: Path) -> Installed:
