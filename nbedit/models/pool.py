@@ -21,8 +21,11 @@ import html
 import os
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from . import bundled as bundled_models
 from .cards import Card, read_card
 from .errors import ModelError, ModelTaskError
 from .folders import Found, Root, discover, folder_digest, resolve, search_roots
@@ -82,6 +85,8 @@ class ModelPool:
         self.progress = True  # a progress bar per generation (False: none)
         self._loaded: OrderedDict[str, Loaded] = OrderedDict()  # least recently used first
         self._strategy: dict[str, str] = {}
+        # bundled trained models (nbedit models install-bundled): name -> (runner, folder, bytes), least recent first
+        self._runners: OrderedDict[str, tuple[Any, bundled_models.Installed, int]] = OrderedDict()
         self.roots: list[Root] = []
         self.found: dict[str, Found] = {}
         self.hidden: list[Found] = []
@@ -149,6 +154,39 @@ class ModelPool:
             self._place(m, self._choose(m))
         self._loaded.move_to_end(found.name)
         return m
+
+    def bundled(
+        self, name: str, *, task: str, load: Callable[[bundled_models.Installed, str], tuple[Any, int]]
+    ) -> tuple[Any, bundled_models.Installed] | None:
+        """A bundled trained model, loaded once by ``load(folder, device) -> (runner, bytes)`` and kept resident.
+
+        None when it is not installed (the caller runs its classic method and says so). The weights are checked
+        against the card's sha256 when first loaded; a folder rebuilt since reloads. Runners count against the
+        CPU budget and make way least recently used first, like the generative models.
+        """
+        inst = bundled_models.folder_for(name, [r.path for r in self.roots])
+        if inst is None:
+            return None
+        if inst.task != task:
+            raise ModelTaskError(f"bundled model {name!r} does {inst.task or 'an unknown task'}, not {task}")
+        hit = self._runners.get(name)
+        if hit is not None and hit[1].path == inst.path and hit[1].weights_sha256 == inst.weights_sha256:
+            self._runners.move_to_end(name)
+            return hit[0], hit[1]
+        self._runners.pop(name, None)
+        from .folders import file_digest
+
+        if inst.weights_sha256 and file_digest(inst.weights) != inst.weights_sha256:
+            raise ModelError(
+                f"{inst.weights} does not match the sha256 its card records: rebuild it with "
+                f"nbedit models install-bundled --force --only {name}"
+            )
+        runner, nbytes = load(inst, self.device)
+        self._runners[name] = (runner, inst, int(nbytes))
+        budget = self.budgets.get("cpu")
+        while budget is not None and len(self._runners) > 1 and sum(r[2] for r in self._runners.values()) > budget:
+            self._runners.popitem(last=False)
+        return runner, inst
 
     def _dtype(self, card: Card) -> str:
         if card.pipeline == "onnxruntime":
@@ -263,6 +301,7 @@ class ModelPool:
     def unload_all(self) -> None:
         for name in list(self._loaded):
             self.unload(name)
+        self._runners.clear()
 
     # ---- budgets and plans ------------------------------------------------------------------------------
 
