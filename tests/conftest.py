@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,29 @@ from browser_helpers import browser, lab  # noqa: F401  (fixtures of the browser
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # the file-identity cache of this run, not the user's
 os.environ.setdefault("NBEDIT_CACHE", os.path.join(tempfile.gettempdir(), f"nbedit-test-cache-{os.getpid()}"))
+
+
+LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
+
+
+def _guarded(connect):
+    def guarded(sock, address, *a):
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not str(host).startswith(LOOPBACK):
+            raise OSError(f"the tests reach no network: a connection to {address!r} was refused")
+        return connect(sock, address, *a)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    """Nothing in the tests leaves this machine: connections to anything but loopback fail (kernels and browsers,
+    which are other processes, talk to the test over loopback only)."""
+    real, real_ex = socket.socket.connect, socket.socket.connect_ex
+    socket.socket.connect, socket.socket.connect_ex = _guarded(real), _guarded(real_ex)
+    yield
+    socket.socket.connect, socket.socket.connect_ex = real, real_ex
 
 
 @pytest.fixture(scope="session")
