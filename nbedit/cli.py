@@ -21,6 +21,23 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("-o", "--output", required=True, help="video file to write (.mp4, .mov, .mkv)")
     rend.add_argument("--crf", type=int, default=18)
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = sub.add_parser("replay", help="run a recipe notebook headless, in a fresh project; optionally render it")
+    rep.add_argument("recipe", help="recipe .ipynb (s.to_notebook)")
+    rep.add_argument("-o", "--output", default=None, help="render the result here, with the recipe's render settings")
+    rep.add_argument("--project", default=None, help="build the project here (a new folder); default: a scratch one")
+    rep.add_argument("--search", action="append", default=[], help="a folder to find moved media in, by sha256")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    dif = sub.add_parser("diff", help="which operations of two recipes differ, and which frames of their output change")
+    dif.add_argument("a", help="recipe .ipynb (before)")
+    dif.add_argument("b", help="recipe .ipynb (after)")
+    dif.add_argument("--strip", default=None, help="write a PNG of changed frames here: before over after")
+    dif.add_argument("--search", action="append", default=[], help="a folder to find moved media in, by sha256")
+    dif.add_argument("--quiet", action="store_true", help="no progress bar")
+    ver = sub.add_parser("verify", help="replay a recipe and check that it renders the same frames as a video")
+    ver.add_argument("recipe", help="recipe .ipynb")
+    ver.add_argument("video", help="the video it is said to make")
+    ver.add_argument("--search", action="append", default=[], help="a folder to find moved media in, by sha256")
+    ver.add_argument("--quiet", action="store_true", help="no progress bar")
     models = sub.add_parser("models", help="local model folders: build the tiny test checkpoints, list what is found")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     tiny = models_sub.add_parser("make-tiny", help="build tiny random-weight checkpoints (tests, demo) into DIR")
@@ -41,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(Path(args.out), progress=not args.quiet)
         if args.command == "models":
             return _models(args)
+        if args.command in ("replay", "diff", "verify"):
+            return _recipes(args)
         return _render(Path(args.source), Path(args.output), crf=args.crf, progress=not args.quiet)
     except NbeditError as e:
         print(f"nbedit: {e}", file=sys.stderr)
@@ -83,6 +102,33 @@ def _models(args: argparse.Namespace) -> int:
 
     print(repr(ModelPool(None if args.project is None else Path(args.project), device="cpu")))
     return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from . import recipes
+
+    progress = not args.quiet
+    if args.command == "replay":
+        r = recipes.replay(args.recipe, output=args.output, project=args.project, search=args.search, progress=progress)
+        for line in r.warnings:
+            print(f"warning: {line}", file=sys.stderr)
+        for was, now in r.relinked.items():
+            print(f"found    {was} at {now} (same sha256)")
+        print(f"replayed {r.cells} cells of {args.recipe}: {len(r.session.clips)} clips, {r.session.duration:.3f} s")
+        if r.output is not None:
+            print(f"rendered {r.output}")
+        if args.project is None:
+            r.session.close()
+        return 0
+    if args.command == "diff":
+        d = recipes.diff(args.a, args.b, strip_to=args.strip, search=args.search, progress=progress)
+        print(d)
+        return 0 if not d.operations and not d.frames else 3  # like diff(1): differences are not an error
+    v = recipes.verify(args.recipe, args.video, search=args.search, progress=progress)
+    for line in v.replay.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    print(v)
+    return 0 if v.same else 3
 
 
 def _render(source: Path, output: Path, *, crf: int, progress: bool) -> int:

@@ -232,9 +232,21 @@ def new_clip(entry: Any, media_id: str, clip_id: str, kind: str, src_in: int, du
     return clip
 
 
-def tag_recipe(notebook: Any, name: str) -> None:
-    """Mark an nbformat notebook as the recipe of project ``name`` (its metadata["nbedit"])."""
-    notebook.metadata[KEY] = {"recipe": name}
+def tag_recipe(notebook: Any, name: str, provenance: dict | None = None) -> None:
+    """Mark an nbformat notebook as the recipe of project ``name`` (its metadata["nbedit"]), with what it was made
+    with: ``{"versions": {...}, "media": [{"id", "path", "sha256", "size"}], "models": [{"name", ...}]}``."""
+    notebook.metadata[KEY] = {"recipe": name, **(provenance or {})}
+
+
+def recipe_info(notebook: Any) -> dict:
+    """What a recipe notebook's metadata["nbedit"] says (empty for a notebook that is not one)."""
+    info = notebook.metadata.get(KEY, {})
+    return dict(info) if isinstance(info, dict) else {}
+
+
+def is_generated(entry: Any) -> bool:
+    """Whether a pool entry was made by a recorded call (its provenance says which) rather than imported."""
+    return "generation" in entry
 
 
 def track_flags(track: Any) -> dict:

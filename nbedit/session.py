@@ -479,8 +479,10 @@ class Session:
         path = Path(path)
         if why := model.overwrites_source(self.timeline, path):
             raise ProjectError(f"cannot write the notebook to {path}: {why}; choose another name")
+        from .provenance import provenance
+
         nbk = notebook(self.name, self.history, render_to=render_to)
-        model.tag_recipe(nbk, self.name)
+        model.tag_recipe(nbk, self.name, provenance(self.timeline, self.history))
         disk.atomic_write(path, nbformat.writes(nbk))
         return path
 

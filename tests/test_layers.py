@@ -4,7 +4,8 @@
      1  timeline, media, cache, args, record, folder,      time, PyAV, caches, checks, records, the project folder,
         identity                                            is a source still the file it was
      2  model                                               the metadata["nbedit"] schema (the only module touching it)
-     3  index                                               where every item sits, by id and frame
+     3  index, provenance                                   where every item sits, by id and frame; what an edit
+                                                            was made with (versions, input sha256s)
      4  tools.*, proxy                                      image and video algorithms; scrub proxies
      5  models.*                                            model folders: discovery, checks, loading, residency
      6  render                                              frame plans, compositing, the render pipeline
@@ -14,7 +15,7 @@
     10  analysis, preview                                   xarray views; widget frames
     11  widgets, handles                                    anywidget classes; Clip and Media handles
     12  session                                             Session: folder, state, undo/redo, replay, verbs
-    13  convert, demo
+    13  convert, demo, recipes                              replay, diff, verify a recipe
     14  cli, __main__, nbedit (the package)
 
 Imports inside functions count too (a cycle held by function-local imports is still a cycle), those under
@@ -34,7 +35,7 @@ LAYERS = [
     ["version", "errors"],
     ["timeline", "media", "cache", "args", "record", "folder", "identity"],
     ["model"],
-    ["index"],
+    ["index", "provenance"],
     ["tools", "proxy"],
     ["models"],
     ["render"],
@@ -44,7 +45,7 @@ LAYERS = [
     ["analysis", "preview"],
     ["widgets", "handles"],
     ["session"],
-    ["convert", "demo"],
+    ["convert", "demo", "recipes"],
     ["cli", "__main__", ""],
 ]
 

@@ -113,6 +113,11 @@ def relink(
     return MediaId(mid)
 
 
+def default_media_id(path: str | os.PathLike) -> str:
+    """The pool id a file imported without a name gets (before any "-2" that keeps ids apart)."""
+    return _slug(Path(path).stem)
+
+
 def add_file(e: Edit, info: media_mod.MediaInfo, name: str | None, generation: dict | None = None) -> MediaId:
     """The pool id of a probed file: the entry that has it already, or a new one named after it."""
     pool = model.pool(e.timeline)
