@@ -1,4 +1,4 @@
-"""Command line: ``nbedit demo`` and ``nbedit render``."""
+"""Command line: ``nbedit demo``, ``render``, ``replay``, ``diff``, ``verify``, ``recipe``, ``models``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("video", help="the video it is said to make")
     ver.add_argument("--search", action="append", default=[], help="a folder to find moved media in, by sha256")
     ver.add_argument("--quiet", action="store_true", help="no progress bar")
+    rec = sub.add_parser("recipe", help="get the recipe notebook back out of a video nbedit rendered")
+    rec.add_argument("video", help="a file s.render wrote (.mp4, .mov, .mkv)")
+    rec.add_argument("-o", "--output", default=None, help="notebook to write (default: VIDEO.recipe.ipynb beside it)")
     models = sub.add_parser("models", help="local model folders: build the tiny test checkpoints, list what is found")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     tiny = models_sub.add_parser("make-tiny", help="build tiny random-weight checkpoints (tests, demo) into DIR")
@@ -58,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(Path(args.out), progress=not args.quiet)
         if args.command == "models":
             return _models(args)
+        if args.command == "recipe":
+            from .recipes import recipe_of_render
+
+            print(f"recipe {recipe_of_render(args.video, args.output)}")
+            return 0
         if args.command in ("replay", "diff", "verify"):
             return _recipes(args)
         return _render(Path(args.source), Path(args.output), crf=args.crf, progress=not args.quiet)

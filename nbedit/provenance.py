@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.metadata
+import json
 import os
+import zlib
 from typing import Any
 
 from . import model
@@ -44,3 +47,37 @@ def inputs(timeline: Any, history: list) -> dict[str, list[dict]]:
 def provenance(timeline: Any, history: list) -> dict:
     """What ``to_notebook`` writes into a recipe's metadata (and ``s.render`` into the file it writes)."""
     return {"versions": versions(), **inputs(timeline, history)}
+
+
+# ---- the recipe inside a rendered file ------------------------------------------------------------------------
+
+MARK = "nbedit-recipe/1 "
+"""How the container's comment tag starts when it holds a recipe: then zlib-compressed JSON, in base64."""
+
+
+def render_tags(notebook_text: str, summary: dict) -> dict[str, str]:
+    """Container tags that carry the recipe (a notebook's JSON) and a compact summary of the timeline.
+
+    The comment tag is the one MP4, MOV and MKV all keep through a plain ``ffmpeg -c copy`` remux (a custom
+    tag survives in MKV only), so the recipe goes there; the description says in words what the file holds.
+    """
+    payload = json.dumps({"recipe": notebook_text, "summary": summary}, separators=(",", ":"))
+    packed = base64.b64encode(zlib.compress(payload.encode("utf-8"), 9)).decode("ascii")
+    words = (
+        f"nbedit edit {summary.get('name', '')!s}: {summary.get('clips', 0)} clips, "
+        f"{summary.get('seconds', 0):.3f} s at {summary.get('fps', '?')} fps. "
+        "Its recipe is in this file: nbedit recipe FILE"
+    )
+    return {"comment": MARK + packed, "description": words}
+
+
+def read_render_tags(tags: dict[str, str]) -> dict | None:
+    """{"recipe": notebook JSON text, "summary": {...}} from a file's tags, or None when it holds no recipe."""
+    text = next((v for k, v in tags.items() if k.lower() == "comment" and v.startswith(MARK)), None)
+    if text is None:
+        return None
+    try:
+        data = json.loads(zlib.decompress(base64.b64decode(text[len(MARK) :], validate=True)).decode("utf-8"))
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("recipe"), str) else None

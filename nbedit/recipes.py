@@ -432,3 +432,38 @@ def diff(
             sa.close()
             sb.close()
     return RecipeDiff(ops, frames, fps, picture)
+
+
+# ---- the recipe inside a render ---------------------------------------------------------------------------------
+
+
+def recipe_of_render(video: str | os.PathLike, to: str | os.PathLike | None = None) -> Path:
+    """Write the recipe a rendered file carries as a notebook (beside the video unless ``to``); never over a file.
+
+    ``nbedit recipe out.mp4`` writes ``out.recipe.ipynb``.
+    """
+    from .provenance import read_render_tags
+
+    video = Path(video)
+    try:
+        with av.open(str(video)) as c:
+            tags = dict(c.metadata)
+    except (av.FFmpegError, OSError) as e:
+        raise RecipeError(f"cannot read {video}: {e}") from e
+    data = read_render_tags(tags)
+    if data is None:
+        raise RecipeError(f"{video.name} holds no nbedit recipe (it was rendered with recipe=False, or elsewhere)")
+    target = Path(to) if to is not None else video.with_name(video.stem + ".recipe.ipynb")
+    if target.exists():
+        raise RecipeError(f"{target} exists: choose another name (-o), nothing is written over a file")
+    atomic_write(target, data["recipe"])
+    return target
+
+
+def summary_of_render(video: str | os.PathLike) -> dict | None:
+    """The compact timeline summary a rendered file carries (None when it has no recipe)."""
+    from .provenance import read_render_tags
+
+    with av.open(str(video)) as c:
+        data = read_render_tags(dict(c.metadata))
+    return None if data is None else data.get("summary")

@@ -592,8 +592,11 @@ def render(
     *,
     cache: FrameCache | None = None,
     progress: bool | Callable[[int, int], None] = True,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Composite, mix and encode to ``path`` (written to a temporary file, renamed only on success).
+
+    ``tags``: the container's metadata (the recipe, see provenance.render_tags).
 
     ``progress``: a bar in the notebook (True), none (False), or a function called with (frames done, frames in
     all) after each frame is encoded.
@@ -652,6 +655,7 @@ def render(
     bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress or report is not None)
     try:
         with av.open(str(tmp), "w") as out:
+            out.metadata.update(tags or {})
             v = out.add_stream(settings.codec, rate=settings.fps)
             v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
             v.options = {"crf": str(settings.crf), "preset": settings.preset}

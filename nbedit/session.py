@@ -633,15 +633,19 @@ class Session:
         end: Time | None = None,
         audio: bool = True,
         progress: bool | Callable[[int, int], None] = True,
+        recipe: bool = True,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
         ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
         timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
+        The file carries the recipe that rebuilds it (``nbedit recipe out.mp4``, ``Session.from_render``) in its
+        comment tag, which survives remuxing; ``recipe=False`` leaves it out.
         """
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
+            tags = self._recipe_tags(path) if recipe and fmt else None
         if not fmt or not length:
             raise EditError("nothing to render: the timeline is empty")
         rate = model.edit_rate(timeline)
@@ -655,7 +659,44 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(timeline, path, settings, progress=progress)
+        return render_file(timeline, path, settings, progress=progress, tags=tags)
+
+    def _recipe_tags(self, path: str | os.PathLike) -> dict[str, str]:
+        import nbformat
+
+        from .provenance import provenance, render_tags
+        from .record import notebook
+
+        nbk = notebook(self.name, self.history, render_to=Path(path).name)
+        model.tag_recipe(nbk, self.name, provenance(self.timeline, self.history))
+        summary = {
+            "name": self.name,
+            "clips": len(self.clips),
+            "seconds": round(self.duration, 3),
+            "fps": str(self.fps),
+            "tracks": self.tracks,
+            "media": sorted(self.media),
+        }
+        return render_tags(nbformat.writes(nbk), summary)
+
+    @classmethod
+    def from_render(
+        cls,
+        path: str | os.PathLike,
+        folder: str | os.PathLike | None = None,
+        *,
+        search: Any = (),
+        progress: bool = True,
+    ) -> Session:
+        """The session that rendered ``path``, rebuilt from the recipe inside the file (in ``folder``, a new
+        project folder, or a scratch one). ``s = nbedit.Session.from_render("out.mp4", "rebuilt")``"""
+        import tempfile
+
+        from .recipes import recipe_of_render, replay
+
+        with tempfile.TemporaryDirectory(prefix="nbedit-from-render-") as d:
+            nb = recipe_of_render(path, Path(d) / "recipe.ipynb")
+            return replay(nb, project=folder, search=search, progress=progress).session
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

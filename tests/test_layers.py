@@ -14,8 +14,9 @@
      9  interchange.*                                       OTIO adapters in and out (import_timeline is an op)
     10  analysis, preview                                   xarray views; widget frames
     11  widgets, handles                                    anywidget classes; Clip and Media handles
-    12  session                                             Session: folder, state, undo/redo, replay, verbs
-    13  convert, demo, recipes                              replay, diff, verify a recipe
+    12  session, recipes                                    Session: folder, state, undo/redo, replay, verbs;
+                                                            recipes as artefacts: replay, diff, verify
+    13  convert, demo
     14  cli, __main__, nbedit (the package)
 
 Imports inside functions count too (a cycle held by function-local imports is still a cycle), those under
@@ -44,8 +45,8 @@ LAYERS = [
     ["interchange"],
     ["analysis", "preview"],
     ["widgets", "handles"],
-    ["session"],
-    ["convert", "demo", "recipes"],
+    ["session", "recipes"],
+    ["convert", "demo"],
     ["cli", "__main__", ""],
 ]
 

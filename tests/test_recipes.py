@@ -151,3 +151,68 @@ def test_a_recipe_that_is_not_a_notebook_is_a_typed_error(tmp_path):
     bad.write_text(json.dumps({"not": "a notebook"}))
     with pytest.raises(RecipeError, match="not a notebook"):
         recipes.read(bad)
+
+
+# ---- the recipe inside the render ----------------------------------------------------------------------------
+
+
+def rendered(tmp_path: Path, footage_dir: Path, **kw) -> tuple[Path, Path]:
+    s = nbedit.Session(tmp_path / "made", name="made")
+    c1 = s.append(s.import_media(footage_dir / "a.mp4"))
+    s.append(s.import_media(footage_dir / "b.mp4"))
+    s.trim(c1, src_out=1.5)
+    out = s.render(tmp_path / "made.mp4", progress=False, **kw)
+    s.close()
+    return out, tmp_path / "made"
+
+
+def test_a_render_carries_its_recipe_and_rebuilds_after_the_project_is_gone(tmp_path, footage_dir):
+    out, project = rendered(tmp_path, footage_dir)
+    shutil.rmtree(project)
+    nb = recipes.recipe_of_render(out)
+    assert nb == tmp_path / "made.recipe.ipynb"
+    summary = {"name": "made", "clips": 2, "seconds": 3.5, "fps": "24", "tracks": ["V1"], "media": ["a", "b"]}
+    assert recipes.summary_of_render(out) == summary
+    v = recipes.verify(nb, out, progress=False)
+    assert v.same, str(v)
+
+
+def test_the_recipe_survives_an_ffmpeg_remux(tmp_path, footage_dir):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out, _ = rendered(tmp_path, footage_dir)
+    for ext in (".mp4", ".mkv"):
+        again = tmp_path / f"remuxed{ext}"
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(out), "-c", "copy", str(again)], check=True)
+        nb = recipes.recipe_of_render(again, tmp_path / f"from{ext}.ipynb")
+        first = recipes.recipe_of_render(out, tmp_path / "o.ipynb")
+        assert recipes.read(nb).operations == recipes.read(first).operations
+        first.unlink()
+
+
+def test_session_from_render_rebuilds_the_same_timeline(tmp_path, footage_dir):
+    out, project = rendered(tmp_path, footage_dir)
+    original = nbedit.Session(project, read_only=True)
+    want = recipes.frame_hashes(original)
+    original.close()
+    s = nbedit.Session.from_render(out, tmp_path / "rebuilt", progress=False)
+    assert recipes.frame_hashes(s) == want
+    s.close()
+
+
+def test_recipe_false_leaves_the_recipe_out(tmp_path, footage_dir):
+    out, _ = rendered(tmp_path, footage_dir, recipe=False)
+    with pytest.raises(RecipeError, match="holds no nbedit recipe"):
+        recipes.recipe_of_render(out)
+
+
+def test_getting_a_recipe_back_never_writes_over_a_file(tmp_path, footage_dir, capsys):
+    out, _ = rendered(tmp_path, footage_dir)
+    mine = tmp_path / "made.recipe.ipynb"
+    mine.write_text("mine")
+    assert main(["recipe", str(out)]) == 1
+    assert "exists" in capsys.readouterr().err and mine.read_text() == "mine"
+    assert main(["recipe", str(out), "-o", str(tmp_path / "other.ipynb")]) == 0
