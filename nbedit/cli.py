@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     rec = sub.add_parser("recipe", help="get the recipe notebook back out of a video nbedit rendered")
     rec.add_argument("video", help="a file s.render wrote (.mp4, .mov, .mkv)")
     rec.add_argument("-o", "--output", default=None, help="notebook to write (default: VIDEO.recipe.ipynb beside it)")
+    lab = sub.add_parser("lab", help="start JupyterLab on the notebooks, with the tiny and bundled models in place")
+    lab.add_argument("dir", nargs="?", default=None, help="folder of notebooks (default: the checkout's notebooks/)")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--models", default=None, help="model folder to build and use (default: DIR/models)")
     models = sub.add_parser("models", help="local model folders: build the tiny test checkpoints, list what is found")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     tiny = models_sub.add_parser("make-tiny", help="build tiny random-weight checkpoints (tests, demo) into DIR")
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(Path(args.out), progress=not args.quiet)
         if args.command == "models":
             return _models(args)
+        if args.command == "lab":
+            return _lab(args)
         if args.command == "recipe":
             from .recipes import recipe_of_render
 
@@ -110,6 +116,39 @@ def _models(args: argparse.Namespace) -> int:
 
     print(repr(ModelPool(None if args.project is None else Path(args.project), device="cpu")))
     return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    """JupyterLab on the notebooks: models built on first run, the URL printed, Ctrl+C stops it."""
+    import secrets
+    import subprocess
+
+    from .models import bundled
+    from .models.tiny import make_tiny
+
+    checkout = Path(__file__).resolve().parents[1]
+    default = checkout / "notebooks" if (checkout / "pyproject.toml").exists() else Path.cwd()
+    where = Path(args.dir) if args.dir else default
+    if not where.is_dir():
+        raise ProjectError(f"{where} is not a folder of notebooks")
+    models = Path(args.models) if args.models else where / "models"
+    made = make_tiny(models)  # folders there are kept: only the first run builds
+    for name, got in bundled.install(models).items():
+        if not isinstance(got, Path):
+            print(f"nbedit: bundled model {name} not built ({got}); the classic tool runs instead", file=sys.stderr)
+    print(f"models   {models} ({len(made)} tiny, {len(list(bundled.known()))} bundled known)")
+    token = secrets.token_hex(16)
+    roots = [str(models), *([os.environ["NBEDIT_MODELS"]] if os.environ.get("NBEDIT_MODELS") else [])]
+    env = {**os.environ, "NBEDIT_MODELS": os.pathsep.join(roots)}
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={args.port}", "--ip=127.0.0.1"]
+    cmd += [f"--ServerApp.root_dir={where}", f"--IdentityProvider.token={token}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # Binder and containers run as root
+    print(f"open     http://127.0.0.1:{args.port}/lab?token={token}", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _recipes(args: argparse.Namespace) -> int:
