@@ -30,7 +30,7 @@ import opentimelineio as otio
 
 from .. import args
 from .. import model as schema
-from ..errors import EditError, MediaError, TimeRangeError
+from ..errors import EditError, MediaError, NbeditError, TimeRangeError
 from ..index import TrackIndex
 from ..model import ClipId, MediaId, source_at
 from ..timeline import Time
@@ -152,8 +152,7 @@ def mask(
     frame = p.start if at is None else e.frames(at, "at")
     if not p.start <= frame < p.end:
         raise TimeRangeError(
-            f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-"
-            f"{float(p.end / e.rate):.3f} s"
+            f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-{float(p.end / e.rate):.3f} s"
         )
     reused = derived.reuse(e, replace=True)
     if reused is not None:
@@ -226,8 +225,11 @@ def reframe(
     ``s.reframe(aspect="9:16")`` turns the whole timeline vertical: the format becomes the largest 9:16 inside
     it and every full-frame clip follows its subject (picture-in-picture clips keep their transform).
     ``s.reframe("c2", aspect="1:1", subject="face")`` reframes one clip inside the timeline's frame.
-    ``subject``: "auto" (faces where a shot has them, else what stands out), "face", "saliency", "center",
-    or a subject model folder (``model=``, an ONNX heat map). The camera holds still while the subject
+    ``subject``: "auto" (faces where a shot has them, else a person, else what stands out), "face", "person",
+    "saliency", "center", or a subject model folder (``model=``, an ONNX heat map). Faces are found by the
+    bundled learned detector and people by the bundled person segmenter when they are installed (``nbedit
+    models install-bundled``), else by OpenCV's cascade and saliency; ``s.clip(c).reframe["method"]`` says
+    which ran in each shot, ``["models"]`` names the weights. The camera holds still while the subject
     barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
     "reframe", at=..., value=(x, y))`` moves it).
     """
@@ -239,11 +241,6 @@ def reframe(
         raise EditError(str(err)) from None
     if subject not in SUBJECTS:
         raise EditError(f"subject must be one of {', '.join(SUBJECTS)}, not {subject!r}")
-    if subject == "face" and detect.face_cascade() is None:
-        raise EditError(
-            "this OpenCV has no face detector (opencv-python-headless 5 ships none): "
-            "install opencv-python-headless<5, or use subject='saliency'"
-        )
     if clip is None:
         fmt = e.format
         if not fmt:
@@ -268,7 +265,8 @@ def reframe(
             finder = None if m is None else detect.HeatmapModel(m.model)
         except ValueError as err:
             raise EditError(f"reframe: {err}") from None
-        results = _reframe_all(e, targets, ratio, aspect, subject if m is None else "model", finder, progress)
+        looks = _subject_finders(e, subject) if m is None else {"model": f"model: {m.name}"}
+        results = _reframe_all(e, targets, ratio, aspect, subject if m is None else "model", finder, looks, progress)
         if m is not None and model is None:
             e.pin(model=m.name)
     if clip is None:
@@ -279,7 +277,55 @@ def reframe(
     return None if clip is None else ClipId(targets[0])
 
 
-def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, progress) -> dict:
+def _subject_finders(e: Edit, subject: str) -> dict:
+    """What looks for the subject: {"face": finder, "person": finder, "<kind>": "learned: x" | "classic: y",
+    "models": [provenance]}: the bundled learned models where installed, the classic ones otherwise."""
+    from ..models import vision
+    from ..tools import detect
+
+    out: dict[str, Any] = {"models": [], "saliency": "classic: spectral residual", "center": "center"}
+    if subject in ("face", "auto"):
+        found = bundled_model(e, "face-detector", "face-detection", vision.load_face_detector)
+        if found is not None:
+            out["face"] = detect.face_finder(found[0].boxes)
+            out["face method"] = "learned: face-detector"
+            out["models"].append(found[1].provenance)
+        else:
+            out["face"], out["face method"] = detect.face_finder(), "classic: haar cascade"
+        if subject == "face" and out["face"] is None:
+            raise EditError(
+                "no face detector here: install the learned one (nbedit models install-bundled) or use an "
+                "OpenCV with the Haar cascade (opencv-python-headless<5), or use subject='saliency'"
+            )
+    if subject in ("person", "auto"):
+        found = bundled_model(e, "person-segmenter", "person-segmentation", vision.load_person_segmenter)
+        if found is not None:
+            out["person"] = detect.person_finder(found[0].probability)
+            out["person method"] = "learned: person-segmenter"
+            out["models"].append(found[1].provenance)
+        elif subject == "person":
+            raise EditError(
+                "subject='person' needs the person segmenter: build it with nbedit models install-bundled "
+                "(from the mediapipe 0.10.21 wheel), or use subject='auto'"
+            )
+    return out
+
+
+def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
+    """A bundled trained model (runner, installed folder) through the session's resident models; None: not
+    installed, and the caller runs its classic method."""
+    pool = e.env.models() if e.env.models is not None else None
+    if pool is None:
+        return None
+    try:
+        return pool.bundled(name, task=task, load=load)
+    except NbeditError as err:
+        raise EditError(f"the bundled {name} cannot run: {err}") from None
+
+
+def _reframe_all(
+    e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, looks: dict, progress
+) -> dict:
     from ..tools import detect
 
     rate = e.rate
@@ -303,7 +349,9 @@ def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subj
             if subject == "center":
                 found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
             else:
-                found, used = detect.centres(small, subject, cuts, finder)
+                found, used = detect.centres(
+                    small, subject, cuts, finder, face=looks.get("face"), person=looks.get("person")
+                )
             found = found * np.asarray([w / aw, h / ah])
             crop = camera.crop_size(w, h, ratio)
             path = camera.camera_path(found, cuts, (w, h), crop, fps)
@@ -311,6 +359,8 @@ def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subj
                 "aspect": aspect if isinstance(aspect, str) else float(aspect),
                 "subject": subject,
                 "found_by": used,
+                "method": [looks.get(f"{u} method", looks.get(u)) for u in used],
+                "models": [p for p in looks.get("models", []) if _used(p, used)],
                 "size": list(crop),
                 "center": camera.keyframes(path, positions, cuts),
                 "shots": [camera.key_position(positions[c]) for c in cuts],
@@ -398,7 +448,12 @@ def _link_mask(e: Edit, cid: str, mask_id: str) -> None:
 # ---- small helpers ------------------------------------------------------------------------------------------
 
 
-SUBJECTS = ("auto", "face", "saliency", "center")
+SUBJECTS = ("auto", "face", "person", "saliency", "center")
+
+
+def _used(provenance: dict, used: list[str]) -> bool:
+    """Whether a learned model's findings went into the path (a shot found its subject by it)."""
+    return {"face-detector": "face", "person-segmenter": "person"}.get(provenance["model"]) in used
 
 
 def _opencv() -> str:
