@@ -122,16 +122,23 @@ def mask(
     *,
     box: tuple[int, int, int, int] | None = None,
     points: list[tuple[int, int]] | None = None,
+    subject: str | None = None,
     at: Time | None = None,
     invert: bool = False,
     model: str | None = None,
     progress: bool = True,
 ) -> MediaId:
-    """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], through the clip.
+    """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], or of the person
+    (``subject="person"``), through the clip.
 
     ``m = s.mask("c3", box=(420, 120, 760, 600))``: coordinates are source pixels of the frame on screen at
     timeline time ``at`` (the clip's first frame by default). The object is found there (GrabCut, or a
     segmentation model folder: ``model="sam"``) and carried through every frame of the clip by optical flow.
+    ``m = s.mask("c3", subject="person")`` needs no prompt: the bundled person segmenter (``nbedit models
+    install-bundled``) finds the person in every frame; ``s.mask("c3", box=..., subject="person")`` keeps to the
+    person in the box, carried by flow and segmented again inside the carried box each frame. Without the
+    segmenter the classic way runs (a face by OpenCV's cascade, then GrabCut below it; GrabCut in the box) and
+    the mask's provenance says so: ``s.timeline.metadata["nbedit"]["media"][m.id]["generation"]["ran"]``.
     The mask is lossless grey media (white: the object; ``invert=True``: everything else) linked to the clip;
     use it with ``s.composite(...)`` and ``s.effect(..., mask=m)``.
     """
@@ -141,11 +148,15 @@ def mask(
     item, p = ti.items[i], ti.placed(i)
     entry = entry_of(e, item)
     w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
-    if (box is None) == (points is None):
-        raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them")
+    if subject not in (None, "person"):
+        raise EditError(f"subject is 'person' (or left out to mask what box or points show), not {subject!r}")
+    if subject is None and (box is None) == (points is None):
+        raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them (or subject='person')")
+    if subject is not None and (points is not None or model is not None):
+        raise EditError("subject='person' takes a box or nothing: give no points and no model")
     if box is not None:
         box = _box(box, w, h)
-    else:
+    elif points is not None:
         points = _points(points, w, h)
     if not isinstance(invert, bool):
         raise EditError(f"invert must be True or False, not {invert!r}")
@@ -158,13 +169,22 @@ def mask(
     if reused is not None:
         _link_mask(e, cid, reused)
         return reused
-    m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
+    person = None
+    if subject == "person":
+        from ..models import vision
+
+        person = bundled_model(e, "person-segmenter", "person-segmentation", vision.load_person_segmenter)
+        m = None
+    else:
+        m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
     if m is not None and points is not None:
         raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
     try:
         segmenter = None if m is None else mk.SegmentModel(m.model)
     except ValueError as err:
         raise EditError(f"mask: {err}") from None
+    if person is not None:
+        segmenter = person[0]
     with reader_of(entry) as reader:
         first, last = span(e, reader, ti, i)
         key_index = reader.index_at(float(source_at(item, frame - p.start) / e.rate))
@@ -182,6 +202,11 @@ def mask(
             "invert": invert,
             "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
         }
+        if subject is not None:  # (only then: masks made before keep their keys)
+            classic = "grabcut+flow" if box is not None else "haar+grabcut+flow"
+            job["subject"] = subject
+            job["method"] = person[1].provenance if person is not None else classic
+            job["ran"] = "learned: person-segmenter" if person is not None else f"classic: {classic}"
         key = derived.key_of(job)
         path = derived.path_for(e, "mask", key, folder=derived.TOOLS)
         info = derived.cached(e, path, key)
@@ -190,13 +215,28 @@ def mask(
             k = ww / w
             frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
             start = key_index - first
-            if box is not None:
-                wbox = tuple(round(v * k) for v in box)
-                seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+            wbox = None if box is None else tuple(round(v * k) for v in box)
+            bar = _bar(len(frames) - 1 if person is None or box is not None else len(frames), progress, f"mask {cid}")
+            if person is not None and box is None:  # prompt-free: the person in each frame on its own
+                found = []
+                for f in frames:
+                    found.append(segmenter.mask(f))
+                    bar.update(1)
             else:
-                seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
-            bar = _bar(len(frames) - 1, progress, f"mask {cid}")
-            found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
+                if wbox is not None:
+                    seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+                elif points is not None:
+                    seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
+                else:
+                    seed = mk.person_below_face(frames[start])
+                    if seed is None:
+                        bar.close()
+                        raise EditError(
+                            f"mask: no face on clip {cid!r} at its frame {key_index} to find the person by (the "
+                            "person segmenter is not installed: nbedit models install-bundled). Give box=(x0, y0, "
+                            "x1, y1) around the person, or at= a frame where the face shows"
+                        )
+                found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
             bar.close()
             derived.write_video(
                 path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True

@@ -2,8 +2,8 @@
 
 The photo is scikit-image's ``astronaut`` (Eileen Collins, NASA, public domain; ``pip install scikit-image``).
 Every frame is the photo (or only the person cut out of it) scaled by ``scale * (1 + zoom * t)`` and shifted to
-``start + speed * t``, laid over another real photo (``coffee``) as the background. The truth follows from the
-path alone:
+``start + speed * t``, laid over another real photo (``rocket`` by default) as the background. The truth follows
+from the path alone:
 
 * ``face_box(t)``: the face, where :data:`FACE` (drawn by hand on the photo) lands;
 * ``person(t)``: the person's mask. With ``cutout=True`` only the pixels inside :data:`PERSON` (a polygon drawn
@@ -65,7 +65,7 @@ class PhotoScene:
         speed: tuple[float, float] = (0.0, 0.0),
         zoom: float = 0.0,
         cutout: bool = False,
-        background: str = "coffee",
+        background: str = "rocket",
     ):
         import cv2
 
