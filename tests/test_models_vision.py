@@ -146,6 +146,16 @@ def test_reframe_follows_the_face_the_learned_detector_finds(with_bundled, face_
     assert err.mean() < 3 and err.max() < 8  # measured: see bench/accuracy_vision.py
 
 
+def test_reframe_follows_a_face_too_small_for_the_haar_cascade(with_bundled, tmp_path):
+    small = PhotoScene(size=(426, 240), scale=0.25, start=(40.0, 30.0), speed=(4.0, 0.5), zoom=0.015)
+    assert not detect.faces(small.frame(0), detect.face_cascade())  # the classic fallback sees no face here
+    s, cid = scene_session(tmp_path, small, frames=24)
+    s.reframe(cid, aspect="9:16", subject="face", progress=False)
+    crop_w = int(s.clip(cid).otio.metadata["nbedit"]["reframe"]["size"][0])
+    ideal = np.clip([small.face_centre(t)[0] for t in range(24)], crop_w / 2, 426 - crop_w / 2)
+    assert np.abs(crop_centres(s, 24)[:, 0] - ideal).max() < 4  # measured: 1.0
+
+
 def test_reframe_without_the_models_says_the_haar_cascade_ran(no_models, face_clip, tmp_path):
     s, cid = reframed(tmp_path / "p", face_clip)
     r = s.clip(cid).otio.metadata["nbedit"]["reframe"]
@@ -196,7 +206,7 @@ def test_a_prompt_free_person_mask_covers_the_person_in_every_frame(with_bundled
     ious = mask_ious(s, m, PERSON_PATH)
     assert len(ious) == 12 and min(ious) > 0.95  # measured: 0.976 to 0.986
     gen = s.timeline.metadata["nbedit"]["media"][m.id]["generation"]
-    assert gen["ran"] == "learned: person-segmenter"
+    assert gen["ran"] == "learned: person-segmenter" and Path(m.path).parent == tmp_path / "p" / "tools"
     assert gen["method"]["weights_sha256"] == bundled.read_installed(with_bundled / "person-segmenter").weights_sha256
     assert s.history[-1].code == "s.mask('c1', subject='person', progress=False)"
 

@@ -191,23 +191,29 @@ class FaceDetector:
         return decode(self.it.get_tensor(self.regressors), self.it.get_tensor(self.classificators))
 
     def faces(self, img: np.ndarray, min_score: float = MIN_SCORE) -> list[Face]:
-        """The faces in an RGB uint8 frame (H, W, 3), best first."""
+        """The faces in an RGB uint8 frame (H, W, 3), best first.
+
+        The frame is looked at in overlapping squares as tall as it is (as wide, if it stands), so a face keeps
+        the share of the input the short-range model was trained on; where those find none, in squares half
+        that size, for faces too small to be seen at the first scale.
+        """
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8 or min(img.shape[:2]) < 8:
             raise ValueError(f"a face detector looks at RGB uint8 pictures (H, W, 3), not {img.dtype} {img.shape}")
         h, w = img.shape[:2]
-        side = min(h, w)
-        n = 1 if h == w else math.ceil(max(h, w) / side) + 1  # overlapping tiles: a face lies whole in one
-        offsets = np.linspace(0, max(h, w) - side, n).round().astype(int)
-        boxes, kps, scores = [], [], []
-        for off in offsets:
-            x0, y0 = (off, 0) if w > h else (0, off)
-            b, k, sc = self._run(img[y0 : y0 + side, x0 : x0 + side])
-            keep = sc >= min_score
-            shift = np.asarray([x0, y0], np.float64)
-            boxes.append(b[keep] * side + np.tile(shift, 2))
-            kps.append(k[keep] * side + shift)
-            scores.append(sc[keep])
-        found = weighted_nms(np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores))
+        for side in (min(h, w), min(h, w) // 2):
+            if side < 16:
+                break
+            boxes, kps, scores = [], [], []
+            for x0, y0 in _tiles(w, h, side):
+                b, k, sc = self._run(img[y0 : y0 + side, x0 : x0 + side])
+                keep = sc >= min_score
+                shift = np.asarray([x0, y0], np.float64)
+                boxes.append(b[keep] * side + np.tile(shift, 2))
+                kps.append(k[keep] * side + shift)
+                scores.append(sc[keep])
+            found = weighted_nms(np.concatenate(boxes), np.concatenate(kps), np.concatenate(scores))
+            if found:
+                break
         return [
             Face(tuple(float(v) for v in box), score, tuple((float(x), float(y)) for x, y in kp))
             for box, kp, score in found
@@ -217,6 +223,19 @@ class FaceDetector:
         """Face boxes (x0, y0, x1, y1), the surest first: a large false face scores near the threshold, so
         size (what the cascade sorts by) would pick it over the real one."""
         return [f.box for f in self.faces(img)]
+
+
+def _tiles(w: int, h: int, side: int) -> list[tuple[int, int]]:
+    """Corners of squares of ``side`` covering a w x h frame, overlapping by at least a third: a face smaller
+    than that lies whole in one of them."""
+
+    def starts(length: int) -> np.ndarray:
+        if length <= side:
+            return np.zeros(1, int)
+        n = math.ceil((length - side) / (side * 2 / 3)) + 1
+        return np.linspace(0, length - side, n).round().astype(int)
+
+    return [(int(x), int(y)) for y in starts(h) for x in starts(w)]
 
 
 # ---- person segmentation (selfie segmentation) ---------------------------------------------------------------
