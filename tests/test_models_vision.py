@@ -259,3 +259,35 @@ def test_undo_takes_a_person_mask_away(with_bundled, person_clip, tmp_path):
     s.mask(cid, subject="person", progress=False)
     s.undo()
     assert list(s.clip(cid).otio.metadata["nbedit"].get("masks", [])) == []
+
+
+def test_a_project_reopens_with_its_learned_mask_and_reframe_where_the_models_are_gone(
+    with_bundled, person_clip, tmp_path, monkeypatch
+):
+    s, cid = person_session(tmp_path / "p", person_clip)
+    s.mask(cid, subject="person", progress=False)
+    s.reframe(cid, aspect="9:16", subject="person", progress=False)
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("NBEDIT_MODELS", str(empty))
+    again = nbedit.Session(s.path)
+    assert again.state() == s.state()
+
+
+def test_weights_that_no_longer_match_their_card_are_refused_and_change_nothing(
+    bundled_models, person_clip, tmp_path, monkeypatch
+):
+    import shutil
+
+    copy = tmp_path / "models"
+    shutil.copytree(bundled_models / "person-segmenter", copy / "person-segmenter")
+    weights = copy / "person-segmenter" / vision.PERSON_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setenv("NBEDIT_MODELS", str(copy))
+    s, cid = person_session(tmp_path / "p", person_clip)
+    before = unchanged(s)
+    with pytest.raises(EditError, match="sha256"):
+        s.mask(cid, subject="person", progress=False)
+    assert unchanged(s) == before
