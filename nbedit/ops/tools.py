@@ -375,7 +375,8 @@ def _reframe_all(
         entry = entry_of(e, ti.items[i])
         with reader_of(entry) as reader:
             spans.append((cid, entry, *span(e, reader, ti, i)))
-    bar = _bar(sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
+    looked = 1 if subject == "center" else 2  # each frame is read, then looked at
+    bar = _bar(looked * sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
     results = {}
     try:
         for cid, entry, first, last in spans:
@@ -390,7 +391,13 @@ def _reframe_all(
                 found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
             else:
                 found, used = detect.centres(
-                    small, subject, cuts, finder, face=looks.get("face"), person=looks.get("person")
+                    small,
+                    subject,
+                    cuts,
+                    finder,
+                    face=looks.get("face"),
+                    person=looks.get("person"),
+                    step=lambda: bar.update(1),
                 )
             found = found * np.asarray([w / aw, h / ah])
             crop = camera.crop_size(w, h, ratio)

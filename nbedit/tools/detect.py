@@ -146,13 +146,16 @@ def centres(
     *,
     face: Finder | None = None,
     person: Finder | None = None,
+    step: Callable[[], None] | None = None,
 ) -> tuple:
     """The subject's centre in each frame (N, 2; NaN where none) and what found it in each shot.
 
     ``subject``: "face" (faces only), "person" (``person`` only), "saliency", "auto" (faces in shots where a
     quarter of the frames show one, else the person where ``person`` is given and finds one as often, else
-    saliency) or "model" (``model``'s heat map). ``face`` defaults to OpenCV's cascade.
+    saliency) or "model" (``model``'s heat map). ``face`` defaults to OpenCV's cascade. ``step`` is called
+    once per frame looked at (a progress bar).
     """
+    step = step or (lambda: None)
     n = len(frames)
     out = np.full((n, 2), np.nan)
     if model is not None:
@@ -160,12 +163,17 @@ def centres(
             c = model.centre(f)
             if c is not None:
                 out[k] = c
+            step()
         return out, ["model"] * (len(cuts) + 1)
     if face is None and subject in ("face", "auto"):
         face = face_finder()
     finders = {"face": face if subject in ("face", "auto") else None}
     finders["person"] = person if subject in ("person", "auto") else None
-    seen = {name: [f(img) for img in frames] if f is not None else [None] * n for name, f in finders.items()}
+    seen: dict[str, list] = {name: [] for name in finders}
+    for img in frames:
+        for name, f in finders.items():
+            seen[name].append(f(img) if f is not None else None)
+        step()
     used = []
     bounds = [0, *cuts, n]
     for a, b in zip(bounds, bounds[1:], strict=False):
