@@ -111,6 +111,14 @@ def test_the_person_segmenter_finds_the_pasted_person(bundled_models):
         assert mask_iou(seg.mask(PERSON_PATH.frame(t)), PERSON_PATH.person(t)) > 0.95  # measured: 0.98
 
 
+def test_two_loads_of_the_models_give_exactly_the_same_answers(bundled_models):
+    img = FACE_PATH.frame(7)
+    a, b = runner(bundled_models, "face-detector"), runner(bundled_models, "face-detector")
+    assert a.faces(img) == b.faces(img) and a.faces(img) == a.faces(img)
+    p, q = runner(bundled_models, "person-segmenter"), runner(bundled_models, "person-segmenter")
+    assert np.array_equal(p.probability(img), q.probability(img))
+
+
 def test_the_runners_refuse_what_is_not_an_rgb_picture(bundled_models):
     with pytest.raises(ValueError, match="RGB uint8"):
         runner(bundled_models, "face-detector").faces(np.zeros((64, 64), np.uint8))
