@@ -299,3 +299,11 @@ def test_weights_that_no_longer_match_their_card_are_refused_and_change_nothing(
     with pytest.raises(EditError, match="sha256"):
         s.mask(cid, subject="person", progress=False)
     assert unchanged(s) == before
+
+
+def test_without_the_segmenter_a_clip_with_no_face_asks_for_a_box(no_models, tmp_path):
+    s, cid = scene_session(tmp_path, PhotoScene(scale=0.04, start=(150.0, 200.0)), frames=3)
+    before = unchanged(s)
+    with pytest.raises(EditError, match="Give box="):
+        s.mask(cid, subject="person", progress=False)
+    assert unchanged(s) == before

@@ -4,6 +4,7 @@
     s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
     s.reframe("c2", aspect="1:1", subject="face")
     m = s.mask("c3", box=(420, 120, 760, 600))           # the object in the box, carried through the clip
+    p = s.mask("c3", subject="person")                   # the person in every frame (bundled person segmenter)
 
 The data each one leaves is plain OTIO metadata (see ``nbedit.tools.keyframes``):
 
@@ -268,7 +269,7 @@ def reframe(
     ``subject``: "auto" (faces where a shot has them, else a person, else what stands out), "face", "person",
     "saliency", "center", or a subject model folder (``model=``, an ONNX heat map). Faces are found by the
     bundled learned detector and people by the bundled person segmenter when they are installed (``nbedit
-    models install-bundled``), else by OpenCV's cascade and saliency; ``s.clip(c).reframe["method"]`` says
+    models install-bundled``), else by OpenCV's cascade and saliency; the clip's ``reframe["method"]`` says
     which ran in each shot, ``["models"]`` names the weights. The camera holds still while the subject
     barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
     "reframe", at=..., value=(x, y))`` moves it).
