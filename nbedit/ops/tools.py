@@ -4,6 +4,7 @@
     s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
     s.reframe("c2", aspect="1:1", subject="face")
     m = s.mask("c3", box=(420, 120, 760, 600))           # the object in the box, carried through the clip
+    p = s.mask("c3", subject="person")                   # the person in every frame (bundled person segmenter)
 
 The data each one leaves is plain OTIO metadata (see ``nbedit.tools.keyframes``):
 
@@ -30,7 +31,7 @@ import opentimelineio as otio
 
 from .. import args
 from .. import model as schema
-from ..errors import EditError, MediaError, TimeRangeError
+from ..errors import EditError, MediaError, NbeditError, TimeRangeError
 from ..index import TrackIndex
 from ..model import ClipId, MediaId, source_at
 from ..timeline import Time
@@ -122,16 +123,23 @@ def mask(
     *,
     box: tuple[int, int, int, int] | None = None,
     points: list[tuple[int, int]] | None = None,
+    subject: str | None = None,
     at: Time | None = None,
     invert: bool = False,
     model: str | None = None,
     progress: bool = True,
 ) -> MediaId:
-    """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], through the clip.
+    """A mask of the object in ``box`` (x0, y0, x1, y1) or under ``points`` [(x, y), ...], or of the person
+    (``subject="person"``), through the clip.
 
     ``m = s.mask("c3", box=(420, 120, 760, 600))``: coordinates are source pixels of the frame on screen at
     timeline time ``at`` (the clip's first frame by default). The object is found there (GrabCut, or a
     segmentation model folder: ``model="sam"``) and carried through every frame of the clip by optical flow.
+    ``m = s.mask("c3", subject="person")`` needs no prompt: the bundled person segmenter (``nbedit models
+    install-bundled``) finds the person in every frame; ``s.mask("c3", box=..., subject="person")`` keeps to the
+    person in the box, carried by flow and segmented again inside the carried box each frame. Without the
+    segmenter the classic way runs (a face by OpenCV's cascade, then GrabCut below it; GrabCut in the box) and
+    the mask's provenance says so: ``s.timeline.metadata["nbedit"]["media"][m.id]["generation"]["ran"]``.
     The mask is lossless grey media (white: the object; ``invert=True``: everything else) linked to the clip;
     use it with ``s.composite(...)`` and ``s.effect(..., mask=m)``.
     """
@@ -141,31 +149,43 @@ def mask(
     item, p = ti.items[i], ti.placed(i)
     entry = entry_of(e, item)
     w, h = int(entry.get("width") or 0), int(entry.get("height") or 0)
-    if (box is None) == (points is None):
-        raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them")
+    if subject not in (None, "person"):
+        raise EditError(f"subject is 'person' (or left out to mask what box or points show), not {subject!r}")
+    if subject is None and (box is None) == (points is None):
+        raise EditError("give box=(x0, y0, x1, y1) or points=[(x, y), ...], one of them (or subject='person')")
+    if subject is not None and (points is not None or model is not None):
+        raise EditError("subject='person' takes a box or nothing: give no points and no model")
     if box is not None:
         box = _box(box, w, h)
-    else:
+    elif points is not None:
         points = _points(points, w, h)
     if not isinstance(invert, bool):
         raise EditError(f"invert must be True or False, not {invert!r}")
     frame = p.start if at is None else e.frames(at, "at")
     if not p.start <= frame < p.end:
         raise TimeRangeError(
-            f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-"
-            f"{float(p.end / e.rate):.3f} s"
+            f"at={at} is not on clip {cid!r}, which runs {float(p.start / e.rate):.3f}-{float(p.end / e.rate):.3f} s"
         )
     reused = derived.reuse(e, replace=True)
     if reused is not None:
         _link_mask(e, cid, reused)
         return reused
-    m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
+    person = None
+    if subject == "person":
+        from ..models import vision
+
+        person = bundled_model(e, "person-segmenter", "person-segmentation", vision.load_person_segmenter)
+        m = None
+    else:
+        m = tool_model(e, "mask", model) if model is not None or box is not None else None  # models take boxes
     if m is not None and points is not None:
         raise EditError("a segmentation model is prompted with a box: give box=(x0, y0, x1, y1)")
     try:
         segmenter = None if m is None else mk.SegmentModel(m.model)
     except ValueError as err:
         raise EditError(f"mask: {err}") from None
+    if person is not None:
+        segmenter = person[0]
     with reader_of(entry) as reader:
         first, last = span(e, reader, ti, i)
         key_index = reader.index_at(float(source_at(item, frame - p.start) / e.rate))
@@ -183,6 +203,11 @@ def mask(
             "invert": invert,
             "method": "grabcut+flow" if m is None else {"model": m.name, "sha256": m.sha256},
         }
+        if subject is not None:  # (only then: masks made before keep their keys)
+            classic = "grabcut+flow" if box is not None else "haar+grabcut+flow"
+            job["subject"] = subject
+            job["method"] = person[1].provenance if person is not None else classic
+            job["ran"] = "learned: person-segmenter" if person is not None else f"classic: {classic}"
         key = derived.key_of(job)
         path = derived.path_for(e, "mask", key, folder=derived.TOOLS)
         info = derived.cached(e, path, key)
@@ -191,13 +216,28 @@ def mask(
             k = ww / w
             frames = _frames(reader, first, last, (ww, wh), progress, f"read {cid}")
             start = key_index - first
-            if box is not None:
-                wbox = tuple(round(v * k) for v in box)
-                seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+            wbox = None if box is None else tuple(round(v * k) for v in box)
+            bar = _bar(len(frames) - 1 if person is None or box is not None else len(frames), progress, f"mask {cid}")
+            if person is not None and box is None:  # prompt-free: the person in each frame on its own
+                found = []
+                for f in frames:
+                    found.append(segmenter.mask(f))
+                    bar.update(1)
             else:
-                seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
-            bar = _bar(len(frames) - 1, progress, f"mask {cid}")
-            found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
+                if wbox is not None:
+                    seed = segmenter.mask(frames[start], wbox) if segmenter else mk.from_box(frames[start], wbox)
+                elif points is not None:
+                    seed = mk.from_points(frames[start], [(x * k, y * k) for x, y in points])
+                else:
+                    seed = mk.person_below_face(frames[start])
+                    if seed is None:
+                        bar.close()
+                        raise EditError(
+                            f"mask: no face on clip {cid!r} at its frame {key_index} to find the person by (the "
+                            "person segmenter is not installed: nbedit models install-bundled). Give box=(x0, y0, "
+                            "x1, y1) around the person, or at= a frame where the face shows"
+                        )
+                found = mk.track(frames, start, seed, model=segmenter, step=lambda: bar.update(1))
             bar.close()
             derived.write_video(
                 path, (mk.full_size(f, w, h, invert) for f in found), Fraction(entry["fps"] or 24), gray=True
@@ -226,8 +266,11 @@ def reframe(
     ``s.reframe(aspect="9:16")`` turns the whole timeline vertical: the format becomes the largest 9:16 inside
     it and every full-frame clip follows its subject (picture-in-picture clips keep their transform).
     ``s.reframe("c2", aspect="1:1", subject="face")`` reframes one clip inside the timeline's frame.
-    ``subject``: "auto" (faces where a shot has them, else what stands out), "face", "saliency", "center",
-    or a subject model folder (``model=``, an ONNX heat map). The camera holds still while the subject
+    ``subject``: "auto" (faces where a shot has them, else a person, else what stands out), "face", "person",
+    "saliency", "center", or a subject model folder (``model=``, an ONNX heat map). Faces are found by the
+    bundled learned detector and people by the bundled person segmenter when they are installed (``nbedit
+    models install-bundled``), else by OpenCV's cascade and saliency; the clip's ``reframe["method"]`` says
+    which ran in each shot, ``["models"]`` names the weights. The camera holds still while the subject
     barely moves and cuts where the shot cuts; its path is kept as crop keys (``s.keyframe(clip,
     "reframe", at=..., value=(x, y))`` moves it).
     """
@@ -239,11 +282,6 @@ def reframe(
         raise EditError(str(err)) from None
     if subject not in SUBJECTS:
         raise EditError(f"subject must be one of {', '.join(SUBJECTS)}, not {subject!r}")
-    if subject == "face" and detect.face_cascade() is None:
-        raise EditError(
-            "this OpenCV has no face detector (opencv-python-headless 5 ships none): "
-            "install opencv-python-headless<5, or use subject='saliency'"
-        )
     if clip is None:
         fmt = e.format
         if not fmt:
@@ -268,7 +306,8 @@ def reframe(
             finder = None if m is None else detect.HeatmapModel(m.model)
         except ValueError as err:
             raise EditError(f"reframe: {err}") from None
-        results = _reframe_all(e, targets, ratio, aspect, subject if m is None else "model", finder, progress)
+        looks = _subject_finders(e, subject) if m is None else {"model": f"model: {m.name}"}
+        results = _reframe_all(e, targets, ratio, aspect, subject if m is None else "model", finder, looks, progress)
         if m is not None and model is None:
             e.pin(model=m.name)
     if clip is None:
@@ -279,7 +318,55 @@ def reframe(
     return None if clip is None else ClipId(targets[0])
 
 
-def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, progress) -> dict:
+def _subject_finders(e: Edit, subject: str) -> dict:
+    """What looks for the subject: {"face": finder, "person": finder, "<kind>": "learned: x" | "classic: y",
+    "models": [provenance]}: the bundled learned models where installed, the classic ones otherwise."""
+    from ..models import vision
+    from ..tools import detect
+
+    out: dict[str, Any] = {"models": [], "saliency": "classic: spectral residual", "center": "center"}
+    if subject in ("face", "auto"):
+        found = bundled_model(e, "face-detector", "face-detection", vision.load_face_detector)
+        if found is not None:
+            out["face"] = detect.face_finder(found[0].boxes)
+            out["face method"] = "learned: face-detector"
+            out["models"].append(found[1].provenance)
+        else:
+            out["face"], out["face method"] = detect.face_finder(), "classic: haar cascade"
+        if subject == "face" and out["face"] is None:
+            raise EditError(
+                "no face detector here: install the learned one (nbedit models install-bundled) or use an "
+                "OpenCV with the Haar cascade (opencv-python-headless<5), or use subject='saliency'"
+            )
+    if subject in ("person", "auto"):
+        found = bundled_model(e, "person-segmenter", "person-segmentation", vision.load_person_segmenter)
+        if found is not None:
+            out["person"] = detect.person_finder(found[0].probability)
+            out["person method"] = "learned: person-segmenter"
+            out["models"].append(found[1].provenance)
+        elif subject == "person":
+            raise EditError(
+                "subject='person' needs the person segmenter: build it with nbedit models install-bundled "
+                "(from the mediapipe 0.10.21 wheel), or use subject='auto'"
+            )
+    return out
+
+
+def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
+    """A bundled trained model (runner, installed folder) through the session's resident models; None: not
+    installed, and the caller runs its classic method."""
+    pool = e.env.models() if e.env.models is not None else None
+    if pool is None:
+        return None
+    try:
+        return pool.bundled(name, task=task, load=load)
+    except NbeditError as err:
+        raise EditError(f"the bundled {name} cannot run: {err}") from None
+
+
+def _reframe_all(
+    e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subject: str, finder, looks: dict, progress
+) -> dict:
     from ..tools import detect
 
     rate = e.rate
@@ -289,7 +376,8 @@ def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subj
         entry = entry_of(e, ti.items[i])
         with reader_of(entry) as reader:
             spans.append((cid, entry, *span(e, reader, ti, i)))
-    bar = _bar(sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
+    looked = 1 if subject == "center" else 2  # each frame is read, then looked at
+    bar = _bar(looked * sum(b - a + 1 for *_, a, b in spans), progress, "reframe")
     results = {}
     try:
         for cid, entry, first, last in spans:
@@ -303,7 +391,15 @@ def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subj
             if subject == "center":
                 found, used = np.full((len(small), 2), np.nan), ["center"] * (len(cuts) + 1)
             else:
-                found, used = detect.centres(small, subject, cuts, finder)
+                found, used = detect.centres(
+                    small,
+                    subject,
+                    cuts,
+                    finder,
+                    face=looks.get("face"),
+                    person=looks.get("person"),
+                    step=lambda: bar.update(1),
+                )
             found = found * np.asarray([w / aw, h / ah])
             crop = camera.crop_size(w, h, ratio)
             path = camera.camera_path(found, cuts, (w, h), crop, fps)
@@ -311,6 +407,8 @@ def _reframe_all(e: Edit, targets: list[str], ratio: Fraction, aspect: Any, subj
                 "aspect": aspect if isinstance(aspect, str) else float(aspect),
                 "subject": subject,
                 "found_by": used,
+                "method": [looks.get(f"{u} method", looks.get(u)) for u in used],
+                "models": [p for p in looks.get("models", []) if _used(p, used)],
                 "size": list(crop),
                 "center": camera.keyframes(path, positions, cuts),
                 "shots": [camera.key_position(positions[c]) for c in cuts],
@@ -398,7 +496,12 @@ def _link_mask(e: Edit, cid: str, mask_id: str) -> None:
 # ---- small helpers ------------------------------------------------------------------------------------------
 
 
-SUBJECTS = ("auto", "face", "saliency", "center")
+SUBJECTS = ("auto", "face", "person", "saliency", "center")
+
+
+def _used(provenance: dict, used: list[str]) -> bool:
+    """Whether a learned model's findings went into the path (a shot found its subject by it)."""
+    return {"face-detector": "face", "person-segmenter": "person"}.get(provenance["model"]) in used
 
 
 def _opencv() -> str:

@@ -1,7 +1,9 @@
-"""Where the subject is: faces (OpenCV's bundled Haar cascade), a saliency fallback, or a model's heat map.
+"""Where the subject is: faces (a learned detector, or OpenCV's Haar cascade), a person (a learned segmenter), a
+saliency fallback, or a model's heat map.
 
 Each finder maps a small RGB frame to the subject's centre (x, y) in that frame's pixels, or None. Reframing asks
-one per frame and leaves the rest (gaps, jitter, cuts) to ``camera``.
+one per frame and leaves the rest (gaps, jitter, cuts) to ``camera``. The learned finders come in as plain
+callables (``nbedit.models.vision`` runs the networks; this module only turns what they see into centres).
 
 Saliency is the spectral residual of the picture (Hou and Zhang, 2007): what stands out from the picture's usual
 texture. The face cascade ships with the ``opencv-python-headless`` 4.x wheels (``cv2.data.haarcascades``); the
@@ -11,6 +13,7 @@ texture. The face cascade ships with the ``opencv-python-headless`` 4.x wheels (
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -104,12 +107,55 @@ class HeatmapModel:
         return peak_centre(np.maximum(heat, 0))
 
 
-def centres(frames: list[np.ndarray], subject: str, cuts: list[int], model: HeatmapModel | None = None) -> tuple:
+Finder = Callable[[np.ndarray], "tuple[float, float] | None"]
+"""A frame (H, W, 3) uint8 to the subject's centre in its pixels, or None where it sees none."""
+
+
+def face_finder(boxes: Callable[[np.ndarray], list] | None = None) -> Finder | None:
+    """The centre of the main face: the first of ``boxes`` (a learned detector: frame -> [(x0, y0, x1, y1), ...],
+    surest first) or, without one, the largest OpenCV's cascade finds (None when this OpenCV has none)."""
+    if boxes is not None:
+
+        def learned(img: np.ndarray) -> tuple[float, float] | None:
+            found = boxes(img)
+            if not found:
+                return None
+            x0, y0, x1, y1 = found[0]
+            return (x0 + x1) / 2, (y0 + y1) / 2
+
+        return learned
+    cascade = face_cascade()
+    return None if cascade is None else (lambda img: face_centre(img, cascade))
+
+
+def person_finder(probability: Callable[[np.ndarray], np.ndarray]) -> Finder:
+    """The centre of the person a segmenter finds (frame -> probability map), None where no pixel is likely one."""
+
+    def find(img: np.ndarray) -> tuple[float, float] | None:
+        prob = probability(img)
+        return peak_centre(prob) if float(prob.max()) > 0.5 else None
+
+    return find
+
+
+def centres(
+    frames: list[np.ndarray],
+    subject: str,
+    cuts: list[int],
+    model: HeatmapModel | None = None,
+    *,
+    face: Finder | None = None,
+    person: Finder | None = None,
+    step: Callable[[], None] | None = None,
+) -> tuple:
     """The subject's centre in each frame (N, 2; NaN where none) and what found it in each shot.
 
-    ``subject``: "face" (faces only), "saliency", "auto" (faces in shots where a quarter of the frames show one,
-    saliency elsewhere) or "model" (``model``'s heat map).
+    ``subject``: "face" (faces only), "person" (``person`` only), "saliency", "auto" (faces in shots where a
+    quarter of the frames show one, else the person where ``person`` is given and finds one as often, else
+    saliency) or "model" (``model``'s heat map). ``face`` defaults to OpenCV's cascade. ``step`` is called
+    once per frame looked at (a progress bar).
     """
+    step = step or (lambda: None)
     n = len(frames)
     out = np.full((n, 2), np.nan)
     if model is not None:
@@ -117,17 +163,28 @@ def centres(frames: list[np.ndarray], subject: str, cuts: list[int], model: Heat
             c = model.centre(f)
             if c is not None:
                 out[k] = c
+            step()
         return out, ["model"] * (len(cuts) + 1)
-    cascade = face_cascade() if subject in ("face", "auto") else None
-    face_at = [face_centre(f, cascade) if cascade is not None else None for f in frames]
+    if face is None and subject in ("face", "auto"):
+        face = face_finder()
+    finders = {"face": face if subject in ("face", "auto") else None}
+    finders["person"] = person if subject in ("person", "auto") else None
+    seen: dict[str, list] = {name: [] for name in finders}
+    for img in frames:
+        for name, f in finders.items():
+            seen[name].append(f(img) if f is not None else None)
+        step()
     used = []
     bounds = [0, *cuts, n]
     for a, b in zip(bounds, bounds[1:], strict=False):
-        hits = sum(c is not None for c in face_at[a:b])
-        use_faces = subject == "face" or (subject == "auto" and hits >= max(1, 0.25 * (b - a)))
-        used.append("face" if use_faces else "saliency")
+        often = max(1, 0.25 * (b - a))
+        if subject in ("face", "person"):
+            pick = subject
+        else:
+            pick = next((k for k in ("face", "person") if sum(c is not None for c in seen[k][a:b]) >= often), None)
+        used.append(pick or "saliency")
         for k in range(a, b):
-            c = face_at[k] if use_faces else peak_centre(saliency(frames[k]))
+            c = seen[pick][k] if pick else peak_centre(saliency(frames[k]))
             if c is not None:
                 out[k] = c
     return out, used

@@ -4,7 +4,9 @@ The classic way needs no weights: GrabCut (colour models of object and backgroun
 chosen frame; then, frame by frame in both directions, the last mask is pulled along the optical flow and GrabCut
 refines it in a band around its edge (what is well inside stays object, what is well outside stays background).
 A segmentation model folder, when one is named, takes the place of GrabCut: it is given the box of the mask
-carried from the frame before.
+carried from the frame before. The bundled person segmenter (``nbedit.models.vision.PersonSegmenter``) fits the
+same place (``mask(img, box)``), and prompt-free it masks the person of each frame on its own; its classic
+stand-in is :func:`person_below_face`.
 
 Masks are (H, W) uint8, 255 inside. Work happens at most ``WORK_WIDTH`` wide; masks come back at full size with
 soft (interpolated) edges.
@@ -78,6 +80,23 @@ def from_points(img: np.ndarray, points: list[tuple[float, float]]) -> np.ndarra
             break
         half *= 1.6
     return mask
+
+
+def person_below_face(img: np.ndarray) -> np.ndarray | None:
+    """The classic person mask, for when no segmenter is installed: GrabCut in the box a body takes below the
+    largest face OpenCV's cascade finds (three faces wide, from just above the head down to the picture's
+    bottom). None when no face is found."""
+    from . import detect
+
+    cascade = detect.face_cascade()
+    found = detect.faces(img, cascade) if cascade is not None else []
+    if not found:
+        return None
+    x, y, fw, fh = found[0]
+    h, w = img.shape[:2]
+    cx = x + fw / 2
+    box = (max(0, round(cx - 1.6 * fw)), max(0, round(y - 0.35 * fh)), min(w, round(cx + 1.6 * fw)), h)
+    return from_box(img, box)
 
 
 def _edge_share(mask: np.ndarray, box: tuple, size: tuple) -> float:
