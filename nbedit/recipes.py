@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
@@ -32,7 +32,9 @@ from .errors import NbeditError, ProjectError
 from .folder import atomic_write
 from .ops.edit import default_media_id
 from .provenance import versions
-from .session import Session
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 class RecipeError(NbeditError):
@@ -254,16 +256,20 @@ def replay(
         os.chdir(cwd)
         if scratch is not None and not Path(project).exists():
             shutil.rmtree(scratch, ignore_errors=True)
-    sessions = [v for v in namespace.values() if isinstance(v, Session)]
+    sessions = _sessions(namespace)
     if not sessions:
         raise RecipeError(f"{recipe.path.name} made no nbedit.Session")
     return Replay(sessions[-1], len(todo), warnings, relinked, out if out is not None and out.exists() else None)
 
 
+def _sessions(namespace: dict) -> list[Session]:
+    """The sessions a recipe's cells made (known by what they do: this module sits below Session)."""
+    return [v for v in namespace.values() if all(hasattr(v, a) for a in ("history", "timeline", "recipe", "close"))]
+
+
 def _discard(namespace: dict, project: Path) -> None:
-    for v in namespace.values():
-        if isinstance(v, Session):
-            v.close()
+    for v in _sessions(namespace):
+        v.close()
     shutil.rmtree(project, ignore_errors=True)
 
 

@@ -12,10 +12,9 @@
      7  ops.context                                         Edit: the one mechanism
      8  ops.*                                               the operations, each a plain function over an Edit
      9  interchange.*                                       OTIO adapters in and out (import_timeline is an op)
-    10  analysis, preview                                   xarray views; widget frames
+    10  analysis, preview, recipes                          xarray views; widget frames; replay, diff, verify
     11  widgets, handles                                    anywidget classes; Clip and Media handles
-    12  session, recipes                                    Session: folder, state, undo/redo, replay, verbs;
-                                                            recipes as artefacts: replay, diff, verify
+    12  session                                             Session: folder, state, undo/redo, replay, verbs
     13  convert, demo
     14  cli, __main__, nbedit (the package)
 
@@ -43,9 +42,9 @@ LAYERS = [
     ["ops.context"],
     ["ops"],
     ["interchange"],
-    ["analysis", "preview"],
+    ["analysis", "preview", "recipes"],
     ["widgets", "handles"],
-    ["session", "recipes"],
+    ["session"],
     ["convert", "demo"],
     ["cli", "__main__", ""],
 ]
