@@ -98,7 +98,9 @@ def spoken(
             chunk = pcm[k : k + step][None, :]
             if not video:
                 chunk = np.round(chunk * 32767).astype(np.int16)
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp" if video else "s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(chunk), format="fltp" if video else "s16", layout="mono"
+            )
             frame.sample_rate, frame.pts = RATE, k
             for p in aus.encode(frame):
                 c.mux(p)

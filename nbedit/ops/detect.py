@@ -24,7 +24,7 @@ import opentimelineio as otio
 from .. import args
 from .. import model as schema
 from ..errors import EditError, MediaError
-from ..model import ClipId, source_at, source_in
+from ..model import source_at, source_in
 from . import edit
 from .context import Edit
 from .graph import video_clip
@@ -380,4 +380,3 @@ def _bar(total: int, progress: bool, desc: str, unit: str) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit=unit, desc=desc, leave=False, disable=not progress or total < 200)
-
