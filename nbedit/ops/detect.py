@@ -9,8 +9,10 @@ installed, else by the classic voice-band energy detector; shots by PySceneDetec
 installed, else by a frame-difference detector. What was found is pinned into the recorded call (``regions=``,
 ``cuts=``: timeline seconds, and ``method=``), so a replay or the recipe redoes the same edit without running any
 detector: ``s.remove_silence("c1", min_gap=0.5, pad=0.1, method="learned", cuts=((2.1, 3.4),))`` is a plain
-ripple delete of those ranges. Which detector ran is in the result and in ``metadata["nbedit"]["detected"]``
-of the clip (with the model's weights sha256, source package and licence).
+ripple delete of those ranges. Which detector ran is in the result (``Detected.method``, ``.model``), in the
+markers' notes, and for speech and shots in the clip's ``metadata["nbedit"]["detected"]`` (with the model's
+weights sha256, source package and licence); remove_silence leaves only the cut, so its recipe replays to the
+same timeline.
 """
 
 from __future__ import annotations
@@ -37,13 +39,24 @@ METHODS = ("learned", "classic")
 
 @dataclass(frozen=True)
 class Detected:
-    """What a detector found and which one ran: ``method`` is "learned: speech-detector (silero-vad 6.2.3)",
-    "classic: energy", "scenedetect: content", "classic: frame difference" or "recorded" (a replay)."""
+    """What a detector found and which one: ``method`` is "learned: speech-detector", "classic: energy",
+    "scenedetect: content" or "classic: frame difference" ("given" for findings passed in by hand); ``ran`` is
+    False when the call took its findings from its arguments (a replay) and ran no detector."""
 
     method: str
     found: tuple  # speech regions or cut times, timeline seconds
     markers: tuple[str, ...] = ()
     clips: tuple[str, ...] = ()  # the clips after the edit (remove_silence's pieces, detect_shots' splits)
+    ran: bool = True
+    model: dict | None = None  # the model's provenance when one ran (name, weights sha256, source, licence)
+
+
+DESCRIBE = {
+    ("speech", "learned"): f"learned: {SPEECH_MODEL}",
+    ("speech", "classic"): "classic: energy",
+    ("shots", "scenedetect"): "scenedetect: content",
+    ("shots", "classic"): "classic: frame difference",
+}
 
 
 # ---- speech ---------------------------------------------------------------------------------------------
@@ -69,10 +82,11 @@ def speech(
     cid, ti, i, entry = _sound_clip(e, clip, "speech")
     rule = _rule(min_speech, min_silence)
     if regions is None:
-        found, ran, used = _speech_regions(e, cid, ti, i, entry, rule, method, progress)
-        e.pin(method=method_word(ran), regions=found)
+        found, word, used = _speech_regions(e, cid, ti, i, entry, rule, method, progress)
+        e.pin(method=word, regions=found)
     else:
-        found, ran, used = _spans(regions, "regions"), _recorded(method), e.saved.get("model")
+        found, word, used = _spans(regions, "regions"), _recorded(method, METHODS), e.saved.get("model")
+    ran = DESCRIBE.get(("speech", word), "given")
     p, item = ti.placed(i), ti.items[i]
     made = []
     owned = e.own(ti, i)
@@ -82,7 +96,7 @@ def speech(
         owned.markers.append(schema.new_marker(mid, "speech", "GREEN", start, max(1, end - start), e.rate, ran))
         made.append(mid)
     _provenance(e, cid, "speech", ran, used)
-    return Detected(ran, found, tuple(made), (cid,))
+    return Detected(ran, found, tuple(made), (cid,), regions is None, used)
 
 
 def remove_silence(
@@ -109,11 +123,11 @@ def remove_silence(
         raise EditError(f"pad ({pad} s each side) must leave something of a min_gap ({min_gap} s) silence to cut")
     p = ti.placed(i)
     if cuts is None:
-        speech_at, ran, used = _speech_regions(e, cid, ti, i, entry, _rule(0.25, 0.3), method, progress)
+        speech_at, word, used = _speech_regions(e, cid, ti, i, entry, _rule(0.25, 0.3), method, progress)
         ranges = _silences(speech_at, float(p.start / e.rate), float(p.end / e.rate), min_gap, pad)
-        e.pin(method=method_word(ran), cuts=ranges)
+        e.pin(method=word, cuts=ranges)
     else:
-        ranges, ran, used = _spans(cuts, "cuts"), _recorded(method), e.saved.get("model")
+        ranges, word, used = _spans(cuts, "cuts"), _recorded(method, METHODS), e.saved.get("model")
     frames = [(e.frames(a, "cuts"), e.frames(b, "cuts")) for a, b in ranges]
     for a, b in frames:
         if not p.start <= a < b <= p.end:
@@ -123,8 +137,9 @@ def remove_silence(
         right = _cut(e, cid, a, b)
         if right is not None:
             pieces.insert(1, right)
-    _provenance(e, cid, "silence", ran, used)
-    return Detected(ran, ranges, (), tuple(pieces))
+    # the pieces carry no detector data: the recorded call is a plain cut, and replays to the same timeline
+    ran = DESCRIBE.get(("speech", word), "given")
+    return Detected(ran, ranges, (), tuple(pieces), cuts is None, used)
 
 
 def _cut(e: Edit, cid: str, a: int, b: int) -> str | None:
@@ -191,10 +206,11 @@ def detect_shots(
             raise EditError(f"method must be 'scenedetect', 'classic' or None (either), not {method!r}")
         if threshold is not None and (not args.finite(threshold) or threshold <= 0):
             raise EditError(f"threshold must be a positive number, not {threshold!r}")
-        times, ran = _shot_cuts(e, cid, ti, i, entry, method or "auto", threshold, progress)
-        e.pin(method=ran.split(":")[0], cuts=times)
+        times, word = _shot_cuts(e, cid, ti, i, entry, method or "auto", threshold, progress)
+        e.pin(method=word, cuts=times)
     else:
-        times, ran = _spans(cuts, "cuts", pairs=False), _recorded(method)
+        times, word = _spans(cuts, "cuts", pairs=False), _recorded(method, ("scenedetect", "classic"))
+    ran = DESCRIBE.get(("shots", word), "given")
     p = ti.placed(i)
     frames = [e.frames(t, "cuts") for t in times]
     for f in frames:
@@ -214,7 +230,7 @@ def detect_shots(
             owned.markers.append(schema.new_marker(mid, "shot", "CYAN", start, 0, e.rate, ran))
             made.append(mid)
     _provenance(e, cid, "shots", ran, None)
-    return Detected(ran, times, tuple(made), tuple(clips))
+    return Detected(ran, times, tuple(made), tuple(clips), cuts is None)
 
 
 def _shot_cuts(e: Edit, cid, ti, i, entry, method: str, threshold, progress: bool) -> tuple[tuple, str]:
@@ -243,7 +259,7 @@ def _shot_cuts(e: Edit, cid, ti, i, entry, method: str, threshold, progress: boo
         frame = p.start + schema.half_up((Fraction(t).limit_denominator(10**6) * rate - src0) / scalar)
         if p.start < frame < p.end:
             times.append(round(float(frame / rate), 3))
-    return tuple(dict.fromkeys(times)), finder.method
+    return tuple(dict.fromkeys(times)), finder.method.split(":")[0]
 
 
 # ---- reading the sound -------------------------------------------------------------------------------------
@@ -286,7 +302,7 @@ def _speech_regions(e: Edit, cid, ti, i, entry, rule, method, progress) -> tuple
     )[0]
     used = None
     if runner is None:
-        scores, ran = sp.energy_scores(pcm), "classic: energy"
+        scores, word = sp.energy_scores(pcm), "classic"
     else:
         vad, inst = runner
         bar = _bar(-(-count // sp.WINDOW), progress, f"speech {cid}", "window")
@@ -294,13 +310,13 @@ def _speech_regions(e: Edit, cid, ti, i, entry, rule, method, progress) -> tuple
             scores = vad.scores(pcm, step=bar.update)
         finally:
             bar.close()
-        ran, used = f"learned: {inst.name} ({inst.source})", inst.provenance
+        word, used = "learned", inst.provenance
         e.keep(model=used)  # a reopen's replay runs no model, and still says which one found the regions
     found = sp.regions(scores, rule, length_s=count / sp.SAMPLE_RATE)
     # media seconds from the clip's first sample -> timeline seconds
     start = float(p.start / rate)
     out = tuple((round(start + a / float(scalar), 3), round(start + b / float(scalar), 3)) for a, b in found)
-    return out, ran, used
+    return out, word, used
 
 
 def _speech_model(e: Edit) -> Any:
@@ -323,16 +339,11 @@ def _provenance(e: Edit, cid: str, kind: str, ran: str, used: dict | None) -> No
 # ---- small helpers ------------------------------------------------------------------------------------------
 
 
-def _recorded(method: Any) -> str:
-    """What a call with its findings given says ran: the recorded method, detected then, not now."""
-    if method is not None and not isinstance(method, str):
-        raise EditError(f"method is text, not {method!r}")
-    return f"recorded ({method})" if method else "recorded"
-
-
-def method_word(ran: str) -> str:
-    """The ``method=`` a recorded call names for what ran ("learned: speech-detector ..." -> "learned")."""
-    return ran.split(":")[0]
+def _recorded(method: Any, known: tuple) -> str | None:
+    """The method a call with its findings given names (the detector that found them when it was recorded)."""
+    if method is not None and method not in known:
+        raise EditError(f"method must be one of {', '.join(known)} or None, not {method!r}")
+    return method
 
 
 def _rule(min_speech: Any, min_silence: Any) -> Any:
