@@ -17,6 +17,7 @@ same timeline.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -305,6 +306,7 @@ def _speech_regions(e: Edit, cid, ti, i, entry, rule, method, progress) -> tuple
         scores, word = sp.energy_scores(pcm), "classic"
     else:
         vad, inst = runner
+        rule = dataclasses.replace(rule, lag=vad.lag)
         bar = _bar(-(-count // sp.WINDOW), progress, f"speech {cid}", "window")
         try:
             scores = vad.scores(pcm, step=bar.update)

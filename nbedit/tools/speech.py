@@ -29,6 +29,7 @@ class Hysteresis:
     min_speech: float = 0.25
     min_silence: float = 0.3
     pad: float = 0.0  # seconds added each side of a region
+    lag: float = 0.0  # seconds a detector's score trails the end of speech: taken off each region's end
 
 
 def windows(pcm: np.ndarray) -> np.ndarray:
@@ -78,6 +79,7 @@ def regions(scores: np.ndarray, rule: Hysteresis = Hysteresis(), *, length_s: fl
     for a, b in merged:
         if b - a < rule.min_speech:
             continue
+        b = max(a + WINDOW_S, b - rule.lag)
         out.append((round(max(0.0, a - rule.pad), 4), round(min(end, b + rule.pad), 4)))
     return out
 
