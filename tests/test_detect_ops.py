@@ -254,3 +254,15 @@ def test_detect_shots_needs_a_video_clip(tmp_path, talk, cut_footage):
     with pytest.raises(EditError, match="split must be"):
         s.detect_shots("c1", split="yes")
     assert s.state() == before
+
+
+@pytest.mark.parametrize("method", ["scenedetect", "classic"])
+def test_detect_shots_finds_no_cut_in_one_panning_shot(tmp_path, method):
+    s, c = _shots_session(tmp_path / "p", shots(tmp_path / "one.mp4", ["coffee"], frames=48))
+    assert s.detect_shots(c, method=method, progress=False).found == ()
+
+
+def test_the_learned_speech_detector_finds_the_same_regions_in_two_independent_sessions(with_bundled, tmp_path, talk):
+    first = _talk_session(tmp_path / "a", talk)
+    second = _talk_session(tmp_path / "b", talk)
+    assert first[0].speech(first[1], progress=False).found == second[0].speech(second[1], progress=False).found

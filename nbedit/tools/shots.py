@@ -25,11 +25,11 @@ class FrameDifference:
 
     method = "classic: frame difference"
 
-    def __init__(self, threshold: float = 30.0, ratio: float = 3.0, min_shot: int = 8, history: int = 12):
+    def __init__(self, threshold: float = 30.0, ratio: float = 2.0, min_shot: int = 8, history: int = 12):
         self.threshold, self.ratio, self.min_shot, self.history = threshold, ratio, min_shot, history
         self._last: np.ndarray | None = None
         self._diffs: list[float] = []
-        self._cut = -(10**9)
+        self._cut = 0  # the first frame starts a shot: no cut closer than min_shot to it
 
     def feed(self, k: int, rgb: np.ndarray) -> list[int]:
         grey = _small_grey(rgb)
