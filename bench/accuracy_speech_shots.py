@@ -3,9 +3,9 @@
     python bench/accuracy_speech_shots.py [--runs 3]
 
   speech  s.speech(clip, method="learned" | "classic"): frame-level F1 (10 ms frames) of the regions found against
-          the truth, on espeak-ng sentences mixed into Gaussian noise at known times, at 20, 10 and 0 dB SNR;
-          time per second of sound (the learned Silero VAD from the silero-vad wheel vs the voice-band energy
-          classic)
+          the truth, on espeak-ng sentences mixed into Gaussian noise at known times, at 20, 10 and 0 dB SNR, and
+          at 10 dB with noise that comes and goes; time per second of sound (the learned Silero VAD from the
+          silero-vad wheel vs the voice-band energy classic)
   shots   s.detect_shots(clip, method="scenedetect" | "classic"): precision and recall of the cuts found at the
           exact frame, on scikit-image photos each panned by a known path, joined by hard cuts at known frames;
           time per frame (PySceneDetect's ContentDetector vs frame difference)
@@ -40,7 +40,7 @@ SENTENCES = [
     "Render a preview at half size",
     "Keep the wide shot for the ending",
 ]
-SNRS = (20.0, 10.0, 0.0)
+NOISES = [(20.0, False), (10.0, False), (0.0, False), (10.0, True)]  # (SNR dB, noise in bursts)
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "hubble_deep_field", "grass",
           "brick", "coins"]  # fmt: skip
 MOTIONS = {"slow pan (30 frames a shot)": 30, "fast pan (10 frames a shot)": 10}
@@ -62,9 +62,12 @@ def speech_rows(folder: Path, runs: int) -> list[dict]:
         utterances.append((t, text))
         t += 3.2 + 0.4 * (k % 3)  # pauses of different lengths
     seconds = t + 0.5
-    for snr in SNRS:
-        path, truth = spoken(folder / f"speech-{snr:g}.mp4", utterances, seconds=seconds, snr_db=snr, seed=int(snr))
-        s = nbedit.Session(folder / f"speech-{snr:g}")
+    for snr, bursts in NOISES:
+        name = f"{snr:g} dB SNR" + (", noise in bursts" if bursts else "")
+        path, truth = spoken(
+            folder / f"{name}.mp4", utterances, seconds=seconds, snr_db=snr, seed=int(snr), bursts=bursts
+        )
+        s = nbedit.Session(folder / f"speech {name}")
         s.import_media(path, name="talk")
         clip = s.append("talk").id
         labels = sp.frame_labels(truth, seconds)
@@ -76,7 +79,7 @@ def speech_rows(folder: Path, runs: int) -> list[dict]:
         for method, res in found.items():
             out.append(
                 {
-                    "task": f"speech detection, {snr:g} dB SNR",
+                    "task": f"speech detection, {name}",
                     "method": res.method,
                     "metric": "frame F1 (10 ms)",
                     "value": round(sp.f1(sp.frame_labels(res.found, seconds), labels), 3),

@@ -42,10 +42,11 @@ def extent(pcm: np.ndarray, rate: int = RATE) -> tuple[float, float]:
 
 
 def speech_track(
-    utterances: list[tuple[float, str]], seconds: float, snr_db: float | None, seed: int = 0
+    utterances: list[tuple[float, str]], seconds: float, snr_db: float | None, seed: int = 0, bursts: bool = False
 ) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """(mono samples at RATE, truth spans in seconds): the utterances at their times, over noise ``snr_db`` below
-    the speech (None: no noise)."""
+    the speech (None: no noise). ``bursts``: the noise comes and goes every 0.4 s (loud or quiet by chance, the
+    same power on average), as traffic or a crowd would."""
     out = np.zeros(round(seconds * RATE), np.float32)
     truth, power = [], []
     for at, text in utterances:
@@ -57,7 +58,13 @@ def speech_track(
         power.append(np.mean(pcm[round(a * RATE) : round(b * RATE)] ** 2))
     if snr_db is not None:
         noise_power = float(np.mean(power)) / 10 ** (snr_db / 10)
-        out += np.random.default_rng(seed).normal(0, np.sqrt(noise_power), len(out)).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        noise = rng.normal(0, np.sqrt(noise_power), len(out))
+        if bursts:
+            hop = round(0.4 * RATE)
+            level = np.sqrt(rng.choice([0.2, 1.8], size=-(-len(out) // hop)))
+            noise *= np.repeat(level, hop)[: len(out)]
+        out += noise.astype(np.float32)
     return np.clip(out, -1, 1), truth
 
 
@@ -68,13 +75,14 @@ def spoken(
     seconds: float,
     snr_db: float | None = 10.0,
     seed: int = 0,
+    bursts: bool = False,
     fps: int = 24,
     size: tuple[int, int] = (160, 120),
     video: bool = True,
 ) -> tuple[str, list[tuple[float, float]]]:
     """A file (H.264 with its frame number drawn + AAC, or a WAV when ``video=False``) of speech in noise, and
     the truth spans."""
-    pcm, truth = speech_track(utterances, seconds, snr_db, seed)
+    pcm, truth = speech_track(utterances, seconds, snr_db, seed, bursts)
     path = str(Path(path).absolute())
     with av.open(path, "w") as c:
         if video:

@@ -266,3 +266,14 @@ def test_the_learned_speech_detector_finds_the_same_regions_in_two_independent_s
     first = _talk_session(tmp_path / "a", talk)
     second = _talk_session(tmp_path / "b", talk)
     assert first[0].speech(first[1], progress=False).found == second[0].speech(second[1], progress=False).found
+
+
+def test_the_learned_detector_tells_speech_from_bursts_of_noise_where_energy_cannot(with_bundled, tmp_path):
+    path, truth = spoken(tmp_path / "street.mp4", SENTENCES, seconds=SECONDS, snr_db=10.0, seed=4, bursts=True)
+    s = nbedit.Session(tmp_path / "p")
+    s.import_media(path, name="street")
+    c = s.append("street").id
+    labels = sp.frame_labels(truth, SECONDS)
+    learned = sp.f1(sp.frame_labels(s.speech(c, method="learned", progress=False).found, SECONDS), labels)
+    classic = sp.f1(sp.frame_labels(s.speech(c, method="classic", progress=False).found, SECONDS), labels)
+    assert learned > 0.95 and learned > classic + 0.1, (learned, classic)
