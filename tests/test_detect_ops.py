@@ -277,3 +277,20 @@ def test_the_learned_detector_tells_speech_from_bursts_of_noise_where_energy_can
     learned = sp.f1(sp.frame_labels(s.speech(c, method="learned", progress=False).found, SECONDS), labels)
     classic = sp.f1(sp.frame_labels(s.speech(c, method="classic", progress=False).found, SECONDS), labels)
     assert learned > 0.95 and learned > classic + 0.1, (learned, classic)
+
+
+def test_install_bundled_builds_the_speech_detector_folder_from_the_silero_wheel(bundled_models):
+    from nbedit.models.bundled import read_installed
+
+    inst = read_installed(bundled_models / "speech-detector")
+    assert (inst.task, inst.runtime, inst.licence, inst.source) == ("speech-detection", "onnxruntime", "MIT",
+                                                                   "silero-vad 6.2.3")  # fmt: skip
+    assert inst.weights.name == "silero_vad.onnx" and len(inst.weights_sha256) == 64
+
+
+def test_a_split_keeps_each_speech_marker_on_the_piece_that_shows_it(no_models, tmp_path, talk):
+    s, c = _talk_session(tmp_path / "p", talk)
+    s.speech(c, progress=False)
+    s.split(c, at=4.5)
+    marks = s.markers()
+    assert [m["clip"] for m in marks] == ["c1", "c5"] and len({m["id"] for m in marks}) == 2

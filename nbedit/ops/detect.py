@@ -75,10 +75,11 @@ def speech(
 ) -> Detected:
     """Mark where people speak in a clip's sound: one "speech" marker, as long as the speech, per region.
 
-    ``s.speech("c1")``. Pauses shorter than ``min_silence`` seconds stay inside a region; regions shorter than
+    ``s.speech("c1")`` records ``s.speech('c1', method='learned', regions=((0.99, 3.55), (5.5, 7.94)))``: the
+    detector that ran and what it found (timeline seconds), so replaying the call marks the same regions and
+    runs no detector. Pauses shorter than ``min_silence`` seconds stay inside a region; regions shorter than
     ``min_speech`` are dropped. ``method``: "learned" (the bundled speech-detector), "classic" (energy in the
-    voice band), or None (learned when installed). The regions found are recorded (``regions=``, timeline
-    seconds), so replaying the call marks the same ones.
+    voice band), or None (learned when installed).
     """
     cid, ti, i, entry = _sound_clip(e, clip, "speech")
     rule = _rule(min_speech, min_silence)
@@ -112,7 +113,8 @@ def remove_silence(
 ) -> Detected:
     """Cut the pauses out of a clip (and the clips linked to it): a ripple edit, undone in one step.
 
-    ``s.remove_silence("c1", min_gap=0.5, pad=0.1)`` removes every silence longer than ``min_gap`` seconds,
+    ``s.remove_silence("c1", min_gap=0.5, pad=0.1)`` records ``s.remove_silence('c1', min_gap=0.5, pad=0.1,
+    method='learned', cuts=((0.0, 0.89), (3.65, 5.4)))``. It removes every silence longer than ``min_gap`` seconds,
     keeping ``pad`` seconds of it beside the speech on each side; what follows on the clip's tracks moves up.
     The ranges cut are recorded (``cuts=``, timeline seconds as they were before the edit), so the recorded
     call is a plain ripple delete that replays without the detector.
@@ -191,7 +193,8 @@ def detect_shots(
 ) -> Detected:
     """Find the hard cuts inside a video clip: a "shot" marker at each one, or (``split=True``) cut it there.
 
-    ``s.detect_shots("c2")``; ``s.detect_shots("c2", split=True)`` leaves one clip per shot. ``method``:
+    ``s.detect_shots("c2")`` records ``s.detect_shots('c2', method='scenedetect', cuts=(1.0, 2.0))``;
+    ``s.detect_shots("c2", split=True)`` leaves one clip per shot. ``method``:
     "scenedetect" (PySceneDetect's ContentDetector), "classic" (frame difference) or None (the first when
     installed); ``threshold`` is the detector's own (27 and 30 by default). The cuts are recorded (``cuts=``,
     timeline seconds), so a replay cuts at the same frames.
@@ -217,6 +220,7 @@ def detect_shots(
     for f in frames:
         if not p.start < f < p.end:
             raise EditError(f"cut {f / e.rate:.3f} s is not inside clip {cid!r}")
+    _provenance(e, cid, "shots", ran, None)  # before any split: every piece says which detector cut it
     made: list[str] = []
     clips = [cid]
     if split:
@@ -224,13 +228,13 @@ def detect_shots(
             _, right = edit.split(e, cid, at=otio.opentime.RationalTime(f, float(e.rate)))
             clips.insert(1, str(right))
     else:
+        ti, i = e.find(cid)
         item, owned = ti.items[i], e.own(ti, i)
         for f in frames:
             mid = e.new_id("mk")
             start = _source_frame(e, item, p.start, f / e.rate)
             owned.markers.append(schema.new_marker(mid, "shot", "CYAN", start, 0, e.rate, ran))
             made.append(mid)
-    _provenance(e, cid, "shots", ran, None)
     return Detected(ran, times, tuple(made), tuple(clips), cuts is None)
 
 
