@@ -3,7 +3,7 @@
     timeline  metadata["nbedit"] = {"format": {"width", "height", "fps"} | None,
                                     "media": {media id: pool entry}, "next_id": int}
     clip      metadata["nbedit"] = {"id": "c12", "media": media id, "opacity", "transform", "gain_db",
-                                    "effects", "reframe", "mask", "generation", ...}
+                                    "effects", "reframe", "mask", "generation", "detected", ...}
     track     metadata["nbedit"] = {"blend": {"mode", "opacity"}}
 
 A pool entry is a media probe (``media.MediaInfo`` as a dict) plus its display ``name`` and, for media an
@@ -290,6 +290,12 @@ def reframe_of(clip: Any) -> dict | None:
     """A reframed clip's crop: {"aspect", "subject", "size", "center": keys, "shots", ...} (None: not reframed)."""
     r = data(clip).get("reframe")
     return None if r is None else plain(r)
+
+
+def detected_of(clip: Any) -> dict:
+    """Which detector found a clip's speech, silences or shots: {"speech" | "silence" | "shots": {"method", and
+    when a model ran "model", "weights_sha256", "source", "licence"}} (empty: none ran on it)."""
+    return plain(data(clip).get("detected", {}))
 
 
 def masks_of(clip: Any) -> list[str]:

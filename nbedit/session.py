@@ -36,7 +36,7 @@ from .cache import Caches, FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
-from .ops import context, edit, graph, tools
+from .ops import context, detect, edit, graph, tools
 from .ops import generate as generative
 from .ops import markers as marker_ops
 from .ops import tracks as track_ops
@@ -542,6 +542,10 @@ class Session:
     interpolate = verb(tools.interpolate)
     mask = verb(tools.mask)
     reframe = verb(tools.reframe)
+    # detectors: speech and shots as markers, cuts or splits (nbedit.ops.detect)
+    speech = verb(detect.speech)
+    remove_silence = verb(detect.remove_silence)
+    detect_shots = verb(detect.detect_shots)
     # timelines from other tools (nbedit.interchange)
     import_timeline = verb(interchange.import_timeline)
     # generative clips (nbedit.ops.generate)

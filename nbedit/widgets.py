@@ -540,6 +540,8 @@ class Editor(anywidget.AnyWidget):
                     s.reframe(clip, aspect=str(msg["aspect"]))
                 else:
                     s.reframe(aspect=str(msg["aspect"]))
+            elif op == "detect":  # the timeline's Detect menu, on the selected clip
+                self._detect(msg)
             elif op == "crop_key":  # the crop rectangle dragged: its new centre, as fractions of the picture
                 clip = s.clip(msg["clip"])
                 entry = pool(s.timeline)[clip.media]
@@ -577,6 +579,21 @@ class Editor(anywidget.AnyWidget):
         ripple = {"ripple": True} if msg.get("ripple") else {}  # the cell reads as one typed by hand
         self.session.delete(clips if len(clips) > 1 else clips[0], **ripple)
         self.selection = []
+
+    def _detect(self, msg: dict) -> None:
+        s = self.session
+        clip = msg.get("clip") or (self.selection[0] if self.selection else None)
+        if not clip:
+            raise NbeditError("select a clip first: the detectors run on the selected clip")
+        what = msg.get("detector")
+        if what == "speech":
+            s.speech(str(clip))
+        elif what == "remove_silence":
+            s.remove_silence(str(clip))
+        elif what in ("shots", "split_shots"):
+            s.detect_shots(str(clip), **({"split": True} if what == "split_shots" else {}))
+        else:
+            raise NbeditError(f"unknown detector {what!r}: speech, remove_silence, shots or split_shots")
 
     def _seconds(self, frame: Any) -> float | int:
         """Edit-rate frame ``frame`` as the seconds a recorded call shows: whole seconds as an int, else a float

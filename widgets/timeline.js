@@ -46,6 +46,7 @@ function mountTimeline(root, bus) {
   const info = h("span", "nbe-tl-info");
   head.append(zoomOut, zoomIn, info);
   mountTools(head, bus);
+  mountDetect(head, bus);
 
   const scroller = h("div", "nbe-scroller");
   const canvas = h("div", "nbe-canvas");
@@ -408,7 +409,10 @@ function mountTimeline(root, bus) {
       el.dataset.id = m.id;
       el.style.left = `${xOf(m.at)}px`;
       el.style.setProperty("--nbe-marker", m.color.toLowerCase());
-      if (m.duration) el.style.width = `${(m.duration / fps()) * zoom()}px`;
+      if (m.duration) {
+        el.style.width = `${(m.duration / fps()) * zoom()}px`;
+        el.classList.add("nbe-marker-range"); // a marker with a duration (a speech region) shows as a band
+      }
       if (!m.clip) el.addEventListener("pointerdown", (e) => dragMarker(e, el, m));
       parent.appendChild(el);
       markerEls.push(el);

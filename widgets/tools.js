@@ -40,6 +40,33 @@ function mountTools(head, bus) {
   head.insertBefore(bar, head.firstChild);
 }
 
+// the Detect menu: runs a detector on the selected clip as one recorded operation (the kernel's "detect" gesture)
+const DETECTORS = [
+  ["", "Detect…", ""],
+  ["speech", "Speech", "Mark where people speak in the selected clip's sound"],
+  ["remove_silence", "Remove silence", "Cut the pauses out of the selected clip and its linked sound (one undo)"],
+  ["shots", "Shot cuts", "Mark each hard cut inside the selected video clip"],
+  ["split_shots", "Split at shot cuts", "Cut the selected video clip into one clip per shot"],
+];
+
+function mountDetect(head, bus) {
+  const menu = h("select", "nbe-detect", "", "Run a detector on the selected clip");
+  for (const [value, text, tip] of DETECTORS) {
+    const o = h("option", "", text, tip);
+    o.value = value;
+    menu.appendChild(o);
+  }
+  menu.addEventListener("keydown", (e) => e.stopPropagation()); // its arrow keys are not the editor's
+  menu.addEventListener("change", () => {
+    if (!menu.value) return;
+    const sel = bus.model.get("selection") || [];
+    bus.edit({ op: "detect", detector: menu.value, clip: sel[0] || null });
+    menu.value = "";
+    bus.focus();
+  });
+  head.appendChild(menu);
+}
+
 // the timeline's keys, called first by editor.js's keyboard(): true when the key was the timeline's
 function timelineKeys(bus, e) {
   const { model } = bus;

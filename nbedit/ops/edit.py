@@ -742,6 +742,9 @@ def split_item(e: Edit, ti: TrackIndex, i: int, offset: int) -> str | None:
     left, right = item.deepcopy(), item.deepcopy()
     model.set_source(right, source_at(item, offset), dur - offset, rate)
     model.set_source(left, source_in(item), offset, rate)
+    cut = source_at(item, offset)  # a clip's marker stays on the piece showing the picture it marks
+    left.markers[:] = [m for m in left.markers if model.frames_in(m.marked_range.start_time) < cut]
+    right.markers[:] = [m for m in right.markers if model.frames_in(m.marked_range.start_time) >= cut]
     model.nb(right)["id"] = rid = e.new_id()
     e.splice(ti, i, i + 1, [left, right])
     return rid
