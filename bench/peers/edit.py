@@ -121,10 +121,10 @@ def design(sources: list[str], seconds: float, size: tuple[int, int], *, cuts_on
         return Spec(width, height, FPS, sources, segments)
     crossfades = sorted({max(0, count // 3 - 1), min(count - 2, 2 * count // 3)})
     pw, ph = round(width * PIP_SCALE), round(height * PIP_SCALE)
-    margin = height // 20
+    margin = height // 40 * 2
     first, last = round(total * 0.25), round(total * 0.6)
     pip = Pip(source=2, src_in=rng.randrange(0, room - (last - first)), frames=last - first, start=first,
-              x=width - pw - margin, y=margin, width=pw, height=ph)
+              x=(width - pw - margin) // 2 * 2, y=margin, width=pw, height=ph)  # even: 4:2:0 overlays round odd places
     return Spec(width, height, FPS, sources, segments, crossfades, pip)
 
 
