@@ -105,6 +105,10 @@ def design(sources: list[str], seconds: float, size: tuple[int, int], *, cuts_on
     """The edit of ``seconds`` at ``size``: cuts of 2 to 4 s (fewer, shorter ones for short edits)."""
     width, height = size
     total = round(seconds * FPS)
+    if total < 3 * (FADE + 2):
+        raise ValueError(
+            f"the edit needs at least {3 * (FADE + 2) / FPS:g} s: three cuts, each longer than a crossfade"
+        )
     count = max(3, round(seconds / CUT_SECONDS))
     rng = random.Random(13)
     weights = [rng.uniform(0.67, 1.33) for _ in range(count)]
@@ -123,8 +127,16 @@ def design(sources: list[str], seconds: float, size: tuple[int, int], *, cuts_on
     pw, ph = round(width * PIP_SCALE), round(height * PIP_SCALE)
     margin = height // 40 * 2
     first, last = round(total * 0.25), round(total * 0.6)
-    pip = Pip(source=2, src_in=rng.randrange(0, room - (last - first)), frames=last - first, start=first,
-              x=(width - pw - margin) // 2 * 2, y=margin, width=pw, height=ph)  # even: 4:2:0 overlays round odd places
+    pip = Pip(
+        source=2,
+        src_in=rng.randrange(0, room - (last - first)),
+        frames=last - first,
+        start=first,
+        x=(width - pw - margin) // 2 * 2,
+        y=margin,
+        width=pw,
+        height=ph,
+    )  # even: 4:2:0 overlays round odd places
     return Spec(width, height, FPS, sources, segments, crossfades, pip)
 
 
@@ -141,8 +153,14 @@ def make_sources(folder: Path, seconds: float, size: tuple[int, int]) -> list[st
     with ProcessPoolExecutor(max_workers=2) as pool:
         jobs = {
             p: pool.submit(
-                media.testsrc, p.with_suffix(".partial.mp4"), seconds=length, fps=FPS, size=size, variant=k,
-                tone_hz=330 + 110 * k, gop=GOP,
+                media.testsrc,
+                p.with_suffix(".partial.mp4"),
+                seconds=length,
+                fps=FPS,
+                size=size,
+                variant=k,
+                tone_hz=330 + 110 * k,
+                gop=GOP,
             )
             for k, p in todo
         }

@@ -34,9 +34,7 @@ def command(spec: Spec, path: Path) -> list[str]:
         # half a frame early: the frame wanted is then the first at or after the seek point, whatever the rounding
         inputs += ["-ss", at(seg.src_in - head - 0.5), "-i", spec.sources[seg.source]]
         graph.append(f"[{k}:v]trim=end_frame={head + seg.frames + tail},setpts=PTS-STARTPTS[v{k}]")
-        graph.append(
-            f"[{k}:a]atrim=start={at(head + 0.5)}:duration={at(seg.frames)},asetpts=PTS-STARTPTS[a{k}]"
-        )
+        graph.append(f"[{k}:a]atrim=start={at(head + 0.5)}:duration={at(seg.frames)},asetpts=PTS-STARTPTS[a{k}]")
     # runs of hard cuts, each one concat; crossfades join the runs
     runs, run = [], [0]
     for k in range(1, len(spec.segments)):

@@ -20,13 +20,17 @@ def build(spec: Spec, folder: Path) -> nbedit.Session:
         return Fraction(frames, spec.fps)
 
     clips = [
-        s.append(media[seg.source], track="V1", src_in=sec(seg.src_in), src_out=sec(seg.src_in + seg.frames), audio="A1")
+        s.append(
+            media[seg.source], track="V1", src_in=sec(seg.src_in), src_out=sec(seg.src_in + seg.frames), audio="A1"
+        )
         for seg in spec.segments
     ]
     for k in spec.crossfades:
         s.crossfade(clips[k], clips[k + 1], duration=sec(spec.fade))
     if (p := spec.pip) is not None:
-        pip = s.overwrite(media[p.source], track="V2", at=sec(p.start), src_in=sec(p.src_in), src_out=sec(p.src_in + p.frames))
+        pip = s.overwrite(
+            media[p.source], track="V2", at=sec(p.start), src_in=sec(p.src_in), src_out=sec(p.src_in + p.frames)
+        )
         # transform moves the centre: this puts the top-left corner at (p.x, p.y)
         s.transform(pip, x=p.x - (spec.width - p.width) / 2, y=p.y - (spec.height - p.height) / 2, scale=1 / 3)
         s.opacity(pip, p.opacity)
