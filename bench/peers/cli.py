@@ -128,7 +128,8 @@ def bench_edit(spec: edit.Spec, names: list[str], repeat: int, folder: Path, tim
     errors: dict[str, str] = {}
     for r in range(repeat):
         order = list(runs)
-        order = order[r % len(order) :] + order[: r % len(order)]  # who goes first changes each round
+        if order:  # who goes first changes each round
+            order = order[r % len(order) :] + order[: r % len(order)]
         for name in order:
             if name in errors:
                 continue
@@ -195,9 +196,7 @@ def print_table(title: str, result: dict) -> None:
         )
     nb = result["rows"].get("nbedit", {})
     if nb.get("status") == "ok":
-        print(
-            f"nbedit's wall time: build {nb['build_s']:.2f} s (imports, probes), s.render {nb['render_s']:.2f} s"
-        )
+        print(f"nbedit's wall time: build {nb['build_s']:.2f} s (imports, probes), s.render {nb['render_s']:.2f} s")
     for n in notes:
         print(f"  differs: {n}")
 

@@ -98,7 +98,7 @@ class Spec:
 
 def source_seconds(seconds: float) -> float:
     """Length of each generated source: room for every cut's source range with handles."""
-    return max(8.0, seconds / 2 + 4)
+    return max(5.0, seconds / 2 + 4)
 
 
 def design(sources: list[str], seconds: float, size: tuple[int, int], *, cuts_only: bool = False) -> Spec:
