@@ -81,6 +81,8 @@ def compare(spec: Spec, reference: Path | str, other: Path | str, *, plain_only:
             if best is not None and shifts[best] > max(db, THRESHOLD_DB):
                 side = "early" if best < 0 else "late"
                 notes.append(f"frame {i} ({why}): {db:.1f} dB, shows frame {i + best} ({abs(best)} {side})")
+            elif got[i].mean() < 20 <= ref[i].mean():
+                notes.append(f"frame {i} ({why}): {db:.1f} dB, shows black")
             else:
                 notes.append(f"frame {i} ({why}): {db:.1f} dB")
     if count != ref_count:
