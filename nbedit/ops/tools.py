@@ -61,8 +61,11 @@ def interpolate(
 
     ``slow = s.interpolate("c1", factor=4)`` makes four frames for each one (96 fps from 24): place it and
     slow it down for smooth slow motion (``s.speed(s.append(slow), 0.25)``); ``fps=60`` converts the rate
-    instead. Frames come from optical flow with occlusion-aware blending, or from a learned interpolator
-    (``model="rife"``, an ONNX model folder taking two pictures and a time).
+    instead. Frames come from RIFE when its folder is installed (``nbedit models install-bundled``), else
+    from optical flow with occlusion-aware blending; ``model="flow"`` asks for the flow, ``model=`` a folder
+    name another learned interpolator (an ONNX model taking two pictures and a time). Which one ran is in the
+    media's provenance (``method``). A hard cut between two frames is never blended across: the frames
+    made there repeat the nearer side's picture.
     """
     from ..tools import interpolate as ip
 
@@ -82,15 +85,11 @@ def interpolate(
     reused = derived.reuse(e, replace=True)
     if reused is not None:
         return reused
-    m = tool_model(e, "interpolate", model)
-    try:
-        engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
-    except ValueError as err:
-        raise EditError(f"interpolate: {err}") from None
+    engine, method, pin = _interpolator(e, model)
     with reader_of(entry) as reader:
         first, last = span(e, reader, ti, i)
         count = max(1, round(Fraction(last - first + 1) * out_fps / src_fps))
-        method = "flow" if m is None else {"model": m.name, "sha256": m.sha256}
+        cuts = _cuts(reader, first, last)
         job = {
             "tool": "interpolate",
             "version": VERSION,
@@ -100,20 +99,59 @@ def interpolate(
             "last": last,
             "fps": str(out_fps),
             "method": method,
+            "cuts": cuts,
         }
         key = derived.key_of(job)
         path = derived.path_for(e, "interpolate", key, folder=derived.TOOLS)
         info = derived.cached(e, path, key)
         if info is None:
-            frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
+            desc = f"interpolate {cid} ({engine.name})"
+            step = src_fps / out_fps
+            frames = _interpolated(reader, engine, first, count, step, progress, desc, set(cuts))
             derived.write_video(path, frames, out_fps)
             info = derived.made(path, key, job)
         start = float(reader.frame_times[first])
     name = f"{Path(entry['name']).stem}-{_fps_label(out_fps)}fps"
     gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
-    if m is not None and model is None:
-        e.pin(model=m.name)
+    if pin is not None and model is None:
+        e.pin(model=pin)
     return _made(e, path, name, gen, info)
+
+
+def _interpolator(e: Edit, model: str | None) -> tuple[Any, Any, str | None]:
+    """(engine, the method its provenance records, the model a recorded call pins): a model folder the user
+    named or dropped in first, then the bundled RIFE, then optical flow."""
+    from ..models import rife
+    from ..tools import interpolate as ip
+
+    if model == "flow":
+        return ip.FlowInterpolator(), "flow", None
+    if model == rife.NAME or (model is None and not _able(e, "interpolate")):
+        found = bundled_model(e, rife.NAME, rife.TASK, rife.load)
+        if found is not None:
+            runner, inst = found
+            return runner, {"model": inst.name, "sha256": inst.weights_sha256, **inst.provenance}, inst.name
+    m = tool_model(e, "interpolate", model)
+    if m is None:
+        return ip.FlowInterpolator(), "flow", None
+    try:
+        engine = ip.OnnxInterpolator(m.model)
+    except ValueError as err:
+        raise EditError(f"interpolate: {err}") from None
+    return engine, {"model": m.name, "sha256": m.sha256}, m.name
+
+
+def _able(e: Edit, op: str) -> bool:
+    """A model folder (not a bundled one) here declares the tool's task."""
+    pool = e.env.models() if e.env.models is not None else None
+    return pool is not None and bool(pool.able(TASKS[op]))
+
+
+def _cuts(reader: Any, first: int, last: int) -> list[int]:
+    """Source frames (first..last) that start a new shot: interpolation never blends across them."""
+    w, h = reader.info.width or 0, reader.info.height or 0
+    small = _frames(reader, first, last, _analysis_size(w, h, 160), False, "")
+    return [first + k for k in camera.shot_cuts(small)]
 
 
 def mask(
@@ -379,6 +417,13 @@ def tool_model(e: Edit, op: str, model: str | None) -> Any:
     return m
 
 
+def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
+    """(runner, installed folder) of a bundled trained model, kept resident by the session's models; None when
+    it is not installed (``nbedit models install-bundled``): the tool runs its classic method and says so."""
+    pool = e.env.models() if e.env.models is not None else None
+    return None if pool is None else pool.bundled(name, task=task, load=load)
+
+
 # ---- the media the tools make -------------------------------------------------------------------------------
 
 
@@ -433,8 +478,11 @@ def _frames(reader: Any, first: int, last: int, size: tuple[int, int], progress:
     return out
 
 
-def _interpolated(reader: Any, engine: Any, first: int, count: int, step: Fraction, progress: bool, desc: str):
-    """Output frame j shows source position first + j * step: a source frame when whole, else one made between."""
+def _interpolated(
+    reader: Any, engine: Any, first: int, count: int, step: Fraction, progress: bool, desc: str, cuts: set[int]
+):
+    """Output frame j shows source position first + j * step: a source frame when whole, else one made between
+    (or, where frame i + 1 starts a new shot, the nearer of the two)."""
     import math
 
     bar = _bar(count, progress, desc)
@@ -446,6 +494,8 @@ def _interpolated(reader: Any, engine: Any, first: int, count: int, step: Fracti
             u = q - math.floor(q)
             if u == 0 or i + 1 >= len(reader):
                 yield reader.frame(min(i, len(reader) - 1))
+            elif i + 1 in cuts:
+                yield reader.frame(i if u < Fraction(1, 2) else i + 1)
             else:
                 if pair_at != i:
                     pair, pair_at = engine.pair(reader.frame(i), reader.frame(i + 1)), i
