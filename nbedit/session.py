@@ -540,6 +540,7 @@ class Session:
     interpolate = verb(tools.interpolate)
     mask = verb(tools.mask)
     reframe = verb(tools.reframe)
+    upscale = verb(tools.upscale)
     # timelines from other tools (nbedit.interchange)
     import_timeline = verb(interchange.import_timeline)
     # generative clips (nbedit.ops.generate)
