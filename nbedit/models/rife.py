@@ -155,7 +155,8 @@ def _modules():
             tt = torch.full_like(img0[:, :1], float(t))
             flow = mask = feat = None
             w0, w1 = img0, img1
-            for block, scale in zip((self.block0, self.block1, self.block2, self.block3, self.block4), scales):
+            blocks = (self.block0, self.block1, self.block2, self.block3, self.block4)
+            for block, scale in zip(blocks, scales, strict=True):
                 if flow is None:
                     flow, mask, feat = block(torch.cat((img0, img1, f0, f1, tt), 1), None, scale)
                 else:
@@ -246,4 +247,3 @@ def load(inst: Installed, device: str) -> tuple[RifeInterpolator, int]:
     net.eval().to(device)
     nbytes = sum(p.numel() * p.element_size() for p in net.parameters())
     return RifeInterpolator(net, device), nbytes
-

@@ -67,8 +67,6 @@ def interpolate(
     media's provenance (``method``). A hard cut between two frames is never blended across: the frames
     made there repeat the nearer side's picture.
     """
-    from ..tools import interpolate as ip
-
     cid, ti, i = video_clip(e, clip, "interpolate")
     entry = entry_of(e, ti.items[i])
     if entry["kind"] != "video" or not entry.get("fps"):
