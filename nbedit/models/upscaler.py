@@ -94,9 +94,14 @@ class Upscaler:
 
 def load(inst: Installed, device: str) -> tuple[Upscaler, int]:
     """The runner ``ModelPool.bundled`` keeps resident: the graph and weights read by ncnn, on the CPU."""
-    import ncnn
-
     from .errors import ModelError
+
+    try:
+        import ncnn
+    except ImportError:
+        raise ModelError(
+            f"{inst.name} runs on ncnn, which is not installed: pip install ncnn (or nbedit's models extra)"
+        ) from None
 
     graph = inst.path / str(inst.card.get("graph", "model.param"))
     scale = inst.card.get("scale")
