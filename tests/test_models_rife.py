@@ -66,7 +66,7 @@ def test_rife_middle_frame_of_a_real_photo_beats_the_plain_blend(runner):
     img = photo()
     a, truth, b = moved(img, 0), moved(img, 1), moved(img, 2)
     made = runner.between(runner.pair(a, b), 0.5)
-    assert psnr(made, truth) > psnr(blend(a, b, 0.5), truth) + 6  # measured: 28.6 dB against 18.6 dB
+    assert psnr(made, truth) > psnr(blend(a, b, 0.5), truth) + 6  # measured: 33.9 dB against 21.3 dB
 
 
 def test_rife_makes_any_time_between_not_only_the_middle(runner):
@@ -75,7 +75,7 @@ def test_rife_makes_any_time_between_not_only_the_middle(runner):
     pair = runner.pair(a, b)
     for t in (0.25, 0.75):
         truth = moved(img, 4 * t)
-        assert psnr(runner.between(pair, t), truth) > psnr(blend(a, b, t), truth) + 4
+        assert psnr(runner.between(pair, t), truth) > psnr(blend(a, b, t), truth) + 4  # measured: 9 to 12 dB more
 
 
 def test_interpolate_runs_rife_when_installed_and_records_its_weights(with_bundled, panned):

@@ -59,7 +59,7 @@ def test_realesrgan_restores_detail_bicubic_smooths_away_on_a_real_photo(x2):
     made = x2.run(small)
     bicubic = cv2.resize(small, (256, 192), interpolation=cv2.INTER_CUBIC)
     assert made.shape == img.shape
-    assert sharpness(made) > 2.5 * sharpness(bicubic)  # measured: 3.6x
+    assert sharpness(made) > 2.5 * sharpness(bicubic)  # measured: 4.4x (0.85 of the original's, bicubic 0.19)
     assert abs(np.log(sharpness(made) / sharpness(img))) < abs(np.log(sharpness(bicubic) / sharpness(img)))
     assert psnr(made, img) > 26  # measured: 28.6 dB (bicubic 32.8 dB)
 
