@@ -3,7 +3,8 @@
     python bench/accuracy_interp_upscale.py [--size 320x256] [--repeat 3] [--x4plus]
 
 Interpolation: scikit-image's astronaut, coffee and chelsea photos, each moved along a known pan and zoom
-(5 px right, 3 px down and 1% larger a frame); frames 0 and 2 go in, the true frame 1 is the truth. RIFE
+(5 px right, 3 px down and 1% larger a frame), and a subject (chelsea's face) moving over a panning photo
+(it hides and uncovers background); frames 0 and 2 go in, the true frame 1 is the truth. RIFE
 (the bundled folder), the optical-flow interpolator (the fallback) and a plain blend make it; PSNR and SSIM
 against the truth, ms per frame.
 
@@ -42,6 +43,18 @@ def moved(img: np.ndarray, t: float, size: tuple[int, int]) -> np.ndarray:
     k = 1 + ZOOM * t
     m = np.float32([[k, 0, SHIFT[0] * t - 60], [0, k, SHIFT[1] * t - 40]])
     return cv2.warpAffine(img, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+def subject(t: float, size: tuple[int, int]) -> np.ndarray:
+    """A subject in front of a background, moving its own way: chelsea's face (96 px) 12 px right and 6 down a
+    frame over the coffee photo panning 2 px left, so it hides and uncovers background between frames."""
+    w, h = size
+    bg = cv2.warpAffine(photo("coffee"), np.float32([[1, 0, -2 * t - 40], [0, 1, -30]]), size)
+    face = photo("chelsea")[40:136, 150:246]
+    x, y = round(20 + 12 * t), round(h // 2 - 60 + 6 * t)
+    out = bg.copy()
+    out[y : y + 96, x : x + 96] = face
+    return out
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -92,14 +105,24 @@ def timed(methods: dict[str, Callable[[], np.ndarray]], repeat: int) -> dict[str
 
 def interpolation_rows(models: Path, size: tuple[int, int], repeat: int) -> list[dict]:
     from nbedit.models import bundled, rife
-    from nbedit.tools.interpolate import FlowInterpolator, blend
+    from nbedit.tools.interpolate import FlowInterpolator
 
     net = rife.load(bundled.folder_for("rife", [models]), "cpu")[0]
     flow = FlowInterpolator()
+    rows = []
+    scenes = {"pan and zoom of a photo": lambda t: moved(photo(PHOTOS[int(t) // 10]), t % 10, size)}
+    scenes["a subject moving over a panning photo"] = lambda t: subject(t % 10, size)
+    for scene, at in scenes.items():
+        starts = [10 * k for k in range(len(PHOTOS))] if scene.startswith("pan") else [0]
+        rows += _interpolation(scene, [[at(t0 + k) for k in range(3)] for t0 in starts], net, flow, size, repeat)
+    return rows
+
+
+def _interpolation(scene, cases, net, flow, size, repeat) -> list[dict]:
+    from nbedit.tools.interpolate import blend
+
     per: dict[str, list[tuple[float, float, float]]] = {}
-    for name in PHOTOS:
-        img = photo(name)
-        a, truth, b = (moved(img, t, size) for t in (0, 1, 2))
+    for a, truth, b in cases:
         got = timed(
             {
                 "learned: rife": lambda a=a, b=b: net.between(net.pair(a, b), 0.5),
@@ -113,7 +136,7 @@ def interpolation_rows(models: Path, size: tuple[int, int], repeat: int) -> list
     rows = []
     for method, vals in per.items():
         p, s, ms = (float(np.mean([v[k] for v in vals])) for k in range(3))
-        what = f"interpolation {size[0]}x{size[1]}, middle of 3 frames"
+        what = f"interpolation {size[0]}x{size[1]}, {scene}"
         rows.append({"task": what, "method": method, "metric": "PSNR dB", "value": round(p, 2), "ms": round(ms)})
         rows.append({"task": what, "method": method, "metric": "SSIM", "value": round(s, 3), "ms": round(ms)})
     return rows
@@ -147,10 +170,11 @@ def upscale_rows(models: Path, size: tuple[int, int], repeat: int, x4plus: bool)
     return rows
 
 
-def rows(size: tuple[int, int] = (320, 256), repeat: int = 3, x4plus: bool = False) -> list[dict]:
-    """One row per (task, method, metric): value and ms per frame (means over the three photos)."""
+def rows(size=(320, 256), repeat: int = 3, x4plus: bool = False, only: str | None = None) -> list[dict]:
+    """One row per (task, method, metric): value and ms per frame (means over the photos)."""
     models = models_folder()
-    return interpolation_rows(models, size, repeat) + upscale_rows(models, size, repeat, x4plus)
+    found = [] if only == "upscale" else interpolation_rows(models, size, repeat)
+    return found + ([] if only == "interpolation" else upscale_rows(models, size, repeat, x4plus))
 
 
 def table(found: list[dict]) -> str:
@@ -163,11 +187,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="320x256", help="frame size WxH (default 320x256)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each method (default 3)")
+    ap.add_argument("--only", choices=("interpolation", "upscale"), default=None, help="one half of the table")
     ap.add_argument("--x4plus", action="store_true", help="also realesrgan-x4plus (seconds a frame on a CPU)")
     a = ap.parse_args()
     w, h = (int(v) for v in a.size.lower().split("x"))
     before = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"]
-    found = rows((w, h), a.repeat, a.x4plus)
+    found = rows((w, h), a.repeat, a.x4plus, a.only)
     after = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"]
     print(table(found))
     print(f"\nload average before {' '.join(before)}, after {' '.join(after)}; {os.cpu_count()} cores")
