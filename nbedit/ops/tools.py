@@ -1,6 +1,7 @@
 """AI editing tools: plain operation functions over an edit context (``s.mask`` runs :func:`mask`).
 
-    slow = s.interpolate("c1", factor=4)                 # 4x the frames, by optical flow: place it, then slow it
+    slow = s.interpolate("c1", factor=4)                 # 4x the frames (RIFE, or optical flow): place, slow it
+    big = s.upscale("c1", factor=2)                      # twice the size (Real-ESRGAN, or Lanczos)
     s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
     s.reframe("c2", aspect="1:1", subject="face")
     m = s.mask("c3", box=(420, 120, 760, 600))           # the object in the box, carried through the clip
