@@ -464,8 +464,8 @@ def _subject_finders(e: Edit, subject: str) -> dict:
 
 
 def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
-    """A bundled trained model (runner, installed folder) through the session's resident models; None: not
-    installed, and the caller runs its classic method."""
+    """A bundled trained model (runner, installed folder), kept resident by the session's models; None when it
+    is not installed (``nbedit models install-bundled``): the tool runs its classic method and says so."""
     pool = e.env.models() if e.env.models is not None else None
     if pool is None:
         return None
@@ -586,13 +586,6 @@ def tool_model(e: Edit, op: str, model: str | None) -> Any:
     if m.kind != "onnx":
         raise EditError(f"{op} runs ONNX model folders (model.onnx); {m.name!r} is a {m.kind} model")
     return m
-
-
-def bundled_model(e: Edit, name: str, task: str, load: Any) -> tuple[Any, Any] | None:
-    """(runner, installed folder) of a bundled trained model, kept resident by the session's models; None when
-    it is not installed (``nbedit models install-bundled``): the tool runs its classic method and says so."""
-    pool = e.env.models() if e.env.models is not None else None
-    return None if pool is None else pool.bundled(name, task=task, load=load)
 
 
 # ---- the media the tools make -------------------------------------------------------------------------------
