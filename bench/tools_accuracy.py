@@ -12,6 +12,10 @@ Each scene is a textured square (or a drawn face) moving over a still background
                  camera would be (the subject's centre, kept far enough from the edges for the crop to fit)
 
 It prints one Markdown table per tool (the figures in docs/ai-tools.md) and the seconds each tool took per frame.
+Then, on real photos (scikit-image's) moved along known paths and on espeak-ng speech in noise, the trained models
+that registry packages ship beside their classic fallbacks, in one run: bench/accuracy_interp_upscale.py (RIFE,
+Real-ESRGAN), bench/accuracy_vision.py (face detector, person segmenter), bench/accuracy_speech_shots.py (Silero
+VAD, PySceneDetect); each also runs alone. ``--synthetic`` or ``--learned`` runs one half.
 """
 
 from __future__ import annotations
@@ -119,8 +123,38 @@ def reframe(s: nbedit.Session, scene: Scene, frames: int, subject: str) -> tuple
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--synthetic", action="store_true", help="only the synthetic scenes")
+    ap.add_argument("--learned", action="store_true", help="only the learned models beside their fallbacks")
     args = ap.parse_args()
-    n = args.frames
+    if not args.learned:
+        synthetic(args.frames)
+    if not args.synthetic:
+        learned()
+
+
+def learned() -> None:
+    """The learned-vs-classic tables of the three accuracy modules beside this file, one after another."""
+    import accuracy_interp_upscale
+    import accuracy_speech_shots
+    import accuracy_vision
+
+    for title, module in (
+        ("Interpolation and upscaling on real photos", accuracy_interp_upscale),
+        ("Faces, reframing and person masks on real photos", accuracy_vision),
+        ("Speech in noise and shot cuts", accuracy_speech_shots),
+    ):
+        found = module.rows()
+        print(f"\n{title}: learned model beside its classic fallback\n")
+        print("| task | method | metric | value | ms/frame |\n| --- | --- | --- | --- | --- |")
+        for r in found:
+            value = r.get("value")
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            ms = r.get("ms per frame", r.get("ms"))
+            ms_shown = f"{ms:.1f}" if isinstance(ms, float | int) else "-"  # per frame, or per second of sound
+            print(f"| {r.get('task', '')} | {r.get('method', '')} | {r.get('metric', '')} | {shown} | {ms_shown} |")
+
+
+def synthetic(n: int) -> None:
     rows_i, rows_m, rows_r = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, scene) in enumerate(SCENES.items()):
