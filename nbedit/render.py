@@ -568,6 +568,9 @@ class RenderSettings:
     codec: str = "libx264"
     audio: bool = True
     audio_bitrate: int = 192_000
+    # output frames [a, b) of the range only, as a file of their own (a segment of a distributed render,
+    # nbedit.distributed): its first frame is an IDR, as every encode's is
+    frames: tuple[int, int] | None = None
 
 
 # Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
@@ -616,6 +619,8 @@ def render(
     tmp = Path(name)
     rate = edit_rate(timeline)
     numbers = list(output_frames(settings, rate))
+    if settings.frames is not None:
+        numbers = numbers[settings.frames[0] : settings.frames[1]]
     if not numbers:
         tmp.unlink()
         raise RenderError("nothing to render: the range is empty")

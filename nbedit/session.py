@@ -631,12 +631,20 @@ class Session:
         end: Time | None = None,
         audio: bool = True,
         progress: bool | Callable[[int, int], None] = True,
+        scheduler: str = "local",
+        client: Any = None,
+        segments: int | None = None,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
         ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
         timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
+
+        ``scheduler="dask"`` renders ``segments`` pieces of whole GOPs on a Dask cluster (``client``, else the
+        default client) and joins them without re-encoding: ``s.render("out.mp4", scheduler="dask",
+        client=Client("tcp://scheduler:8786"))``; workers need nbedit and the media at the same paths.
+        ``scheduler="segments"`` renders the same pieces here, one after another (see ``nbedit.distributed``).
         """
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
@@ -653,6 +661,14 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
+        if scheduler != "local":
+            from .distributed import render as render_segments
+
+            return render_segments(
+                timeline, path, settings, scheduler=scheduler, client=client, segments=segments, progress=progress
+            )
+        if client is not None or segments is not None:
+            raise EditError("client and segments go with scheduler='dask' or scheduler='segments'")
         return render_file(timeline, path, settings, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
