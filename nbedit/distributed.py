@@ -201,7 +201,7 @@ def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segmen
     which = {f.key: k for k, f in enumerate(futures)}
     parts: list[bytes | None] = [None] * len(plan)
     try:
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=client.loop):
             k = which[future.key]
             try:
                 parts[k] = future.result()

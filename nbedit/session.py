@@ -36,7 +36,7 @@ from .cache import Caches, FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
-from .ops import context, edit, graph, tools
+from .ops import context, edit, graph, sweep, tools
 from .ops import generate as generative
 from .ops import markers as marker_ops
 from .ops import tracks as track_ops
@@ -550,6 +550,7 @@ class Session:
     extend = verb(generative.extend)
     fill_gap = verb(generative.fill_gap)
     retake = verb(generative.retake)
+    generate_many = verb(sweep.generate_many)
 
     # ---- readers (not edits: nothing is recorded) ------------------------------------------------------------
 
