@@ -101,6 +101,16 @@ def test_a_bad_sweep_is_a_clear_error_that_changes_nothing(gs, kw, message):
     assert unchanged(gs) == before
 
 
+def test_a_sweep_naming_a_missing_checkpoint_makes_no_take_at_all(gs):
+    from nbedit.models import ModelNotFoundError
+
+    before = unchanged(gs)
+    with pytest.raises(ModelNotFoundError, match="no-such-model"):
+        sweep(gs, models=["ltx-video", "no-such-model"])
+    assert unchanged(gs) == before
+    assert not (gs.path / "generated").exists()
+
+
 def test_a_checkpoint_that_is_not_the_recorded_one_is_refused(gs):
     from nbedit.models import WeightsError
 

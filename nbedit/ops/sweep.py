@@ -29,6 +29,7 @@ from .. import folder as disk
 from .. import model as schema
 from ..errors import EditError, NbeditError
 from ..model import MediaId
+from ..models import WeightsError
 from ..models import requests as req
 from . import context, derived, edit
 from .context import Edit
@@ -156,11 +157,25 @@ def generate_many(
         for seed in seeds  # one checkpoint after another: each is loaded once
     ]
     wanted = {k: (None if weights_sha256 is None else weights_sha256[k]) for k in range(len(models))}
+    _check_models(e, models, wanted)
     if scheduler == "local":
         made = [_here(e, prompt, seed, models[k], wanted[k], knobs) for prompt, seed, k in jobs]
     else:
         made = _on_dask(e, jobs, models, wanted, knobs, client)
     return _finish(e, jobs, models, made)
+
+
+def _check_models(e: Edit, models: list[str], wanted: dict) -> None:
+    """Every checkpoint found, able to make video from text, and the recorded one, before any take is made: a
+    sweep that cannot finish writes nothing."""
+    pool = e.env.models()
+    for k, name in enumerate(models):
+        found, _, sha = pool.describe(name, task="text-to-video", op="generate_many")
+        if wanted[k] is not None and sha != wanted[k]:
+            raise WeightsError(
+                f"model {found.name!r} at {found.path} is not the checkpoint this call was recorded with: its sha256 "
+                f"is {sha}, the call names {wanted[k]}. Put that checkpoint back, or drop weights_sha256."
+            )
 
 
 def _here(e: Edit, prompt: str, seed: int, model: str, sha: str | None, knobs: dict) -> tuple[MediaId, dict, dict]:
