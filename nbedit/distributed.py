@@ -26,6 +26,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -180,17 +181,21 @@ def render(
         if report is not None:
             report(done, total)
 
-    try:
-        if scheduler == "segments":
-            parts = []
-            for seg in plan:
-                parts.append(render_segment(text, settings, seg, media))
-                finished(seg)
-        else:
-            parts = _on_dask(client_for(client), text, settings, plan, media, finished)
-    finally:
-        bar.close()
-    return join(timeline, path, settings, plan, parts)
+    with ThreadPoolExecutor(1, thread_name_prefix="nbedit-sound") as mixing:
+        # the sound is mixed and encoded here while the segments are rendered, not after them
+        sound = mixing.submit(encode_sound, timeline, settings)
+        try:
+            if scheduler == "segments":
+                parts = []
+                for seg in plan:
+                    parts.append(render_segment(text, settings, seg, media))
+                    finished(seg)
+            else:
+                parts = _on_dask(client_for(client), text, settings, plan, media, finished)
+        finally:
+            bar.close()
+        sound_file = sound.result()
+    return join(timeline, path, settings, plan, parts, sound_file)
 
 
 def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segment], media: tuple, finished) -> list:
@@ -227,12 +232,19 @@ def _check_target(timeline: otio.schema.Timeline, path: Path) -> None:
 
 
 def join(
-    timeline: otio.schema.Timeline, path: Path, settings: RenderSettings, plan: list[Segment], parts: list[bytes]
+    timeline: otio.schema.Timeline,
+    path: Path,
+    settings: RenderSettings,
+    plan: list[Segment],
+    parts: list[bytes],
+    sound: bytes | None = None,
 ) -> Path:
-    """Write the segments' video packets, in order and retimed, and the sound encoded here, to ``path``
-    (through a temporary file, renamed only on success). Refuses segments whose encoder parameter sets differ
-    from the first one's: their packets would not decode under one header."""
+    """Write the segments' video packets, in order and retimed, with the packets of ``sound`` (from
+    :func:`encode_sound`) between them, to ``path`` (through a temporary file, renamed only on success).
+    Refuses segments whose encoder parameter sets differ from the first one's: their packets would not decode
+    under one header."""
     inputs = [av.open(io.BytesIO(b)) for b in parts]
+    heard = None if sound is None else av.open(io.BytesIO(sound))
     folder.clean_stale(path.parent, depth=0)
     fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
@@ -241,7 +253,7 @@ def join(
         _check_parameters(inputs, plan)
         with av.open(str(tmp), "w") as out:
             v = out.add_stream_from_template(inputs[0].streams.video[0])
-            sound = _Sound(out, timeline, settings) if settings.audio and audio_tracks(timeline) else None
+            audio = _Interleaved(out, heard) if heard is not None else None
             for seg, inp in zip(plan, inputs, strict=True):
                 src = inp.streams.video[0]
                 shift = Fraction(seg.first) / settings.fps / src.time_base
@@ -255,13 +267,12 @@ def join(
                         continue
                     packet.pts += shift.numerator
                     packet.dts += shift.numerator
-                    upto = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    if audio is not None:
+                        audio.mux_until(packet.dts * packet.time_base)
                     packet.stream = v
                     out.mux(packet)
-                    if sound is not None:
-                        sound.encode(upto)
-            if sound is not None:
-                sound.finish()
+            if audio is not None:
+                audio.mux_until(None)
     except (av.FFmpegError, OSError, ValueError) as e:
         tmp.unlink(missing_ok=True)
         raise RenderError(f"joining the segments of {path.name} failed: {e}") from e
@@ -269,7 +280,7 @@ def join(
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        for inp in inputs:
+        for inp in [*inputs, *([heard] if heard is not None else [])]:
             inp.close()
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
@@ -296,9 +307,36 @@ def _check_parameters(inputs: list, plan: list[Segment]) -> None:
             )
 
 
+def encode_sound(timeline: otio.schema.Timeline, settings: RenderSettings) -> bytes | None:
+    """The sound of the render's range as AAC in an MP4 file's bytes (None: no sound to render): the same AAC
+    frames, fed the same samples, as render() encodes."""
+    if not (settings.audio and audio_tracks(timeline)):
+        return None
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        _Sound(out, timeline, settings).finish()
+    return buf.getvalue()
+
+
+class _Interleaved:
+    """The packets of an encoded sound, muxed into ``out`` up to each video packet's time as the video goes in."""
+
+    def __init__(self, out: Any, heard: Any):
+        src = heard.streams.audio[0]
+        self.out = out
+        self.stream = out.add_stream_from_template(src)
+        self.packets = (p for p in heard.demux(src) if p.dts is not None)
+        self.next = next(self.packets, None)
+
+    def mux_until(self, t: Fraction | None) -> None:
+        while self.next is not None and (t is None or self.next.dts * self.next.time_base <= t):
+            packet, self.next = self.next, next(self.packets, None)
+            packet.stream = self.stream
+            self.out.mux(packet)
+
+
 class _Sound:
-    """The timeline's sound encoded into the joined file as its video packets go in: the same AAC frames, fed
-    the same samples, as render() encodes."""
+    """The timeline's sound, mixed and encoded into a file's audio stream."""
 
     def __init__(self, out: Any, timeline: otio.schema.Timeline, settings: RenderSettings):
         rate = edit_rate(timeline)
