@@ -158,10 +158,16 @@ def generate_many(
     ]
     wanted = {k: (None if weights_sha256 is None else weights_sha256[k]) for k in range(len(models))}
     _check_models(e, models, wanted)
-    if scheduler == "local":
-        made = [_here(e, prompt, seed, models[k], wanted[k], knobs) for prompt, seed, k in jobs]
-    else:
-        made = _on_dask(e, jobs, models, wanted, knobs, client)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(jobs), unit="take", desc="generate_many", disable=not e.env.progress) as bar:
+        if scheduler == "local":
+            made = []
+            for prompt, seed, k in jobs:
+                made.append(_here(e, prompt, seed, models[k], wanted[k], knobs))
+                bar.update(1)
+        else:
+            made = _on_dask(e, jobs, models, wanted, knobs, client, bar)
     return _finish(e, jobs, models, made)
 
 
@@ -189,7 +195,7 @@ def _here(e: Edit, prompt: str, seed: int, model: str, sha: str | None, knobs: d
         e.pins, e.kept = outer
 
 
-def _on_dask(e: Edit, jobs: list, models: list, wanted: dict, knobs: dict, client: Any) -> list:
+def _on_dask(e: Edit, jobs: list, models: list, wanted: dict, knobs: dict, client: Any, bar: Any) -> list:
     """Each take made on a worker; the files come back as bytes and go into the project as a local take's do."""
     from ..distributed import SchedulerError, client_for
 
@@ -214,6 +220,7 @@ def _on_dask(e: Edit, jobs: list, models: list, wanted: dict, knobs: dict, clien
                     "paths)"
                 ) from err
             made.append(_arrived(e, models[k], out))
+            bar.update(1)
     finally:
         client.cancel([f for f in futures if not f.done()])
     return made
