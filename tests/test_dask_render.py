@@ -98,6 +98,17 @@ def test_segments_decode_within_45_db_of_a_continuous_render_with_the_same_sound
     assert np.array_equal(sound(whole), sound(parts))  # the sound is mixed and encoded once, as render() does
 
 
+def test_a_range_at_another_frame_rate_renders_in_segments_like_a_plain_render(edit, tmp_path):
+    options = {"start": 0.5, "end": 4.5, "fps": 12, **FAST}  # 48 output frames: two GOPs of 24
+    whole = edit.render(tmp_path / "whole.mp4", **options)
+    parts = edit.render(tmp_path / "parts.mp4", scheduler="segments", segments=2, **options)
+    a, b = frames(whole), frames(parts)
+    assert a.shape == b.shape == (48, 240, 320, 3)
+    assert psnr(a, b)[0] > 45
+    assert np.array_equal(sound(whole), sound(parts))
+    assert {0.0, 2.0} <= set(keyframe_times(parts))
+
+
 def test_every_segment_starts_on_a_keyframe_of_the_joined_file(edit, tmp_path):
     out = edit.render(tmp_path / "parts.mp4", scheduler="segments", segments=3, **FAST)
     assert {0.0, 2.0, 4.0} <= set(keyframe_times(out))  # segments of 48, 48 and 24 frames
