@@ -181,35 +181,42 @@ def render(
         if report is not None:
             report(done, total)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="nbedit-sound") as mixing:
+    with (
+        tempfile.TemporaryDirectory(prefix="nbedit-segments-") as spool,
+        ThreadPoolExecutor(1, thread_name_prefix="nbedit-sound") as mixing,
+    ):
         # the sound is mixed and encoded here while the segments are rendered, not after them
         sound = mixing.submit(encode_sound, timeline, settings)
+
+        def keep(k: int, data: bytes) -> Path:  # on disk as it arrives: memory does not grow with the render
+            part = Path(spool) / f"{k:05d}.mp4"
+            part.write_bytes(data)
+            finished(plan[k])
+            return part
+
         try:
             if scheduler == "segments":
-                parts = []
-                for seg in plan:
-                    parts.append(render_segment(text, settings, seg, media))
-                    finished(seg)
+                parts = [keep(k, render_segment(text, settings, seg, media)) for k, seg in enumerate(plan)]
             else:
-                parts = _on_dask(client_for(client), text, settings, plan, media, finished)
+                parts = _on_dask(client_for(client), text, settings, plan, media, keep)
         finally:
             bar.close()
-        sound_file = sound.result()
-    return join(timeline, path, settings, plan, parts, sound_file)
+        return join(timeline, path, settings, plan, parts, sound.result())
 
 
-def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segment], media: tuple, finished) -> list:
+def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segment], media: tuple, keep) -> list:
     import distributed
 
     shared = client.scatter(text, broadcast=False)  # the timeline travels once, not once a segment
     futures = [client.submit(render_segment, shared, settings, seg, media, pure=False) for seg in plan]
     which = {f.key: k for k, f in enumerate(futures)}
-    parts: list[bytes | None] = [None] * len(plan)
+    parts: list[Path | None] = [None] * len(plan)
     try:
         for future in distributed.as_completed(futures, loop=client.loop):
             k = which[future.key]
             try:
-                parts[k] = future.result()
+                parts[k] = keep(k, future.result())
+                future.release()  # the worker lets go of the segment's bytes
             except (RenderError, EditError):
                 raise
             except Exception as e:  # nbedit missing there, a worker lost: say which segment and what workers need
@@ -217,7 +224,6 @@ def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segmen
                     f"a Dask worker failed to render frames {plan[k].first}-{plan[k].end - 1}: {type(e).__name__}: "
                     f"{e} (workers need nbedit installed and the project's media at the same paths)"
                 ) from e
-            finished(plan[k])
     finally:
         client.cancel([f for f in futures if not f.done()])
     return parts
@@ -236,25 +242,27 @@ def join(
     path: Path,
     settings: RenderSettings,
     plan: list[Segment],
-    parts: list[bytes],
+    parts: Sequence[bytes | Path],
     sound: bytes | None = None,
 ) -> Path:
-    """Write the segments' video packets, in order and retimed, with the packets of ``sound`` (from
-    :func:`encode_sound`) between them, to ``path`` (through a temporary file, renamed only on success).
-    Refuses segments whose encoder parameter sets differ from the first one's: their packets would not decode
-    under one header."""
-    inputs = [av.open(io.BytesIO(b)) for b in parts]
+    """Write the segments' video packets (each segment an MP4 file's bytes or path), in order and retimed, with
+    the packets of ``sound`` (from :func:`encode_sound`) between them, to ``path`` (through a temporary file,
+    renamed only on success). Refuses segments whose encoder parameter sets differ from the first one's: their
+    packets would not decode under one header."""
     heard = None if sound is None else av.open(io.BytesIO(sound))
     folder.clean_stale(path.parent, depth=0)
     fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    first = inp = None
     try:
-        _check_parameters(inputs, plan)
+        first = _open(parts[0])
         with av.open(str(tmp), "w") as out:
-            v = out.add_stream_from_template(inputs[0].streams.video[0])
+            v = out.add_stream_from_template(first.streams.video[0])
             audio = _Interleaved(out, heard) if heard is not None else None
-            for seg, inp in zip(plan, inputs, strict=True):
+            for k, seg in enumerate(plan):
+                inp = first if k == 0 else _open(parts[k])
+                _check_parameters(first, inp, seg)
                 src = inp.streams.video[0]
                 shift = Fraction(seg.first) / settings.fps / src.time_base
                 if shift.denominator != 1:
@@ -271,6 +279,9 @@ def join(
                         audio.mux_until(packet.dts * packet.time_base)
                     packet.stream = v
                     out.mux(packet)
+                if inp is not first:
+                    inp.close()
+                inp = None
             if audio is not None:
                 audio.mux_until(None)
     except (av.FFmpegError, OSError, ValueError) as e:
@@ -280,31 +291,30 @@ def join(
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        for inp in [*inputs, *([heard] if heard is not None else [])]:
-            inp.close()
+        for c in {id(c): c for c in (first, inp, heard) if c is not None}.values():
+            c.close()
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
     return path
 
 
-def _check_parameters(inputs: list, plan: list[Segment]) -> None:
+def _open(part: bytes | Path) -> Any:
+    return av.open(io.BytesIO(part) if isinstance(part, bytes) else str(part))
+
+
+def _check_parameters(first: Any, inp: Any, seg: Segment) -> None:
     """The same encoder settings give the same SPS/PPS: every segment must carry the first one's."""
-    first = inputs[0].streams.video[0].codec_context
-    for seg, inp in zip(plan[1:], inputs[1:], strict=True):
-        cc = inp.streams.video[0].codec_context
-        same = (cc.name, cc.width, cc.height, cc.pix_fmt, bytes(cc.extradata or b"")) == (
-            first.name,
-            first.width,
-            first.height,
-            first.pix_fmt,
-            bytes(first.extradata or b""),
+
+    def params(c: Any) -> tuple:
+        cc = c.streams.video[0].codec_context
+        return cc.name, cc.width, cc.height, cc.pix_fmt, bytes(cc.extradata or b"")
+
+    if inp is not first and params(inp) != params(first):
+        raise RenderError(
+            f"the segment from output frame {seg.first} was encoded with other parameter sets (SPS/PPS) than "
+            "the first: its packets cannot be joined without re-encoding. Workers need the same nbedit, PyAV "
+            "and libx264 as each other; or render with scheduler='local'"
         )
-        if not same:
-            raise RenderError(
-                f"the segment from output frame {seg.first} was encoded with other parameter sets (SPS/PPS) than "
-                "the first: its packets cannot be joined without re-encoding. Workers need the same nbedit, PyAV "
-                "and libx264 as each other; or render with scheduler='local'"
-            )
 
 
 def encode_sound(timeline: otio.schema.Timeline, settings: RenderSettings) -> bytes | None:
