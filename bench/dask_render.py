@@ -64,7 +64,11 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -163,8 +163,11 @@ def render(
 
     if scheduler not in ("segments", "dask"):
         raise RenderError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, not {scheduler!r}")
+    if scheduler == "segments" and client is not None:
+        raise RenderError("client goes with scheduler='dask': scheduler='segments' renders here")
     path = Path(path).absolute()
     _check_target(timeline, path)
+    cluster = client_for(client) if scheduler == "dask" else None
     rate = edit_rate(timeline)
     plan = segment_plan(settings, rate, segments)
     total = plan[-1].end
@@ -198,7 +201,7 @@ def render(
             if scheduler == "segments":
                 parts = [keep(k, render_segment(text, settings, seg, media)) for k, seg in enumerate(plan)]
             else:
-                parts = _on_dask(client_for(client), text, settings, plan, media, keep)
+                parts = _on_dask(cluster, text, settings, plan, media, keep)
         finally:
             bar.close()
         return join(timeline, path, settings, plan, parts, sound.result())

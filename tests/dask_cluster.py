@@ -15,7 +15,7 @@ def cluster():
     # the workers are other processes: they get the device the tests run on, and no hub
     env = {"NBEDIT_DEVICE": os.environ.get("NBEDIT_TEST_DEVICE", "cpu"), "HF_HUB_OFFLINE": "1"}
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, env=env
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0", env=env
     ) as c:
         yield c
 

@@ -152,6 +152,8 @@ def test_an_unknown_scheduler_and_stray_options_are_clear_errors(edit, tmp_path)
         edit.render(tmp_path / "x.mp4", scheduler="cloud")
     with pytest.raises(EditError, match="go with scheduler"):
         edit.render(tmp_path / "x.mp4", segments=2)
+    with pytest.raises(RenderError, match="client goes with scheduler='dask'"):
+        edit.render(tmp_path / "x.mp4", scheduler="segments", client=object())
     assert not (tmp_path / "x.mp4").exists()
 
 
