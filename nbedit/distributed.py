@@ -57,6 +57,9 @@ from .timeline import audio_tracks
 SCHEDULERS = ("local", "segments", "dask")
 SEGMENT_GOPS = 5  # GOPs in a segment when the call does not say how many segments (10 s of output)
 AAC_FRAME = 1024
+# x264's output depends on its thread count, which it takes from the machine's cores: fixed, every worker's
+# encode of a segment is the same bytes, whatever machine it lands on
+SEGMENT_THREADS = 4
 
 
 class SchedulerError(RenderError, EditError):
@@ -114,7 +117,7 @@ def render_segment(timeline_json: str, settings: RenderSettings, segment: Segmen
             + ": workers need the project's media at the same paths (a shared filesystem)"
         )
     timeline = otio.adapters.read_from_string(timeline_json, "otio_json")
-    video = replace(settings, audio=False, frames=(segment.first, segment.end))
+    video = replace(settings, audio=False, frames=(segment.first, segment.end), threads=SEGMENT_THREADS)
     with tempfile.TemporaryDirectory(prefix="nbedit-segment-") as d:
         return render_file(timeline, Path(d) / "segment.mp4", video, progress=False).read_bytes()
 

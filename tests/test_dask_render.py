@@ -127,6 +127,29 @@ def test_progress_is_reported_as_each_segment_is_done(edit, tmp_path):
     assert seen == [(48, 120), (96, 120), (120, 120)]
 
 
+ONE_CPU = """
+import os, sys
+from fractions import Fraction
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # a machine of one core, as x264 counts them
+from nbedit import distributed as dist
+from nbedit.render import RenderSettings
+settings = RenderSettings(320, 240, Fraction(24), 0, 96, preset="veryfast", audio=False)
+data = dist.render_segment(open(sys.argv[1]).read(), settings, dist.Segment(0, 96), ())
+open(sys.argv[2], "wb").write(data)
+"""
+
+
+def test_a_segment_is_the_same_bytes_on_a_machine_with_fewer_cores(edit, tmp_path):
+    """x264 picks its thread count from the cores it sees, and its bytes depend on it: segments fix it."""
+    (tmp_path / "timeline.otio").write_text(edit.timeline.to_json_string())
+    subprocess.run(
+        [sys.executable, "-c", ONE_CPU, str(tmp_path / "timeline.otio"), str(tmp_path / "one.mp4")], check=True
+    )
+    settings = RenderSettings(320, 240, Fraction(24), 0, 96, preset="veryfast", audio=False)
+    here = dist.render_segment(edit.timeline.to_json_string(), settings, dist.Segment(0, 96), ())
+    assert (tmp_path / "one.mp4").read_bytes() == here
+
+
 def test_segments_with_other_parameter_sets_are_refused_and_nothing_is_written(edit, tmp_path):
     text = edit.timeline.to_json_string()
     fast = RenderSettings(320, 240, Fraction(24), 0, 120, preset="ultrafast", audio=False)  # CAVLC: another PPS
