@@ -125,9 +125,12 @@ def test_a_checkpoint_that_is_not_the_recorded_one_is_refused(gs):
 
 @pytest.mark.slow  # the workers import torch and load the checkpoints
 def test_a_sweep_on_dask_gives_the_same_takes_as_here(gs, client, tmp_path):
-    here = sweep(gs)
     other = nbedit.Session(tmp_path / "other")
+    for s in (gs, other):  # the workers generate at the project's edit rate
+        s.set_format(width=64, height=64, fps=30)
+    here = sweep(gs)
     there = sweep(other, scheduler="dask", client=client)
+    assert other.media[there[0]].info.fps == 30
     assert [frames_sha(other.media[m].path) for m in there] == [frames_sha(gs.media[m].path) for m in here]
     assert [other.generation(m) for m in there] == [gs.generation(m) for m in here]
     # the same cell, but for where it ran; a Client is no literal: the cell names the default client
