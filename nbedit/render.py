@@ -568,6 +568,11 @@ class RenderSettings:
     codec: str = "libx264"
     audio: bool = True
     audio_bitrate: int = 192_000
+    # output frames [a, b) of the range only, as a file of their own (a segment of a distributed render,
+    # nbedit.distributed): its first frame is an IDR, as every encode's is
+    frames: tuple[int, int] | None = None
+    # encoder threads (None: x264's choice from the machine's cores); x264's bytes depend on the count
+    threads: int | None = None
 
 
 # Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
@@ -619,6 +624,8 @@ def render(
     tmp = Path(name)
     rate = edit_rate(timeline)
     numbers = list(output_frames(settings, rate))
+    if settings.frames is not None:
+        numbers = numbers[settings.frames[0] : settings.frames[1]]
     if not numbers:
         tmp.unlink()
         raise RenderError("nothing to render: the range is empty")
@@ -663,6 +670,8 @@ def render(
                 # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
                 # one-thread encode); without it the output is a pure function of the frames
                 v.options = {**v.options, "x264-params": "mbtree=0"}
+            if settings.threads:
+                v.options = {**v.options, "threads": str(settings.threads)}
             v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
             a = mixer = None
             if settings.audio and audio_tracks(timeline):

@@ -36,7 +36,7 @@ from .cache import Caches, FrameCache
 from .errors import EditError, NbeditError, ProjectError, TimeRangeError
 from .handles import Clip, Media, handle
 from .index import TimelineIndex
-from .ops import context, detect, edit, graph, tools
+from .ops import context, detect, edit, graph, sweep, tools
 from .ops import generate as generative
 from .ops import markers as marker_ops
 from .ops import tracks as track_ops
@@ -557,6 +557,7 @@ class Session:
     extend = verb(generative.extend)
     fill_gap = verb(generative.fill_gap)
     retake = verb(generative.retake)
+    generate_many = verb(sweep.generate_many)
 
     # ---- readers (not edits: nothing is recorded) ------------------------------------------------------------
 
@@ -639,6 +640,9 @@ class Session:
         audio: bool = True,
         progress: bool | Callable[[int, int], None] = True,
         recipe: bool = True,
+        scheduler: str = "local",
+        client: Any = None,
+        segments: int | None = None,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
@@ -647,6 +651,11 @@ class Session:
         ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
         The file carries the recipe that rebuilds it (``nbedit recipe out.mp4``, ``Session.from_render``) in its
         comment tag, which survives remuxing; ``recipe=False`` leaves it out.
+
+        ``scheduler="dask"`` renders ``segments`` pieces of whole GOPs on a Dask cluster (``client``, else the
+        default client) and joins them without re-encoding: ``s.render("out.mp4", scheduler="dask",
+        client=Client("tcp://scheduler:8786"))``; workers need nbedit and the media at the same paths.
+        ``scheduler="segments"`` renders the same pieces here, one after another (see ``nbedit.distributed``).
         """
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
@@ -664,6 +673,15 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
+        if scheduler != "local":
+            from .distributed import render as render_segments
+
+            return render_segments(
+                timeline, path, settings, scheduler=scheduler, client=client, segments=segments, progress=progress,
+                tags=tags,
+            )
+        if client is not None or segments is not None:
+            raise EditError("client and segments go with scheduler='dask' or scheduler='segments'")
         return render_file(timeline, path, settings, progress=progress, tags=tags)
 
     def _recipe_tags(self, path: str | os.PathLike) -> dict[str, str]:

@@ -216,3 +216,8 @@ def test_getting_a_recipe_back_never_writes_over_a_file(tmp_path, footage_dir, c
     assert main(["recipe", str(out)]) == 1
     assert "exists" in capsys.readouterr().err and mine.read_text() == "mine"
     assert main(["recipe", str(out), "-o", str(tmp_path / "other.ipynb")]) == 0
+
+
+def test_a_render_in_segments_carries_the_recipe_too(tmp_path, footage_dir):
+    out, _ = rendered(tmp_path, footage_dir, scheduler="segments")
+    assert recipes.summary_of_render(out)["clips"] == 2
