@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from photo_helpers import decoded, generation, hashes, moved, photo, photo_session, unchanged
 
+from nbedit.errors import EditError
 from nbedit.models import bundled, rife
 from nbedit.models.errors import ModelError
 from nbedit.tools.interpolate import blend
@@ -128,7 +129,7 @@ def test_weights_changed_since_install_are_refused_and_change_nothing(bundled_mo
     img = photo()
     s, cid = photo_session(tmp_path / "p", [moved(img, k, SMALL) for k in range(3)])
     before = unchanged(s)
-    with pytest.raises(ModelError, match="sha256"):
+    with pytest.raises(EditError, match="does not match the sha256"):
         s.interpolate(cid, factor=2, progress=False)
     assert unchanged(s) == before and not (s.path / "tools").exists()
 
