@@ -149,13 +149,17 @@ class Conform:
 
     def _piece(self, clip: Schema.Clip, start: int, dur: int, kind: str, where: str) -> _Piece:
         src = seconds(clip.trimmed_range().start_time)
-        scalar, src = self._speed(clip, src, where)
+        scalar, src, from_low = self._speed(clip, src, where)
+        if from_low:  # FCP 7 gives a reversed clip's lowest frame: it shows its highest first
+            src += (dur - 1) * -scalar / self.rate
         piece = _Piece(clip, start, dur, src, scalar)
         piece.want = self._want(clip, kind)
         return piece
 
-    def _speed(self, clip: Schema.Clip, src: Fraction, where: str) -> tuple[Fraction, Fraction]:
-        scalar = Fraction(1)
+    def _speed(self, clip: Schema.Clip, src: Fraction, where: str) -> tuple[Fraction, Fraction, bool]:
+        """The clip's speed (negative: reverse), the source seconds it shows first, and whether those are its
+        lowest frame instead (FCP 7's reverse: the in point is the lowest frame, played last)."""
+        scalar, from_low = Fraction(1), False
         for e in clip.effects:
             if isinstance(e, Schema.LinearTimeWarp):
                 scalar *= Fraction(e.time_scalar).limit_denominator(10**6)
@@ -164,23 +168,19 @@ class Conform:
                 # the retimed clip, so the source in point is the in point times the speed
                 if remap.variable:
                     self.notes.append(f"{where}: variable speed is not supported: played at its base speed")
-                if remap.reverse:
-                    self.notes.append(f"{where}: reverse playback is not supported: plays forward")
                 origin = _origin(clip) or Fraction(0)
                 src = origin + (src - origin) * remap.speed
                 # the frame shown first is the whole one under that point; starting between frames would drift
                 # the later frames of the clip by up to a frame against what FCP shows
                 src = Fraction(math.floor(src * self.rate + Fraction(1, 10**6))) / self.rate
-                scalar *= remap.speed
+                scalar *= -remap.speed if remap.reverse else remap.speed
+                from_low = remap.reverse
             else:
                 name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
                 self.effects[name] = self.effects.get(name, 0) + 1
-        if scalar < 0:
-            self.notes.append(f"{where}: reverse playback is not supported: plays forward")
-            scalar = -scalar
-        if scalar > 100:
+        if abs(scalar) > 100:
             raise UnsupportedFeatureError(self.path, "a speed above 100x", f"speed {float(scalar):g}", where)
-        return scalar, src
+        return scalar, src, from_low
 
     def _transitions(self, items: list[Any], track: str) -> list[Any]:
         """Keep a transition only between two clips with room for it; the rest become notes."""
@@ -314,9 +314,10 @@ class Conform:
         after = items[i + 1] if handles and i + 1 < len(items) and isinstance(items[i + 1], Schema.Transition) else None
         head = frames_of(before.in_offset) if before else 0
         tail = frames_of(after.out_offset) if after else 0
-        # as model.check counts: from the first frame shown to the last one, plus that frame itself
-        last = p.src * self.rate + (p.dur + tail - 1) * p.scalar
-        return p.src - head * p.scalar / self.rate, (last + 1) / self.rate
+        # as model.check counts: from the lowest frame shown to the highest, plus that frame itself (a reversed
+        # clip shows its highest first)
+        ends = (p.src * self.rate - head * p.scalar, p.src * self.rate + (p.dur + tail - 1) * p.scalar)
+        return min(ends) / self.rate, (max(ends) + 1) / self.rate
 
     # ---- the result ----
 

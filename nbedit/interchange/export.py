@@ -50,6 +50,11 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
     empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
     if fmt.adapter in ("fcpx_xml", "AAF") and empty:
         also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
+    if "speed" not in fmt.keeps and (n := _play_forward(foreign)):
+        also.append(
+            f"reverse playback of {n} clip{'s' * (n > 1)} (the {fmt.name} writer has no speed changes: "
+            "written playing the same media forward)"
+        )
     # a format without speed changes, or FCP 7 XML with a freeze frame, would play the clip at normal speed
     n = 0
     if fmt.adapter == "fcp_xml" or "speed" not in fmt.keeps:
@@ -111,7 +116,7 @@ def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
             out.append(item.deepcopy())
             scalar = _scalar(item) if isinstance(item, Schema.Clip) else 1
             nxt = items[i + 1] if i + 1 < len(items) else None
-            if scalar >= 1 or (frozen_only and scalar > 0) or isinstance(nxt, Schema.Transition):
+            if scalar >= 1 or (frozen_only and scalar != 0) or isinstance(nxt, Schema.Transition):
                 continue
             sr = item.source_range
             dur = round(sr.duration.value)
@@ -125,6 +130,21 @@ def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
             cut += 1
         track[:] = out
     return cut
+
+
+def _play_forward(tl: Schema.Timeline) -> int:
+    """Each reversed clip made to play the same media forward, from its lowest frame (a writer that drops the
+    speed would otherwise start it at its highest frame and read past what it shows, maybe past the media's
+    end). Returns how many."""
+    turned = 0
+    for clip in tl.find_clips():
+        scalar = _scalar(clip)
+        if scalar < 0:
+            clip.source_range = fcp7.lowest_first(clip, -scalar)
+            forward = Schema.LinearTimeWarp(name="speed", time_scalar=float(-scalar))
+            clip.effects[:] = [forward if isinstance(e, Schema.LinearTimeWarp) else e for e in clip.effects]
+            turned += 1
+    return turned
 
 
 def _scalar(clip: Schema.Clip) -> Fraction:
@@ -283,7 +303,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
 def _media_span(tl: Schema.Timeline) -> tuple[dict[str, int], dict[str, int]]:
     """For each media id, the first edit-rate frame any clip reads and the frame just past the last one (crossfade
     handles included); a first frame below 0 only for offline media."""
-    from ..model import source_at
+    from ..model import source_span
 
     low: dict[str, int] = {}
     reach: dict[str, int] = {}
@@ -294,10 +314,9 @@ def _media_span(tl: Schema.Timeline) -> tuple[dict[str, int], dict[str, int]]:
         for p in placed:
             if isinstance(p.item, Schema.Clip):
                 mid = media_of(p.item)
-                first = math.floor(min(source_at(p.item, -head.get(p.index, 0)), source_at(p.item, 0)))
-                low[mid] = min(low.get(mid, 0), first)
-                end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
-                reach[mid] = max(reach.get(mid, 0), end)
+                lo, hi = source_span(p.item, -head.get(p.index, 0), p.duration + tail.get(p.index, 0) - 1)
+                low[mid] = min(low.get(mid, 0), math.floor(lo))
+                reach[mid] = max(reach.get(mid, 0), math.floor(hi) + 1)
     return low, reach
 
 
