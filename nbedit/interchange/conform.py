@@ -345,6 +345,7 @@ class Conform:
                 m.entry["width"], m.entry["height"] = size
         fmt = {"width": int(size[0]) // 2 * 2, "height": int(size[1]) // 2 * 2, "fps": str(self.rate)}
         for t in tracks:
+            self._clamp(t, media)
             self._fit_transitions(t, media)
         tl = Schema.Timeline(name=name)
         nb(tl).update({"format": dict(fmt), "media": self.old_pool, "next_id": next_id})
@@ -382,6 +383,44 @@ class Conform:
         report.counts = {cat: (theirs[cat], ours[cat]) for cat in theirs}
         report.counts["media"] = (len(media), sum(1 for m in relinks if m.how != "offline"))
         return tl, report
+
+    def _clamp(self, t: _Track, media: dict[tuple, Media]) -> None:
+        """Clips that read past the end of found media (a format that drops speed changes plays a slowed clip at
+        normal speed for its whole length) cut to the media's end, a gap after them keeping later clips in place;
+        a crossfade beside a cut clip is left out. The media, and its other clips, stay online."""
+        from ..model import available_frames
+
+        out: list[Any] = []
+        for i, p in enumerate(t.items):
+            m = media[p.want.key] if isinstance(p, _Piece) else None
+            avail = None if m is None or m.entry.get("offline") else available_frames(m.entry, self.rate)
+            if p is None or avail is None:
+                out.append(p)
+                continue
+            start = (p.src - m.origin) * self.rate
+            top = math.floor(max(start, start + (p.dur - 1) * p.scalar))  # the highest frame it shows
+            if top < avail:
+                out.append(p)
+                continue
+            # its frames inside the media (a reversed or frozen clip shows its highest frame first: none)
+            keep = 0 if p.scalar <= 0 or start >= avail else min(p.dur, math.ceil((avail - start) / p.scalar))
+            cut = f"cut to {float(keep / self.rate):.3f} s" if keep else "left out"
+            self.notes.append(
+                f"track {t.name}: clip {p.clip.name!r} at {timecode(p.start, self.rate)} reads up to "
+                f"{float((top + 1) / self.rate):.3f} s of media {m.entry['name']!r}, which lasts "
+                f"{float(avail / self.rate):.3f} s (a format that drops speed changes plays it at normal speed): "
+                f"{cut}, a gap after it; the media stays online"
+            )
+            if out and isinstance(out[-1], Schema.Transition):  # a crossfade needs the frames the cut took
+                self.notes.append(f"track {t.name}: transition {out.pop().name!r} before that clip: left out")
+            if i + 1 < len(t.items) and isinstance(t.items[i + 1], Schema.Transition):
+                self.notes.append(f"track {t.name}: transition {t.items[i + 1].name!r} after that clip: left out")
+                t.items[i + 1] = None
+            if keep:
+                out.append(p)
+            out.append(p.dur - keep)
+            p.dur = keep
+        t.items = [x for x in out if x is not None]
 
     def _fit_transitions(self, t: _Track, media: dict[tuple, Media]) -> None:
         """Drop crossfades whose clips' media (found files) lack the handles the mix reads."""
