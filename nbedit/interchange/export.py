@@ -65,23 +65,45 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
             "they play, then a gap (at their full length they would read media nbedit does not show, maybe "
             "past its end)"
         )
-    # a writer that still refuses something gets the timeline without it, and the export says what it left out
-    steps = list(_FALLBACKS)
-    while True:
-        try:
-            files = _write_format(foreign.deepcopy(), path, fmt, tl)
-            break
-        except InterchangeError as e:
-            while steps:
-                what, leave_out = steps.pop(0)
-                if leave_out(foreign):
-                    also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {e})")
-                    break
-            else:
-                raise
+    files = _write_refused(foreign, path, fmt, tl, also)
     sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
     _write_json(tl, sidecar)
     return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt) + tuple(also))
+
+
+def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline, also: list[str]):
+    """Write, and if the writer refuses the timeline, write it without what it refused: the first of markers,
+    crossfades and speed changes whose leaving out alone makes it write, else them together in that order, each
+    listed in ``also``. Raises the writer's error when even that fails (no file is left behind)."""
+    try:
+        return _write_format(foreign.deepcopy(), path, fmt, tl)
+    except InterchangeError as e:
+        refused = e
+    present = []
+    for what, leave_out in _FALLBACKS:
+        trial = foreign.deepcopy()
+        if not leave_out(trial):
+            continue
+        present.append((what, leave_out))
+        try:
+            files = _write_format(trial, path, fmt, tl)
+        except InterchangeError:
+            continue
+        also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {refused})")
+        return files
+    trial, left = foreign.deepcopy(), []
+    for what, leave_out in present:
+        leave_out(trial)
+        left.append(what)
+        if len(left) == 1:
+            continue  # tried alone above
+        try:
+            files = _write_format(trial.deepcopy(), path, fmt, tl)
+        except InterchangeError:
+            continue
+        also.extend(f"{w} (the {fmt.name} writer refused the timeline with them: {refused})" for w in left)
+        return files
+    raise refused
 
 
 def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline) -> list[Path]:
@@ -203,10 +225,6 @@ def _leave_out_crossfades(tl: Schema.Timeline) -> bool:
     return found
 
 
-def _leave_out_effects(tl: Schema.Timeline) -> bool:
-    return bool(_strip_effects(tl))
-
-
 def _leave_out_speed(tl: Schema.Timeline) -> bool:
     found = False
     for clip in tl.find_clips():
@@ -216,9 +234,9 @@ def _leave_out_speed(tl: Schema.Timeline) -> bool:
     return found
 
 
-# what is left out, in this order, while a writer refuses the timeline
+# what is left out, in this order, while a writer refuses the timeline (effects are not: every writer but FCP 7's
+# gets the timeline without them, and FCP 7's never reads them)
 _FALLBACKS = (
-    ("effects", _leave_out_effects),
     ("markers", _leave_out_markers),
     ("crossfades", _leave_out_crossfades),
     ("speed changes", _leave_out_speed),
