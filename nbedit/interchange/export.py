@@ -76,7 +76,7 @@ def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema
     crossfades and speed changes whose leaving out alone makes it write, else them together in that order, each
     listed in ``also``. Raises the writer's error when even that fails (no file is left behind)."""
     try:
-        return _write_format(foreign.deepcopy(), path, fmt, tl)
+        return _write_format(foreign.deepcopy(), path, fmt, tl, also)
     except InterchangeError as e:
         refused = e
     present = []
@@ -86,7 +86,7 @@ def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema
             continue
         present.append((what, leave_out))
         try:
-            files = _write_format(trial, path, fmt, tl)
+            files = _write_format(trial, path, fmt, tl, also)
         except InterchangeError:
             continue
         also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {refused})")
@@ -98,7 +98,7 @@ def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema
         if len(left) == 1:
             continue  # tried alone above
         try:
-            files = _write_format(trial.deepcopy(), path, fmt, tl)
+            files = _write_format(trial.deepcopy(), path, fmt, tl, also)
         except InterchangeError:
             continue
         also.extend(f"{w} (the {fmt.name} writer refused the timeline with them: {refused})" for w in left)
@@ -106,7 +106,9 @@ def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema
     raise refused
 
 
-def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline) -> list[Path]:
+def _write_format(
+    foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline, also: list[str]
+) -> list[Path]:
     files = [path]
     if fmt.adapter == "cmx_3600":
         files += edl.write(foreign, path)
@@ -118,11 +120,15 @@ def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.
         write_with(path, fmt.name, lambda tmp: tmp.write_text(fcpx.text(foreign, nb(tl)["format"]), encoding="utf-8"))
     else:
         aaf.prepare(foreign)
-        write_with(
-            path,
-            fmt.name,
-            lambda tmp: otio.adapters.write_to_file(foreign, os.fspath(tmp), "AAF", use_empty_mob_ids=True),
-        )
+        def write_aaf(tmp: Path) -> None:
+            otio.adapters.write_to_file(foreign, os.fspath(tmp), "AAF", use_empty_mob_ids=True)
+            muted.append(aaf.mute_disabled(foreign, os.fspath(tmp)))
+
+        muted: list[int] = []
+        write_with(path, fmt.name, write_aaf)
+        off = sum(1 for c in foreign.find_clips() if not c.enabled)
+        if off > sum(muted):
+            also.append(f"the switched-off state of {off - sum(muted)} clips (written switched on)")
     return files
 
 
