@@ -49,7 +49,10 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         also += fcp7.lost(foreign)
     empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
     if fmt.adapter in ("fcpx_xml", "AAF") and empty:
-        also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
+        also.append(
+            f"empty tracks ({', '.join(empty)}: the writer leaves them out; importing the file with its "
+            f"{SIDECAR} beside it puts them back and names the others as they were)"
+        )
     if "speed" not in fmt.keeps and (n := _play_forward(foreign)):
         also.append(
             f"reverse playback of {n} clip{'s' * (n > 1)} (the {fmt.name} writer has no speed changes: "
