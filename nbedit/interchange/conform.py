@@ -14,6 +14,7 @@ from typing import Any
 
 import opentimelineio as otio
 
+from .. import args
 from ..model import data, item_id, nb
 from ..timeline import frames_of, rt, trange
 from . import fcp7
@@ -119,6 +120,10 @@ class Conform:
             where = f"track {track}, {type(item).__name__.lower()} {item.name!r} at {at}"
             if dur < 0:
                 raise InterchangeError(self.path, f"negative duration {float(dur):.3f} s", where)
+            if pos + dur > args.LIMITS.max_seconds:  # no one made it; cutting it to its media would hide that
+                raise InterchangeError(
+                    self.path, f"the track would last beyond {args.LIMITS.max_seconds:g} s (nbedit.args.LIMITS)", where
+                )
             first, last = round(pos * self.rate), round((pos + dur) * self.rate)
             shown = last > first and isinstance(item, Schema.Clip) and not is_black(item)
             if item.markers and not shown:
