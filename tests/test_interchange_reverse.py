@@ -131,3 +131,15 @@ def test_a_format_without_reverse_lists_it_and_plays_the_same_media_forward(reve
     report = back.import_timeline(out, search_paths=[str(tmp_path)])
     assert not report.offline
     assert source_frames(back) == list(range(24, 36)) + list(range(12))
+
+
+def test_an_edl_writes_a_crossfade_into_a_reversed_clip_as_a_cut_and_says_so(ab, tmp_path):
+    ab.append("a", src_in=0, src_out=1)
+    c = ab.append("b", src_in=1, src_out=2)
+    ab.speed(c, -1.0)
+    ab.crossfade("c1", c, duration=0.5)
+    out = ab.export(tmp_path / "cut.edl")
+    assert any(x.startswith("1 crossfade beside reversed clips (an EDL dissolve") for x in out.lost)
+    back = nbedit.Session(tmp_path / "back")
+    back.import_timeline(out)
+    assert source_frames(back)[24:] == list(range(47, 23, -1))  # the reversed clip shows what it showed

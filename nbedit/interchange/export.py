@@ -53,6 +53,11 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
             f"empty tracks ({', '.join(empty)}: the writer leaves them out; importing the file with its "
             f"{SIDECAR} beside it puts them back and names the others as they were)"
         )
+    if fmt.adapter == "cmx_3600" and (n := _cut_reversed_crossfades(foreign)):
+        also.append(
+            f"{n} crossfade{'s' * (n > 1)} beside reversed clips (an EDL dissolve counts the incoming clip's "
+            "handle forward, which a reversed clip plays backwards): written as cuts"
+        )
     if "speed" not in fmt.keeps and (n := _play_forward(foreign)):
         also.append(
             f"reverse playback of {n} clip{'s' * (n > 1)} (the {fmt.name} writer has no speed changes: "
@@ -160,6 +165,22 @@ def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
             out.append(Schema.Gap(source_range=TimeRange(RationalTime(0, rate), RationalTime(dur - keep, rate))))
             cut += 1
         track[:] = out
+    return cut
+
+
+def _cut_reversed_crossfades(tl: Schema.Timeline) -> int:
+    """Crossfades from or into a reversed clip taken out (the clips meet at the cut). Returns how many."""
+    cut = 0
+    for track in tl.tracks:
+        items = list(track)
+        keep = []
+        for i, item in enumerate(items):
+            if isinstance(item, Schema.Transition) and (_scalar(items[i - 1]) < 0 or _scalar(items[i + 1]) < 0):
+                cut += 1
+                continue
+            keep.append(item.deepcopy())
+        if len(keep) < len(items):
+            track[:] = keep
     return cut
 
 
