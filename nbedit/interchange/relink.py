@@ -76,14 +76,16 @@ class Want:
         return Fraction(3, 2) / self.rate
 
     def mismatch(self, info: media_mod.MediaInfo) -> str | None:
-        """Why a file cannot be this media (None: it can): not the recorded file, or no picture (sound) where the
-        clips show (play) it."""
+        """Why a file cannot be this media (None: it can): not the recorded file, no picture (sound) where the
+        clips show (play) it, or clips that start before its first frame."""
         if self.sha256 and info.sha256 != self.sha256:
             return "a different file (sha256 differs from the recorded one)"
         if self.video and not info.has_video:
             return "it has no picture"
         if self.audio and not self.video and not info.has_audio:
             return "it has no sound"
+        if self.lo - (self.origin or Fraction(0)) < -self.slack / 3:  # timecodes that do not fit it
+            return "the clips start before its first frame"
         return None
 
     def same_length(self, info: media_mod.MediaInfo) -> bool:
@@ -95,8 +97,6 @@ class Want:
     def short(self, info: media_mod.MediaInfo) -> str | None:
         """Why a file that is this media does not hold all the clips read of it (None: it does)."""
         origin = self.origin or Fraction(0)
-        if self.lo - origin < -self.slack / 3:
-            return "the clips start before its first frame"
         if info.duration is not None and self.hi - origin > Fraction(info.duration) + self.slack / 3:
             return f"the clips read {float(self.hi - origin):.3f} s of it, it lasts {info.duration:.3f} s"
         return None
