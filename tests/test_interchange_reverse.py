@@ -143,3 +143,11 @@ def test_an_edl_writes_a_crossfade_into_a_reversed_clip_as_a_cut_and_says_so(ab,
     back = nbedit.Session(tmp_path / "back")
     back.import_timeline(out)
     assert source_frames(back)[24:] == list(range(47, 23, -1))  # the reversed clip shows what it showed
+
+
+def test_an_edl_lists_a_reversed_slow_clip_whose_in_point_lies_between_frames(ab, tmp_path):
+    c = ab.append("a", src_in=1.0, src_out=1.5)
+    ab.speed(c, -0.5)  # it shows frame 35.5 first: an EDL holds 35 or 36
+    out = ab.export(tmp_path / "cut.edl")
+    assert any(x.startswith("exact in points of 1 clip (between two frames: an EDL holds whole") for x in out.lost)
+    assert not any("in points" in x for x in ab.export(tmp_path / "cut.xml").lost)  # FCP 7 counts in retimed frames

@@ -53,6 +53,12 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
             f"empty tracks ({', '.join(empty)}: the writer leaves them out; importing the file with its "
             f"{SIDECAR} beside it puts them back and names the others as they were)"
         )
+    between = sum(1 for c in foreign.find_clips() if c.source_range.start_time.value % 1)
+    if fmt.adapter == "cmx_3600" and between:
+        also.append(
+            f"exact in points of {between} clip{'s' * (between > 1)} (between two frames: an EDL holds whole "
+            "frames, so they start up to a source frame off)"
+        )
     if fmt.adapter == "cmx_3600" and (n := _cut_reversed_crossfades(foreign)):
         also.append(
             f"{n} crossfade{'s' * (n > 1)} beside reversed clips (an EDL dissolve counts the incoming clip's "
