@@ -329,8 +329,18 @@ def source_in(clip: otio.schema.Clip) -> Fraction | int:
 
 
 def source_at(clip: otio.schema.Clip, offset: int | Fraction) -> Fraction | int:
-    """Media position shown ``offset`` timeline frames after the clip's start (negative: in a crossfade handle)."""
+    """Media position shown ``offset`` timeline frames after the clip's start (negative: in a crossfade handle).
+
+    A reversed clip (a negative speed) counts down from its in point: it shows the frames the clip played
+    forward would, last first, so its in point is the highest frame it shows."""
     return source_in(clip) + offset * time_scalar(clip)
+
+
+def source_span(clip: otio.schema.Clip, first: int, last: int) -> tuple[Fraction | int, Fraction | int]:
+    """The lowest and highest media positions shown from timeline offset ``first`` to ``last`` (inclusive):
+    whichever way the clip plays."""
+    a, b = source_at(clip, first), source_at(clip, last)
+    return (a, b) if a <= b else (b, a)
 
 
 def source_range(start: Fraction | int, duration: int, rate: Fraction) -> otio.opentime.TimeRange:
@@ -400,8 +410,8 @@ def check_items(tl: otio.schema.Timeline, window: list[Placed], near: list) -> N
             continue
         cid = item_id(p.item)
         entry = media_entry(tl, media_of(p.item))
-        first = source_at(p.item, -reach[p.index][0])  # the first and last media positions it shows
-        last = source_at(p.item, p.duration + reach[p.index][1] - 1)
+        # the lowest and highest media positions it shows
+        first, last = source_span(p.item, -reach[p.index][0], p.duration + reach[p.index][1] - 1)
         avail = available_frames(entry, rate)
         what = "its crossfade needs" if any(reach[p.index]) else "it reads"
         if first < 0:
@@ -794,8 +804,9 @@ def _clip(clip: dict, where: str, media: dict, seen: set[str], next_id: Any) -> 
     d = _ours(clip)
     for fx in clip.get("effects") or []:
         scalar = fx.get("time_scalar") if _schema(fx) == "LinearTimeWarp" else 1.0
-        if not (_is_num(scalar) and 0 <= scalar <= 100):  # 0: a freeze frame, as imports make them
-            raise _Bad(f"{where}: speed {scalar!r} is not from 0 to 100")
+        # 0: a freeze frame, as imports make them; below 0: reverse
+        if not (_is_num(scalar) and -100 <= scalar <= 100):
+            raise _Bad(f"{where}: speed {scalar!r} is not from -100 to 100")
     if d is None:
         return  # a foreign clip: nothing of ours to check
     if not isinstance(d, dict):

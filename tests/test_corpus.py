@@ -289,7 +289,7 @@ ARGUMENTS = [
     ("scale-zero", lambda s: s.transform("c1", scale=0), EditError, ["scale"]),
     ("scale-negative", lambda s: s.transform("c1", scale=-1), EditError, ["scale"]),
     ("speed-zero", lambda s: s.speed("c1", 0), EditError, ["speed"]),
-    ("speed-negative", lambda s: s.speed("c1", -1), EditError, ["speed"]),
+    ("speed-below-minus-100", lambda s: s.speed("c1", -101), EditError, ["speed"]),
     ("speed-nan", lambda s: s.speed("c1", NAN), EditError, ["speed"]),
     ("speed-1e308", lambda s: s.speed("c1", 1e308), EditError, ["speed"]),
     ("crossfade-100-s", lambda s: s.crossfade("c1", "c2", duration=100), TimeRangeError, ["crossfade"]),

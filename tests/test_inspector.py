@@ -103,7 +103,7 @@ def test_an_audio_clips_gain_is_set_from_the_inspector(edit):
     [
         ("opacity", 2, "Opacity must be between 0 and 1, not 2"),
         ("x", "left", "X must be a number, not 'left'"),
-        ("speed", 0, "Speed factor must be above 0 and at most 100, not 0"),
+        ("speed", 0, "Speed factor must be from -100 to 100 and not 0 (negative: reverse), not 0"),
         ("src_in", 1.5, "A source point is a whole number of frames, not 1.5"),
         ("gain", -3, "Clip “b.mp4” (at 00:00:00:00) is on video track V2: gain applies to audio clips"),
     ],

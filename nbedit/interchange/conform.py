@@ -14,6 +14,7 @@ from typing import Any
 
 import opentimelineio as otio
 
+from .. import args
 from ..model import data, item_id, nb
 from ..timeline import frames_of, rt, trange
 from . import fcp7
@@ -119,6 +120,10 @@ class Conform:
             where = f"track {track}, {type(item).__name__.lower()} {item.name!r} at {at}"
             if dur < 0:
                 raise InterchangeError(self.path, f"negative duration {float(dur):.3f} s", where)
+            if pos + dur > args.LIMITS.max_seconds:  # no one made it; cutting it to its media would hide that
+                raise InterchangeError(
+                    self.path, f"the track would last beyond {args.LIMITS.max_seconds:g} s (nbedit.args.LIMITS)", where
+                )
             first, last = round(pos * self.rate), round((pos + dur) * self.rate)
             shown = last > first and isinstance(item, Schema.Clip) and not is_black(item)
             if item.markers and not shown:
@@ -149,13 +154,17 @@ class Conform:
 
     def _piece(self, clip: Schema.Clip, start: int, dur: int, kind: str, where: str) -> _Piece:
         src = seconds(clip.trimmed_range().start_time)
-        scalar, src = self._speed(clip, src, where)
+        scalar, src, from_low = self._speed(clip, src, where)
+        if from_low:  # FCP 7 gives a reversed clip's lowest frame: it shows its highest first
+            src += (dur - 1) * -scalar / self.rate
         piece = _Piece(clip, start, dur, src, scalar)
         piece.want = self._want(clip, kind)
         return piece
 
-    def _speed(self, clip: Schema.Clip, src: Fraction, where: str) -> tuple[Fraction, Fraction]:
-        scalar = Fraction(1)
+    def _speed(self, clip: Schema.Clip, src: Fraction, where: str) -> tuple[Fraction, Fraction, bool]:
+        """The clip's speed (negative: reverse), the source seconds it shows first, and whether those are its
+        lowest frame instead (FCP 7's reverse: the in point is the lowest frame, played last)."""
+        scalar, from_low = Fraction(1), False
         for e in clip.effects:
             if isinstance(e, Schema.LinearTimeWarp):
                 scalar *= Fraction(e.time_scalar).limit_denominator(10**6)
@@ -164,23 +173,19 @@ class Conform:
                 # the retimed clip, so the source in point is the in point times the speed
                 if remap.variable:
                     self.notes.append(f"{where}: variable speed is not supported: played at its base speed")
-                if remap.reverse:
-                    self.notes.append(f"{where}: reverse playback is not supported: plays forward")
                 origin = _origin(clip) or Fraction(0)
                 src = origin + (src - origin) * remap.speed
                 # the frame shown first is the whole one under that point; starting between frames would drift
                 # the later frames of the clip by up to a frame against what FCP shows
                 src = Fraction(math.floor(src * self.rate + Fraction(1, 10**6))) / self.rate
-                scalar *= remap.speed
+                scalar *= -remap.speed if remap.reverse else remap.speed
+                from_low = remap.reverse
             else:
                 name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
                 self.effects[name] = self.effects.get(name, 0) + 1
-        if scalar < 0:
-            self.notes.append(f"{where}: reverse playback is not supported: plays forward")
-            scalar = -scalar
-        if scalar > 100:
+        if abs(scalar) > 100:
             raise UnsupportedFeatureError(self.path, "a speed above 100x", f"speed {float(scalar):g}", where)
-        return scalar, src
+        return scalar, src, from_low
 
     def _transitions(self, items: list[Any], track: str) -> list[Any]:
         """Keep a transition only between two clips with room for it; the rest become notes."""
@@ -314,9 +319,10 @@ class Conform:
         after = items[i + 1] if handles and i + 1 < len(items) and isinstance(items[i + 1], Schema.Transition) else None
         head = frames_of(before.in_offset) if before else 0
         tail = frames_of(after.out_offset) if after else 0
-        # as model.check counts: from the first frame shown to the last one, plus that frame itself
-        last = p.src * self.rate + (p.dur + tail - 1) * p.scalar
-        return p.src - head * p.scalar / self.rate, (last + 1) / self.rate
+        # as model.check counts: from the lowest frame shown to the highest, plus that frame itself (a reversed
+        # clip shows its highest first)
+        ends = (p.src * self.rate - head * p.scalar, p.src * self.rate + (p.dur + tail - 1) * p.scalar)
+        return min(ends) / self.rate, (max(ends) + 1) / self.rate
 
     # ---- the result ----
 
@@ -344,6 +350,7 @@ class Conform:
                 m.entry["width"], m.entry["height"] = size
         fmt = {"width": int(size[0]) // 2 * 2, "height": int(size[1]) // 2 * 2, "fps": str(self.rate)}
         for t in tracks:
+            self._clamp(t, media)
             self._fit_transitions(t, media)
         tl = Schema.Timeline(name=name)
         nb(tl).update({"format": dict(fmt), "media": self.old_pool, "next_id": next_id})
@@ -381,6 +388,44 @@ class Conform:
         report.counts = {cat: (theirs[cat], ours[cat]) for cat in theirs}
         report.counts["media"] = (len(media), sum(1 for m in relinks if m.how != "offline"))
         return tl, report
+
+    def _clamp(self, t: _Track, media: dict[tuple, Media]) -> None:
+        """Clips that read past the end of found media (a format that drops speed changes plays a slowed clip at
+        normal speed for its whole length) cut to the media's end, a gap after them keeping later clips in place;
+        a crossfade beside a cut clip is left out. The media, and its other clips, stay online."""
+        from ..model import available_frames
+
+        out: list[Any] = []
+        for i, p in enumerate(t.items):
+            m = media[p.want.key] if isinstance(p, _Piece) else None
+            avail = None if m is None or m.entry.get("offline") else available_frames(m.entry, self.rate)
+            if p is None or avail is None:
+                out.append(p)
+                continue
+            start = (p.src - m.origin) * self.rate
+            top = math.floor(max(start, start + (p.dur - 1) * p.scalar))  # the highest frame it shows
+            if top < avail:
+                out.append(p)
+                continue
+            # its frames inside the media (a reversed or frozen clip shows its highest frame first: none)
+            keep = 0 if p.scalar <= 0 or start >= avail else min(p.dur, math.ceil((avail - start) / p.scalar))
+            cut = f"cut to {float(keep / self.rate):.3f} s" if keep else "left out"
+            self.notes.append(
+                f"track {t.name}: clip {p.clip.name!r} at {timecode(p.start, self.rate)} reads up to "
+                f"{float((top + 1) / self.rate):.3f} s of media {m.entry['name']!r}, which lasts "
+                f"{float(avail / self.rate):.3f} s (a format that drops speed changes plays it at normal speed): "
+                f"{cut}, a gap after it; the media stays online"
+            )
+            if out and isinstance(out[-1], Schema.Transition):  # a crossfade needs the frames the cut took
+                self.notes.append(f"track {t.name}: transition {out.pop().name!r} before that clip: left out")
+            if i + 1 < len(t.items) and isinstance(t.items[i + 1], Schema.Transition):
+                self.notes.append(f"track {t.name}: transition {t.items[i + 1].name!r} after that clip: left out")
+                t.items[i + 1] = None
+            if keep:
+                out.append(p)
+            out.append(p.dur - keep)
+            p.dur = keep
+        t.items = [x for x in out if x is not None]
 
     def _fit_transitions(self, t: _Track, media: dict[tuple, Media]) -> None:
         """Drop crossfades whose clips' media (found files) lack the handles the mix reads."""

@@ -147,6 +147,7 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
             continue
         target = path if track.name == "V1" else path.with_name(f"{path.stem}.{track.name}{path.suffix}")
         t = track.deepcopy()
+        backwards: dict[tuple[str, str], int] = {}  # reversed clips: (name, source in) -> media frames played
         for clip in t.find_clips():
             # the writer makes reel names from clip names, keeping spaces (which split the event line when it
             # is read) and leaving them empty for some names: a reel is up to 8 letters and digits
@@ -155,6 +156,14 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
             speed = next((e for e in clip.effects if isinstance(e, Schema.LinearTimeWarp)), None)
             if speed is not None and speed.time_scalar == 0:  # the writer divides by it; a freeze it knows
                 clip.effects[:] = [Schema.FreezeFrame()]
+            elif speed is not None and speed.time_scalar < 0:
+                # the writer counts the source out forward from the in point, below zero for a clip played down
+                # to the media's first frame, and refuses it: it is given the speed forward, and the event line
+                # is then made as Avid writes a reverse (a negative M2 rate, the source out below the in point)
+                sr = clip.source_range
+                span = round(-speed.time_scalar * sr.duration.value)
+                backwards[(clip.name, otio.opentime.to_timecode(sr.start_time, float(rate)))] = span
+                speed.time_scalar = -speed.time_scalar
         if isinstance(t[0], Schema.Gap):
             black = Schema.Clip(name="BL", media_reference=Schema.GeneratorReference(generator_kind="black"))
             black.source_range = TimeRange(rt(0, rate), t[0].source_range.duration)
@@ -171,10 +180,38 @@ def write(tl: Schema.Timeline, path: Path) -> list[Path]:
                     text = EDLWriter(holder.tracks, float(rate), "avid").get_content_for_track_at_index(0, holder.name)
         except Exception as e:  # the writer raises anything for what it cannot write
             raise InterchangeError(target, f"the EDL writer failed: {type(e).__name__}: {e}", track.name) from e
-        texts[target] = _state_rate(text, rate)
+        texts[target] = _state_rate(_reverse(text, backwards, rate), rate)
     if path not in texts:  # no V1 content: still write the file the user asked for, with its title only
         texts = {path: _state_rate(f"TITLE: {tl.name}\n\n", rate), **texts}
     # every track is written to text first: a track the writer refuses leaves no file behind, not some of them
     for target, text in texts.items():
         atomic(target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
     return [p for p in texts if p != path]
+
+
+_TC = re.compile(r"\d\d:\d\d:\d\d[:;]\d\d")
+_M2 = re.compile(r"^M2\s+(?P<name>.*?)\s+(?P<speed>-?[0-9.]+)\s+(?P<tc>\d\d:\d\d:\d\d[:;]\d\d)\s*$")
+
+
+def _reverse(text: str, backwards: dict[tuple[str, str], int], rate: Fraction) -> str:
+    """The M2 lines of reversed clips (written forward) made negative, and their event's source out put below
+    its source in by the media frames it plays (at least 00:00:00:00)."""
+    if not backwards:
+        return text
+    lines = text.split("\n")
+    event = None  # the index of the latest event line
+    for n, line in enumerate(lines):
+        if line[:3].isdigit():
+            event = n
+            continue
+        m = _M2.match(line)
+        if m is None or event is None or (m["name"], m["tc"]) not in backwards:
+            continue
+        lines[n] = line[: m.start("speed")] + "-" + m["speed"] + line[m.end("speed") :]
+        tcs = list(_TC.finditer(lines[event]))
+        if len(tcs) == 4:
+            at = otio.opentime.from_timecode(tcs[0].group(), float(rate))
+            out = max(0, round(at.value) - backwards[(m["name"], m["tc"])])
+            out_tc = otio.opentime.to_timecode(rt(out, rate), float(rate))
+            lines[event] = lines[event][: tcs[1].start()] + out_tc + lines[event][tcs[1].end() :]
+    return "\n".join(lines)

@@ -49,7 +49,26 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
         also += fcp7.lost(foreign)
     empty = [t.name for t in foreign.tracks if not any(isinstance(x, Schema.Clip) for x in t)]
     if fmt.adapter in ("fcpx_xml", "AAF") and empty:
-        also.append(f"empty tracks ({', '.join(empty)}: the writer leaves them out, so later tracks are renumbered)")
+        also.append(
+            f"empty tracks ({', '.join(empty)}: the writer leaves them out; importing the file with its "
+            f"{SIDECAR} beside it puts them back and names the others as they were)"
+        )
+    between = sum(1 for c in foreign.find_clips() if c.source_range.start_time.value % 1)
+    if fmt.adapter == "cmx_3600" and between:
+        also.append(
+            f"exact in points of {between} clip{'s' * (between > 1)} (between two frames: an EDL holds whole "
+            "frames, so they start up to a source frame off)"
+        )
+    if fmt.adapter == "cmx_3600" and (n := _cut_reversed_crossfades(foreign)):
+        also.append(
+            f"{n} crossfade{'s' * (n > 1)} beside reversed clips (an EDL dissolve counts the incoming clip's "
+            "handle forward, which a reversed clip plays backwards): written as cuts"
+        )
+    if "speed" not in fmt.keeps and (n := _play_forward(foreign)):
+        also.append(
+            f"reverse playback of {n} clip{'s' * (n > 1)} (the {fmt.name} writer has no speed changes: "
+            "written playing the same media forward)"
+        )
     # a format without speed changes, or FCP 7 XML with a freeze frame, would play the clip at normal speed
     n = 0
     if fmt.adapter == "fcp_xml" or "speed" not in fmt.keeps:
@@ -60,26 +79,50 @@ def write(tl: Schema.Timeline, path: Path) -> Exported:
             "they play, then a gap (at their full length they would read media nbedit does not show, maybe "
             "past its end)"
         )
-    # a writer that still refuses something gets the timeline without it, and the export says what it left out
-    steps = list(_FALLBACKS)
-    while True:
-        try:
-            files = _write_format(foreign.deepcopy(), path, fmt, tl)
-            break
-        except InterchangeError as e:
-            while steps:
-                what, leave_out = steps.pop(0)
-                if leave_out(foreign):
-                    also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {e})")
-                    break
-            else:
-                raise
+    files = _write_refused(foreign, path, fmt, tl, also)
     sidecar = path.with_name(path.name[: -len(path.suffix)] + SIDECAR)
     _write_json(tl, sidecar)
     return Exported.of(path, fmt.name, (*files, sidecar), sidecar, lost(tl, fmt) + tuple(also))
 
 
-def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline) -> list[Path]:
+def _write_refused(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline, also: list[str]):
+    """Write, and if the writer refuses the timeline, write it without what it refused: the first of markers,
+    crossfades and speed changes whose leaving out alone makes it write, else them together in that order, each
+    listed in ``also``. Raises the writer's error when even that fails (no file is left behind)."""
+    try:
+        return _write_format(foreign.deepcopy(), path, fmt, tl, also)
+    except InterchangeError as e:
+        refused = e
+    present = []
+    for what, leave_out in _FALLBACKS:
+        trial = foreign.deepcopy()
+        if not leave_out(trial):
+            continue
+        present.append((what, leave_out))
+        try:
+            files = _write_format(trial, path, fmt, tl, also)
+        except InterchangeError:
+            continue
+        also.append(f"{what} (the {fmt.name} writer refused the timeline with them: {refused})")
+        return files
+    trial, left = foreign.deepcopy(), []
+    for what, leave_out in present:
+        leave_out(trial)
+        left.append(what)
+        if len(left) == 1:
+            continue  # tried alone above
+        try:
+            files = _write_format(trial.deepcopy(), path, fmt, tl, also)
+        except InterchangeError:
+            continue
+        also.extend(f"{w} (the {fmt.name} writer refused the timeline with them: {refused})" for w in left)
+        return files
+    raise refused
+
+
+def _write_format(
+    foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.Timeline, also: list[str]
+) -> list[Path]:
     files = [path]
     if fmt.adapter == "cmx_3600":
         files += edl.write(foreign, path)
@@ -91,11 +134,15 @@ def _write_format(foreign: Schema.Timeline, path: Path, fmt: Format, tl: Schema.
         write_with(path, fmt.name, lambda tmp: tmp.write_text(fcpx.text(foreign, nb(tl)["format"]), encoding="utf-8"))
     else:
         aaf.prepare(foreign)
-        write_with(
-            path,
-            fmt.name,
-            lambda tmp: otio.adapters.write_to_file(foreign, os.fspath(tmp), "AAF", use_empty_mob_ids=True),
-        )
+        def write_aaf(tmp: Path) -> None:
+            otio.adapters.write_to_file(foreign, os.fspath(tmp), "AAF", use_empty_mob_ids=True)
+            muted.append(aaf.mute_disabled(foreign, os.fspath(tmp)))
+
+        muted: list[int] = []
+        write_with(path, fmt.name, write_aaf)
+        off = sum(1 for c in foreign.find_clips() if not c.enabled)
+        if off > sum(muted):
+            also.append(f"the switched-off state of {off - sum(muted)} clips (written switched on)")
     return files
 
 
@@ -111,7 +158,7 @@ def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
             out.append(item.deepcopy())
             scalar = _scalar(item) if isinstance(item, Schema.Clip) else 1
             nxt = items[i + 1] if i + 1 < len(items) else None
-            if scalar >= 1 or (frozen_only and scalar > 0) or isinstance(nxt, Schema.Transition):
+            if scalar >= 1 or (frozen_only and scalar != 0) or isinstance(nxt, Schema.Transition):
                 continue
             sr = item.source_range
             dur = round(sr.duration.value)
@@ -125,6 +172,37 @@ def _at_source_length(tl: Schema.Timeline, frozen_only: bool = False) -> int:
             cut += 1
         track[:] = out
     return cut
+
+
+def _cut_reversed_crossfades(tl: Schema.Timeline) -> int:
+    """Crossfades from or into a reversed clip taken out (the clips meet at the cut). Returns how many."""
+    cut = 0
+    for track in tl.tracks:
+        items = list(track)
+        keep = []
+        for i, item in enumerate(items):
+            if isinstance(item, Schema.Transition) and (_scalar(items[i - 1]) < 0 or _scalar(items[i + 1]) < 0):
+                cut += 1
+                continue
+            keep.append(item.deepcopy())
+        if len(keep) < len(items):
+            track[:] = keep
+    return cut
+
+
+def _play_forward(tl: Schema.Timeline) -> int:
+    """Each reversed clip made to play the same media forward, from its lowest frame (a writer that drops the
+    speed would otherwise start it at its highest frame and read past what it shows, maybe past the media's
+    end). Returns how many."""
+    turned = 0
+    for clip in tl.find_clips():
+        scalar = _scalar(clip)
+        if scalar < 0:
+            clip.source_range = fcp7.lowest_first(clip, -scalar)
+            forward = Schema.LinearTimeWarp(name="speed", time_scalar=float(-scalar))
+            clip.effects[:] = [forward if isinstance(e, Schema.LinearTimeWarp) else e for e in clip.effects]
+            turned += 1
+    return turned
 
 
 def _scalar(clip: Schema.Clip) -> Fraction:
@@ -183,10 +261,6 @@ def _leave_out_crossfades(tl: Schema.Timeline) -> bool:
     return found
 
 
-def _leave_out_effects(tl: Schema.Timeline) -> bool:
-    return bool(_strip_effects(tl))
-
-
 def _leave_out_speed(tl: Schema.Timeline) -> bool:
     found = False
     for clip in tl.find_clips():
@@ -196,9 +270,9 @@ def _leave_out_speed(tl: Schema.Timeline) -> bool:
     return found
 
 
-# what is left out, in this order, while a writer refuses the timeline
+# what is left out, in this order, while a writer refuses the timeline (effects are not: every writer but FCP 7's
+# gets the timeline without them, and FCP 7's never reads them)
 _FALLBACKS = (
-    ("effects", _leave_out_effects),
     ("markers", _leave_out_markers),
     ("crossfades", _leave_out_crossfades),
     ("speed changes", _leave_out_speed),
@@ -283,7 +357,7 @@ def foreign_copy(tl: Schema.Timeline) -> Schema.Timeline:
 def _media_span(tl: Schema.Timeline) -> tuple[dict[str, int], dict[str, int]]:
     """For each media id, the first edit-rate frame any clip reads and the frame just past the last one (crossfade
     handles included); a first frame below 0 only for offline media."""
-    from ..model import source_at
+    from ..model import source_span
 
     low: dict[str, int] = {}
     reach: dict[str, int] = {}
@@ -294,10 +368,9 @@ def _media_span(tl: Schema.Timeline) -> tuple[dict[str, int], dict[str, int]]:
         for p in placed:
             if isinstance(p.item, Schema.Clip):
                 mid = media_of(p.item)
-                first = math.floor(min(source_at(p.item, -head.get(p.index, 0)), source_at(p.item, 0)))
-                low[mid] = min(low.get(mid, 0), first)
-                end = math.ceil(source_at(p.item, p.duration + tail.get(p.index, 0)))
-                reach[mid] = max(reach.get(mid, 0), end)
+                lo, hi = source_span(p.item, -head.get(p.index, 0), p.duration + tail.get(p.index, 0) - 1)
+                low[mid] = min(low.get(mid, 0), math.floor(lo))
+                reach[mid] = max(reach.get(mid, 0), math.floor(hi) + 1)
     return low, reach
 
 

@@ -26,16 +26,17 @@ def prepare(tl: Schema.Timeline, fmt: dict) -> None:
         if not item.enabled:
             item.metadata["fcp_xml"] = {"enabled": "FALSE"}
     for clip, scalar in speeds(tl):
-        if scalar == 1 or scalar <= 0:
+        if scalar in (0, 1):
             continue
         clip.effects[:] = [e for e in clip.effects if not isinstance(e, Schema.LinearTimeWarp)]
         sr = clip.source_range
-        clip.source_range = TimeRange(RationalTime(float(retimed_in(clip, scalar)[0]), sr.start_time.rate), sr.duration)
+        clip.source_range = TimeRange(RationalTime(float(in_point(clip, scalar)[0]), sr.start_time.rate), sr.duration)
+        reverse, scalar = scalar < 0, abs(scalar)
         params = [
             {"parameterid": "variablespeed", "name": "variablespeed", "value": "0"},
             # digits enough for the reader to find the exact ratio again (119/60, not 1.98333)
             {"parameterid": "speed", "name": "speed", "value": f"{float(scalar) * 100:.10g}"},
-            {"parameterid": "reverse", "name": "reverse", "value": "FALSE"},
+            {"parameterid": "reverse", "name": "reverse", "value": "TRUE" if reverse else "FALSE"},
         ]
         effect = {
             "name": "Time Remap",
@@ -46,6 +47,24 @@ def prepare(tl: Schema.Timeline, fmt: dict) -> None:
             "parameter": params,
         }
         clip.metadata.setdefault("fcp_xml", {})["filter"] = {"effect": effect}
+
+
+def lowest_first(clip: Schema.Clip, speed: Fraction) -> TimeRange:
+    """A reversed clip's source range as the formats keep it: from the lowest frame it shows (nbedit keeps the
+    frame it shows first, its highest), for ``speed`` (the speed without its sign)."""
+    sr = clip.source_range
+    low = Fraction(sr.start_time.value).limit_denominator(10**6) - (round(sr.duration.value) - 1) * speed
+    return TimeRange(RationalTime(float(low), sr.start_time.rate), sr.duration)
+
+
+def in_point(clip: Schema.Clip, scalar: Fraction) -> tuple[Fraction, bool]:
+    """``retimed_in`` for any speed: FCP 7 and Premiere keep a reversed clip's in point at its lowest frame (which
+    it shows last), at the speed without its sign."""
+    if scalar >= 0:
+        return retimed_in(clip, scalar)
+    low = clip.clone()
+    low.source_range = lowest_first(clip, -scalar)
+    return retimed_in(low, -scalar)
 
 
 def retimed_in(clip: Schema.Clip, scalar: Fraction) -> tuple[Fraction, bool]:
@@ -78,10 +97,10 @@ def lost(tl: Schema.Timeline) -> list[str]:
     speed 0), and in points that fall between two frames of the retimed clip."""
     out = []
     warps = speeds(tl)
-    frozen = sum(1 for _, scalar in warps if scalar <= 0)
+    frozen = sum(1 for _, scalar in warps if scalar == 0)
     if frozen:
         out.append(f"freeze frames ({frozen} clip{'s' * (frozen > 1)}: FCP 7 XML holds no speed 0)")
-    off = sum(1 for clip, scalar in warps if scalar > 0 and not retimed_in(clip, scalar)[1])
+    off = sum(1 for clip, scalar in warps if scalar != 0 and not in_point(clip, scalar)[1])
     if off:
         out.append(
             f"exact in points of {off} speed-changed clip{'s' * (off > 1)} (FCP 7 counts them in whole frames of "

@@ -14,7 +14,7 @@ from .. import media as media_mod
 from .. import model
 from ..errors import EditError, ProjectError
 from ..ops.context import Edit
-from . import fcp7, fcpx
+from . import fcp7, fcpx, tracks
 from .adapters import plain
 from .conform import Conform
 from .errors import InterchangeError
@@ -121,6 +121,9 @@ def import_timeline(
     conform.notes = notes
     size = _import_size(foreign, e.format)
     new, report = conform.build(foreign.name or src.stem, size, model.next_id(e.timeline))
+    if read.format.adapter not in ("otio_json", "otioz", "cmx_3600"):  # an EDL holds one track
+        report.tracks = tracks.restore(new, src, report.tracks, report.notes)
+        report.counts["tracks"] = (report.counts.get("tracks", (0, 0))[0], len(new.tracks))
     report.format = format_of(src).name
     text = new.to_json_string()
     # the timeline as the journal gives it back (OTIO's JSON keeps 16 digits), so a reopen is identical

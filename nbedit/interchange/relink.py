@@ -76,16 +76,27 @@ class Want:
         return Fraction(3, 2) / self.rate
 
     def mismatch(self, info: media_mod.MediaInfo) -> str | None:
-        """Why a file cannot be this media (None: it can)."""
+        """Why a file cannot be this media (None: it can): not the recorded file, no picture (sound) where the
+        clips show (play) it, or clips that start before its first frame."""
         if self.sha256 and info.sha256 != self.sha256:
             return "a different file (sha256 differs from the recorded one)"
         if self.video and not info.has_video:
             return "it has no picture"
         if self.audio and not self.video and not info.has_audio:
             return "it has no sound"
-        origin = self.origin or Fraction(0)
-        if self.lo - origin < -self.slack / 3:
+        if self.lo - (self.origin or Fraction(0)) < -self.slack / 3:  # timecodes that do not fit it
             return "the clips start before its first frame"
+        return None
+
+    def same_length(self, info: media_mod.MediaInfo) -> bool:
+        """Whether the file lasts as long as the timeline file says the media does (True when it does not say)."""
+        if self.duration is None or info.duration is None:
+            return True
+        return abs(Fraction(info.duration) - self.duration) <= self.slack
+
+    def short(self, info: media_mod.MediaInfo) -> str | None:
+        """Why a file that is this media does not hold all the clips read of it (None: it does)."""
+        origin = self.origin or Fraction(0)
         if info.duration is not None and self.hi - origin > Fraction(info.duration) + self.slack / 3:
             return f"the clips read {float(self.hi - origin):.3f} s of it, it lasts {info.duration:.3f} s"
         return None
@@ -126,8 +137,11 @@ class Relinker:
         return self._probes[path]
 
     def find(self, want: Want) -> tuple[media_mod.MediaInfo, str, str] | None:
-        """(info, how, detail) of the first candidate that is the media and covers what the clips read."""
+        """(info, how, detail) of the first candidate that is the media and covers what the clips read; else the
+        first that is the media (a clip reading past its end, say where a format dropped a speed change, is cut
+        to it by the import: it does not take the media offline), with why in ``detail``."""
         rejected: list[str] = []
+        short: list[tuple[media_mod.MediaInfo, str, str]] = []
 
         def fits(path: str, how: str) -> tuple[media_mod.MediaInfo, str, str] | None:
             info = self.probe(path)
@@ -136,6 +150,12 @@ class Relinker:
             why = want.mismatch(info)
             if why:
                 rejected.append(f"{path}: {why}")
+                return None
+            if why := want.short(info):
+                if not want.same_length(info):  # not this media's length either: another file of that name
+                    rejected.append(f"{path}: {why}")
+                elif not any(info.path == other.path for other, _, _ in short):
+                    short.append((info, how, f"{why}: clips reading past its end are cut to it"))
                 return None
             return info, how, ""
 
@@ -162,6 +182,8 @@ class Relinker:
                     ):
                         if hit := fits(str(f), "name+duration"):
                             return hit
+        if short:
+            return short[0]
         if rejected:
             want.rejected = rejected
         return None

@@ -295,8 +295,10 @@ def trim_frames(
     old_out = source_at(item, dur)  # the end of the span it plays (exclusive)
     new_in = old_in if src_in is None else src_in
     new_out = old_out if src_out is None else src_out
-    if new_out <= new_in:
-        raise TimeRangeError(f"clip {cid!r}: the out point must come after the in point")
+    # a reversed clip plays down from its in point: its out point lies below it
+    if (new_out - new_in) * (1 if scalar >= 0 else -1) <= 0:
+        where = "after" if scalar >= 0 else "before (the clip plays in reverse)"
+        raise TimeRangeError(f"clip {cid!r}: the out point must come {where} the in point")
     head = half_up(Fraction(new_in - old_in) / scalar)  # >0: the clip now starts later in the timeline (non-ripple)
     # at speeds other than 1 the clip keeps whole timeline frames, so an out point snaps to the nearest one
     new_dur = dur - head if src_out is None else half_up(Fraction(new_out - new_in) / scalar)
@@ -534,22 +536,27 @@ def _what(ti: TrackIndex, i: int) -> str:
 
 
 def speed(e: Edit, clip: Any, factor: float) -> ClipId:
-    """Play a clip ``factor`` times as fast (0.5: slow motion); it keeps its content and later clips ripple.
+    """Play a clip ``factor`` times as fast (0.5: slow motion, -1: in reverse); it keeps its content and later
+    clips ripple.
 
-    ``s.speed("c2", 2.0)`` records an OTIO LinearTimeWarp on the clip.
+    ``s.speed("c2", 2.0)`` records an OTIO LinearTimeWarp on the clip. A negative factor plays the same stretch
+    of media backwards: the clip's first frame is the last one it showed playing forward.
     """
     ratio = Fraction(args.number(factor, "speed factor")).limit_denominator(10**4)
-    if not 0 < ratio <= 100:
-        raise EditError(f"speed factor must be above 0 and at most 100, not {factor!r}")
+    if ratio == 0 or not -100 <= ratio <= 100:
+        raise EditError(f"speed factor must be from -100 to 100 and not 0 (negative: reverse), not {factor!r}")
     cid = e.clip_id(clip)
     for each in [cid, *_partners(e, cid)]:
         ti, i = e.find(each)
         item = e.own(ti, i)
-        span = ti.dur[i] * time_scalar(item)  # the stretch of media the clip plays, kept as it is
+        old = time_scalar(item)
+        span = ti.dur[i] * abs(old)  # the stretch of media the clip plays, kept as it is
+        low = source_in(item) if old >= 0 else source_at(item, ti.dur[i] - 1)  # its lowest frame
         item.effects[:] = [fx for fx in item.effects if not isinstance(fx, otio.schema.LinearTimeWarp)]
         if ratio != 1:
             item.effects.append(otio.schema.LinearTimeWarp(name="speed", time_scalar=float(ratio)))
-        e.set_source(ti, i, source_in(item), max(1, half_up(Fraction(span) / ratio)))
+        dur = max(1, half_up(Fraction(span) / abs(ratio)))
+        e.set_source(ti, i, low if ratio > 0 else low + (dur - 1) * -ratio, dur)
         tidy(e, ti, i - 2, i + 3)
     return ClipId(cid)
 
@@ -584,6 +591,8 @@ def _check_handles(e: Edit, ti: TrackIndex, ia: int, ib: int, before: int, after
     """Say in an editor's words when a clip lacks the media a crossfade mixes beyond the cut (its handles)."""
     rate, secs = e.rate, float(frames / e.rate)
     a, b = ti.items[ia], ti.items[ib]
+    if time_scalar(a) < 0 or time_scalar(b) < 0:
+        return  # a reversed clip's handles lie the other way: model.check says what is missing
     spare_a = model.available_frames(e.entry(model.media_of(a)), rate)
     if spare_a is not None:
         left = spare_a - source_at(a, ti.dur[ia])  # media after a's out point
