@@ -381,6 +381,7 @@ def test_writing_onto_a_source_is_refused(write, footage, tmp_path):
         source = Path(shutil.copy(footage["a"], tmp_path / "source.mp4"))
         s = nbedit.Session(tmp_path / "p")
         s.append(s.import_media(source), track="V1")
+        s.save()  # the snapshot now: on a loaded machine the 2 s pause could otherwise write it during the call
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
         try:
             refuses(s, lambda: write(s, source), nbedit.NbeditError, "source.mp4")
