@@ -51,7 +51,7 @@ SHOWS = {
     "04-interchange": [
         ("what FCPX XML cannot keep", lambda nbk: "not kept: crossfades" in text(nbk)),
         ("the import report", lambda nbk: "<ImportReport cut.xml (FCP 7 XML" in text(nbk)),
-        ("media found by name after a move", lambda nbk: "('street', 'name'," in text(nbk)),
+        ("media found by name after a move", lambda nbk: "street found by name at" in text(nbk)),
         (
             "media offline without a search path",
             lambda nbk: "[('street', 'offline'), ('harbour', 'offline')]" in text(nbk),
