@@ -92,6 +92,7 @@ def build(folder: Path, media: Path, seconds: float, height: int) -> Path:
         pip = s.overwrite(ids[0], track="V2", at=at, src_in=0.0, src_out=min(length, src_len - 0.5))
         s.transform(pip, x=width / 3, y=-height / 3 + height / 24, scale=1 / 3)
         s.opacity(pip, 0.8)
+    s.close()  # the renders open it in their own processes
     return folder
 
 
@@ -102,7 +103,7 @@ def plan(folder: Path) -> dict:
     from nbedit.render import Compositor, Layer, Sources, geometry
     from nbedit.timeline import audio_tracks, layout
 
-    s = nbedit.Session(folder)
+    s = nbedit.Session(folder, read_only=True)
     tl = s.timeline
     comp = Compositor(tl, Sources())
     W, H = comp.width, comp.height
@@ -259,7 +260,7 @@ def floor(plan_path: str, out_path: str, preset: str, composite: bool) -> dict:
                     canvas[y0:y1, x0:x1] = np.rint(below + (part - below) * np.float32(ly["opacity"]))
                 frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
             frame = frame.reformat(format="yuv420p")
-            frame.pts = k
+            frame.pts, frame.time_base = k, Fraction(1, p["fps"])
             out.mux(v.encode(frame))
         out.mux(v.encode(None))
         sound()
@@ -269,7 +270,7 @@ def floor(plan_path: str, out_path: str, preset: str, composite: bool) -> dict:
 def nbedit_render(folder: str, out_path: str, preset: str) -> dict:
     import nbedit
 
-    s = nbedit.Session(folder)
+    s = nbedit.Session(folder, read_only=True)
     t0 = time.perf_counter()
     s.render(out_path, preset=preset, progress=False)
     return {"seconds": time.perf_counter() - t0, "peak": peak()}
