@@ -63,9 +63,10 @@ def sources(media: Path, height: int, seconds: float) -> list[str]:
     return out
 
 
-def build(folder: Path, media: Path, seconds: float, height: int) -> Path:
+def build(folder: Path, media: Path, seconds: float, height: int, *, cuts: bool = False) -> Path:
     """The edit as a saved project: cuts of ~3.3 s cycling the sources, a 0.5 s crossfade at the first and
-    fourth cut of every six, and a 1/3-size inset of source 0 at opacity 0.8 over the middle 60 % of each 20 s."""
+    fourth cut of every six, and a 1/3-size inset of source 0 at opacity 0.8 over the middle 60 % of each 20 s
+    (``cuts``: the cuts alone)."""
     import nbedit
 
     src_len = max(13.0, min(seconds, 40.0))
@@ -81,10 +82,10 @@ def build(folder: Path, media: Path, seconds: float, height: int) -> Path:
         clips.append(s.append(ids[k % 3], track="V1", src_in=src_in, src_out=src_in + dur, audio="A1"))
         t += dur
         k += 1
-    for j in range(len(clips) - 1):
+    for j in range(len(clips) - 1 if not cuts else 0):
         if j % 6 in (0, 3):
             s.crossfade(clips[j], clips[j + 1], duration=0.5)
-    for start in range(0, int(seconds), 20):
+    for start in range(0, int(seconds) if not cuts else 0, 20):
         span = min(20.0, seconds - start)
         if span < 2:
             break
@@ -279,9 +280,11 @@ def nbedit_render(folder: str, out_path: str, preset: str) -> dict:
 # ---- the runs ---------------------------------------------------------------------------------------------
 
 
-def run(*args: object) -> dict:
+def run(*args: object, code: str | None = None) -> dict:
+    """One side in a process of its own; ``code``: a folder holding another nbedit to run instead of this one."""
     cmd = [sys.executable, __file__, "--child", *map(str, args)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": code} if code else None
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode:
         raise SystemExit(f"{args[0]} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -306,15 +309,27 @@ def psnr(a_path: str, b_path: str, every: int = 15) -> float:
 
 
 def side_by_side(
-    tmp: Path, media: Path, seconds: float, height: int, preset: str, repeat: int, *, numpy: bool = True
+    tmp: Path,
+    media: Path,
+    seconds: float,
+    height: int,
+    preset: str,
+    repeat: int,
+    *,
+    numpy: bool = True,
+    cuts: bool = False,
+    before: str | None = None,
 ) -> dict:
-    project = build(tmp / f"edit-{seconds:g}-{height}", media, seconds, height)
-    plan_path = tmp / f"plan-{seconds:g}-{height}.json"
+    name = f"{seconds:g}-{height}{'-cuts' if cuts else ''}"
+    project = build(tmp / f"edit-{name}", media, seconds, height, cuts=cuts)
+    plan_path = tmp / f"plan-{name}.json"
     plan_path.write_text(json.dumps(plan(project)))
-    outs = {k: str(tmp / f"{k}-{seconds:g}-{height}.mp4") for k in ("nbedit", "raw", "numpy")}
+    outs = {k: str(tmp / f"{k}-{name}.mp4") for k in ("nbedit", "before", "raw", "numpy")}
     runs: dict[str, list[dict]] = {k: [] for k in outs}
     for _ in range(repeat):  # alternated, so load on the machine hits every side alike
         runs["nbedit"].append(run("nbedit", project, outs["nbedit"], preset))
+        if before:
+            runs["before"].append(run("nbedit", project, outs["before"], preset, code=before))
         runs["raw"].append(run("raw", plan_path, outs["raw"], preset))
         if numpy:
             runs["numpy"].append(run("numpy", plan_path, outs["numpy"], preset))
@@ -341,6 +356,11 @@ def main() -> None:
         default=str(Path(tempfile.gettempdir()) / "nbedit-render-floor"),
         help="where the generated sources are kept between runs",
     )
+    parser.add_argument("--cuts-only", action="store_true", help="the edit's cuts alone: no crossfade, no inset")
+    parser.add_argument(
+        "--before",
+        help="a folder holding an earlier nbedit to render beside this one (git archive COMMIT nbedit | tar -x -C DIR)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.child:
@@ -356,9 +376,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         load0 = os.getloadavg()
-        m = side_by_side(tmp, media, a.seconds, a.height, a.preset, a.repeat)
+        m = side_by_side(
+            tmp,
+            media,
+            a.seconds,
+            a.height,
+            a.preset,
+            a.repeat,
+            cuts=a.cuts_only,
+            numpy=not a.cuts_only,
+            before=a.before,
+        )
         print(
-            f"{a.seconds:g} s {a.height}p edit, {m['frames']} frames at {FPS} fps, x264 {a.preset} crf 18, "
+            f"{a.seconds:g} s {a.height}p {'cuts-only ' * a.cuts_only}edit, {m['frames']} frames at {FPS} fps, "
+            f"x264 {a.preset} crf 18, "
             f"medians of {a.repeat} alternated rounds; load average {load0[0]:.2f} at start, "
             f"{os.getloadavg()[0]:.2f} at end"
         )
@@ -366,18 +397,25 @@ def main() -> None:
         raw = m["raw"]
         for name, key in (
             ("nbedit s.render", "nbedit"),
+            ("nbedit before (--before)", "before"),
             ("raw PyAV floor", "raw"),
             ("numpy-composited floor", "numpy"),
         ):
+            if key not in m:
+                continue
             r = m[key]
             print(
                 f"{name:28} {r['seconds']:7.2f}s {m['frames'] / r['seconds']:7.1f} "
                 f"{raw['seconds'] / r['seconds']:8.2f}x {r['peak'] / MiB:7.0f} MiB {r['peak'] / raw['peak']:9.2f}x"
             )
-        print(
-            f"nbedit speed against the numpy-composited floor: {m['numpy']['seconds'] / m['nbedit']['seconds']:.2f}x;"
-            f" lowest PSNR nbedit vs numpy floor on sampled frames {m['psnr_numpy']:.1f} dB"
-        )
+        if "numpy" in m:
+            print(
+                "nbedit speed against the numpy-composited floor: "
+                f"{m['numpy']['seconds'] / m['nbedit']['seconds']:.2f}x;"
+                f" lowest PSNR nbedit vs numpy floor on sampled frames {m['psnr_numpy']:.1f} dB"
+            )
+        if "before" in m:
+            print(f"nbedit now against before: {m['before']['seconds'] / m['nbedit']['seconds']:.2f}x as fast")
         if lengths:
             print(
                 f"\nlength scaling at 540p ({a.preset}, medians of {a.repeat}): load average {os.getloadavg()[0]:.2f}"
