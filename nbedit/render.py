@@ -77,6 +77,11 @@ class Sources:
         r = self.reader(entry)
         return None if r is None else r.index_at(t)
 
+    @property
+    def decoders(self) -> list[media.VideoReader]:
+        """Every reader open now (a file's first, then the pool's others), for tests and profiling."""
+        return [*self._readers.values(), *(t for twins in self._twins.values() for t in twins)]
+
     def decoder(self, entry: dict, i: int) -> media.VideoReader | None:
         """The reader of the media's file that reaches frame ``i`` soonest: one reading forward near it, else a
         new one while the pool has room, else the one left unused longest (None when the media is offline)."""
@@ -139,7 +144,7 @@ class Sources:
         return pcm
 
     def close(self) -> None:
-        for r in [*self._readers.values(), *(t for twins in self._twins.values() for t in twins)]:
+        for r in self.decoders:
             r.close()
         self._readers.clear()
         self._twins.clear()
