@@ -730,8 +730,12 @@ def render(
 
     ``progress``: a bar in the notebook (True), none (False), or a function called with (frames done, frames in
     all) after each frame is encoded.
-    Decoded frames go to ``cache``, by default one of its own holding a few output frames: a render reads each
-    source frame once, in order, so a larger cache would only grow with the timeline and hold nothing reused.
+    Frames shown as they are go to the encoder as decoded; dissolves, opacity and insets are composited in the
+    decoders' YUV 4:2:0 (:meth:`Compositor.yuv_frame`); only what needs RGB (effects, blend modes, crops,
+    rotation) goes through it, and those decoded frames go to ``cache``, by default one of its own holding a few
+    output frames: a render reads each source frame once, in order, so a larger cache would only grow with the
+    timeline and hold nothing reused. Each file gets a few decoders (an inset of the clip below reads forward in
+    its own), and the sound is mixed and encoded on a thread of its own, muxed in a fixed order.
     """
     import tempfile
 
