@@ -13,7 +13,8 @@ given preset, ``mbtree=0`` on every side; AAC 192k.
            transcode would) and encodes the bottom picture of each frame as decoded, with the sound: the floor
   numpy    the raw floor plus the crossfades and the inset composited in numpy/cv2 (RGB, float mix)
 
-Each run is its own process (peak RSS is its VmHWM); the sides alternate and the figures are medians. Then the
+Each run is its own process (peak RSS is its VmHWM; CPU is every thread's user + system time, steadier than
+wall time on a loaded machine); the sides alternate and the figures are medians. Then the
 render time and peak RSS of nbedit (and the raw floor) against the timeline's length at 540p: ``--lengths``
 (default 10 30 s), or 15 60 240 s with ``--full``, to show that memory stays flat as the edit grows.
 Frames of the floors are compared with nbedit's (PSNR on sampled frames) so the sides are seen to do one job.
@@ -35,6 +36,14 @@ from pathlib import Path
 MiB = 2**20
 FPS = 30
 SAMPLE_RATE = 48000
+
+
+def cpu() -> float:
+    """CPU seconds of this process, every thread (the encoders' and decoders' too)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def peak() -> int:
@@ -231,7 +240,7 @@ def floor(plan_path: str, out_path: str, preset: str, composite: bool) -> dict:
     def rgb(ly: dict) -> np.ndarray:
         return pic(ly).to_ndarray(format="rgb24")
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     with av.open(out_path, "w") as out:
         v = out.add_stream("libx264", rate=p["fps"])
         v.width, v.height, v.pix_fmt = W, H, "yuv420p"
@@ -265,16 +274,16 @@ def floor(plan_path: str, out_path: str, preset: str, composite: bool) -> dict:
             out.mux(v.encode(frame))
         out.mux(v.encode(None))
         sound()
-    return {"seconds": time.perf_counter() - t0, "peak": peak(), "frames": len(p["frames"])}
+    return {"seconds": time.perf_counter() - t0, "cpu": cpu() - c0, "peak": peak(), "frames": len(p["frames"])}
 
 
 def nbedit_render(folder: str, out_path: str, preset: str) -> dict:
     import nbedit
 
     s = nbedit.Session(folder, read_only=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     s.render(out_path, preset=preset, progress=False)
-    return {"seconds": time.perf_counter() - t0, "peak": peak()}
+    return {"seconds": time.perf_counter() - t0, "cpu": cpu() - c0, "peak": peak()}
 
 
 # ---- the runs ---------------------------------------------------------------------------------------------
@@ -334,7 +343,7 @@ def side_by_side(
         if numpy:
             runs["numpy"].append(run("numpy", plan_path, outs["numpy"], preset))
     med = {
-        k: {"seconds": statistics.median(r["seconds"] for r in v), "peak": statistics.median(r["peak"] for r in v)}
+        k: {key: statistics.median(r[key] for r in v) for key in ("seconds", "cpu", "peak")}
         for k, v in runs.items()
         if v
     }
@@ -393,7 +402,7 @@ def main() -> None:
             f"medians of {a.repeat} alternated rounds; load average {load0[0]:.2f} at start, "
             f"{os.getloadavg()[0]:.2f} at end"
         )
-        print(f"{'':28} {'wall':>8} {'fps':>7} {'floor/it':>9} {'peak RSS':>10} {'RSS/floor':>10}")
+        print(f"{'':28} {'wall':>8} {'fps':>7} {'floor/it':>9} {'CPU':>8} {'peak RSS':>10} {'RSS/floor':>10}")
         raw = m["raw"]
         for name, key in (
             ("nbedit s.render", "nbedit"),
@@ -406,7 +415,8 @@ def main() -> None:
             r = m[key]
             print(
                 f"{name:28} {r['seconds']:7.2f}s {m['frames'] / r['seconds']:7.1f} "
-                f"{raw['seconds'] / r['seconds']:8.2f}x {r['peak'] / MiB:7.0f} MiB {r['peak'] / raw['peak']:9.2f}x"
+                f"{raw['seconds'] / r['seconds']:8.2f}x {r['cpu']:7.1f}s {r['peak'] / MiB:7.0f} MiB "
+                f"{r['peak'] / raw['peak']:9.2f}x"
             )
         if "numpy" in m:
             print(
