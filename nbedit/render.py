@@ -41,6 +41,11 @@ AUDIO_WINDOW = 2**18
 # ---- sources ----------------------------------------------------------------------------------------------
 
 
+# A reader that gave a frame within this many frame requests is showing something now: another view of its file
+# gets a decoder of its own rather than seeking it away.
+BUSY = 8
+
+
 class Sources:
     """Open decoders for one thread, backed by a (shareable) content-keyed cache.
 
@@ -83,19 +88,20 @@ class Sources:
         return [*self._readers.values(), *(t for twins in self._twins.values() for t in twins)]
 
     def decoder(self, entry: dict, i: int) -> media.VideoReader | None:
-        """The reader of the media's file that reaches frame ``i`` soonest: one reading forward near it, else a
-        new one while the pool has room, else the one left unused longest (None when the media is offline)."""
+        """The reader of the media's file that reaches frame ``i`` soonest: one reading forward near it; else
+        one no clip on screen is reading (the one left unused longest) seeks; else a new one while the pool has
+        room (None when the media is offline)."""
         first = self.reader(entry)
         if first is None or self.pool == 1:
             return first
         readers = [first, *self._twins.get(first.path, ())]
         best = min(readers, key=lambda r: r.cost(i))
-        if best.cost(i) >= best.seek_cost(i):  # every reader would seek: keep their places
-            if len(readers) < self.pool:
-                best = first.twin()
-                self._twins.setdefault(first.path, []).append(best)
-            else:
-                best = min(readers, key=lambda r: self._used.get(id(r), -1))
+        if best.cost(i) >= best.seek_cost(i):  # every reader would seek: keep the places of those in use
+            last = min(readers, key=lambda r: self._used.get(id(r), -1))
+            if self._tick - self._used.get(id(last), -BUSY) < BUSY and len(readers) < self.pool:
+                last = first.twin()
+                self._twins.setdefault(first.path, []).append(last)
+            best = last
         self._tick += 1
         self._used[id(best)] = self._tick
         return best
