@@ -273,7 +273,7 @@ def paste_yuv(canvas: list[np.ndarray], part: list[np.ndarray], g: Geometry, opa
             dst[y0:y1, x0:x1] = piece
         else:
             region = dst[y0:y1, x0:x1]
-            region[:] = cv2.addWeighted(piece, opacity, region, 1.0 - opacity, 0.0)
+            cv2.addWeighted(piece, opacity, region, 1.0 - opacity, 0.0, dst=region)  # written in place
 
 
 def mix_yuv(out: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray], w: float) -> None:
@@ -281,7 +281,7 @@ def mix_yuv(out: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray], w: 
     import cv2
 
     for dst, x, y in zip(out, a, b, strict=True):
-        dst[:] = cv2.addWeighted(x, 1.0 - w, y, w, 0.0)
+        cv2.addWeighted(x, 1.0 - w, y, w, 0.0, dst=dst)  # into the output frame's own buffer: no second copy
 
 
 # ---- compositing --------------------------------------------------------------------------------------
@@ -877,6 +877,7 @@ def refuse_sources(timeline: otio.schema.Timeline, path: Path) -> None:
 
 
 AAC_FRAME = 1024
+MIX_FRAMES = 16  # AAC frames of sound mixed in one call (a third of a second)
 
 
 def _sound(stream, mixer: Mixer, sample0: int, total: int, sound: queue.Queue, stop: threading.Event) -> None:
@@ -884,9 +885,12 @@ def _sound(stream, mixer: Mixer, sample0: int, total: int, sound: queue.Queue, s
     as (total + 1, packets); an error goes on it instead, for the muxing thread to raise."""
     try:
         done = 0
-        while done < total and not stop.is_set():
+        block, first = np.zeros((CHANNELS, 0), np.float32), 0  # mixed a few AAC frames at a time: each sample is
+        while done < total and not stop.is_set():  # a pure function of its number, so blocks change nothing
             n = min(AAC_FRAME, total - done)
-            pcm = mixer.samples(sample0 + done, n)
+            if done + n > first + block.shape[1]:
+                first, block = done, mixer.samples(sample0 + done, min(AAC_FRAME * MIX_FRAMES, total - done))
+            pcm = block[:, done - first : done - first + n]
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
             frame.sample_rate = SAMPLE_RATE
             frame.pts = done
