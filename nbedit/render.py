@@ -802,43 +802,51 @@ def render(
     bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress or report is not None)
     try:
         with av.open(str(tmp), "w") as out:
-            v = out.add_stream(settings.codec, rate=settings.fps)
-            v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
-            v.options = {"crf": str(settings.crf), "preset": settings.preset}
-            if settings.codec == "libx264":
-                # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
-                # one-thread encode); without it the output is a pure function of the frames
-                v.options = {**v.options, "x264-params": "mbtree=0"}
-            v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
-            a = None
-            sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
-            total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
-            if settings.audio and audio_tracks(timeline):
-                a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
-                a.bit_rate = settings.audio_bitrate
-                # the windows of the clips sounding now; a render plays each once, in order
-                windows = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
-                mixer = Mixer(timeline, Sources(cache, windows))
-                # mixed and AAC-encoded on a thread of its own, a little ahead; muxed here, in a fixed order
-                sounder = threading.Thread(
-                    target=_sound, args=(a, mixer, sample0, total, sound, stop), name="nbedit-sound", daemon=True
-                )
-                sounder.start()
-            done = 0
-            for k in range(len(numbers)):
-                item = frames.get()
-                if isinstance(item, BaseException):
-                    raise item
-                item.pts, item.time_base = k, 1 / settings.fps
-                out.mux(v.encode(item))
-                bar.update(1)
-                if report is not None:
-                    report(k + 1, len(numbers))
-                if a is not None:  # the sound up to this frame's end, so the file's bytes never depend on timing
-                    done = _mux_sound(out, sound, done, min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE)))
-            out.mux(v.encode(None))
-            if a is not None:
-                _mux_sound(out, sound, done, total + 1)  # the encoder's flush comes last
+            try:
+                v = out.add_stream(settings.codec, rate=settings.fps)
+                v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
+                v.options = {"crf": str(settings.crf), "preset": settings.preset}
+                if settings.codec == "libx264":
+                    # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
+                    # one-thread encode); without it the output is a pure function of the frames
+                    v.options = {**v.options, "x264-params": "mbtree=0"}
+                v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
+                a = None
+                sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
+                total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
+                if settings.audio and audio_tracks(timeline):
+                    a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
+                    a.bit_rate = settings.audio_bitrate
+                    # the windows of the clips sounding now; a render plays each once, in order
+                    windows = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
+                    mixer = Mixer(timeline, Sources(cache, windows))
+                    # mixed and AAC-encoded on a thread of its own, a little ahead; muxed here, in a fixed order
+                    sounder = threading.Thread(
+                        target=_sound, args=(a, mixer, sample0, total, sound, stop), name="nbedit-sound", daemon=True
+                    )
+                    sounder.start()
+                done = 0
+                for k in range(len(numbers)):
+                    item = frames.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    item.pts, item.time_base = k, 1 / settings.fps
+                    out.mux(v.encode(item))
+                    bar.update(1)
+                    if report is not None:
+                        report(k + 1, len(numbers))
+                    if a is not None:  # the sound up to this frame's end, so the file's bytes never depend on timing
+                        done = _mux_sound(
+                            out, sound, done, min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE))
+                        )
+                out.mux(v.encode(None))
+                if a is not None:
+                    _mux_sound(out, sound, done, total + 1)  # the encoder's flush comes last
+            except BaseException:
+                stop.set()  # the sound thread ends before the file it encodes for closes
+                if sounder is not None:
+                    _drain(sound, sounder)
+                raise
     except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         stop.set()
         tmp.unlink(missing_ok=True)
@@ -886,7 +894,9 @@ def _sound(stream, mixer: Mixer, sample0: int, total: int, sound: queue.Queue, s
     try:
         done = 0
         block, first = np.zeros((CHANNELS, 0), np.float32), 0  # mixed a few AAC frames at a time: each sample is
-        while done < total and not stop.is_set():  # a pure function of its number, so blocks change nothing
+        while done < total:  # a pure function of its number, so blocks change nothing
+            if stop.is_set():
+                return
             n = min(AAC_FRAME, total - done)
             if done + n > first + block.shape[1]:
                 first, block = done, mixer.samples(sample0 + done, min(AAC_FRAME * MIX_FRAMES, total - done))

@@ -4,9 +4,11 @@ on its own thread; each gives the frames the plain path gives, or agrees with th
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import av
 import numpy as np
+import pytest
 
 from nbedit.media import VideoReader, read_counter
 from nbedit.render import Compositor, Sources
@@ -93,3 +95,16 @@ def test_two_renders_of_a_dissolve_an_inset_and_sound_decode_to_the_same_frames(
     assert one.read_bytes() == two.read_bytes()  # sound muxed in a fixed order, whatever the threads' timing
     with av.open(str(one)) as c:
         assert c.streams.audio and c.streams.video[0].frames == 84
+
+
+def test_a_render_stopped_midway_leaves_no_file_and_no_thread_behind(ab, tmp_path):
+    ab.append("a", track="V1", src_in=0, src_out=4, audio="A1")
+
+    def stop_at_frame_30(done: int, total: int) -> None:
+        if done == 30:
+            raise KeyboardInterrupt  # what the notebook's stop button raises
+
+    with pytest.raises(KeyboardInterrupt):
+        ab.render(tmp_path / "out.mp4", preset="ultrafast", progress=stop_at_frame_30)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4") == []
+    assert not [t.name for t in threading.enumerate() if t.name in ("nbedit-render", "nbedit-sound")]
