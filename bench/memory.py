@@ -8,7 +8,8 @@ Sources are generated 1080p 24 fps H.264 files with 2 s GOPs and B-frames (long 
            "before"); and with a fixed 128 KiB mmap threshold instead (MALLOC_MMAP_THRESHOLD_=131072), the other cure
   render   peak RSS of ``s.render`` against a raw PyAV decode + encode of the same frames (video only, same x264
            settings), at each timeline length: "plain" is the clip as it is (frames go to the encoder as decoded),
-           "composited" is the clip scaled by 1.05 (every frame decoded to RGB, composited and converted back)
+           "composited" is the clip scaled by 1.05 (every frame scaled and laid on the canvas: in YUV
+           since the render composites there, see bench/render_floor.py for the whole edit against its floors)
 Each figure is the median of ``--repeat`` runs, the sides alternated so load on the machine hits them alike.
 """
 

@@ -50,6 +50,8 @@ __all__ = [
 _TIME_TOLERANCE = 1e-9
 # Decoding a few frames forward is cheaper than a seek plus decoding from the keyframe.
 _FORWARD_WINDOW = 16
+# What a seek costs in frames decoded, beside those from the keyframe on (flushing and refilling the decoder).
+SEEK_COST = 4
 # Demuxers that hand a single picture file to a decoder (png_pipe, jpeg_pipe, image2...).
 _IMAGE_FORMATS = ("image2", "image2pipe")
 
@@ -386,6 +388,9 @@ class VideoReader:
             index = _scan(p, with_hash=False)[1]
         if index is None or not info.has_video:
             raise MediaError(f"no video stream in media file {p}")
+        self._setup(p, info, index, threads)
+
+    def _setup(self, p: str, info: MediaInfo, index: _FrameIndex, threads: int) -> None:
         self.info: MediaInfo = info
         self.path = p
         self.frame_times: np.ndarray = index.times()
@@ -403,6 +408,41 @@ class VideoReader:
         self._pos: int | None = None
         self._last: tuple[int, av.VideoFrame] | None = None
         self._reopen()
+
+    def twin(self) -> VideoReader:
+        """A second reader of the same file with a decoder of its own, sharing this one's frame index (no
+        second scan): two views of one file, each read forward, never seek each other away.
+
+            >>> inset = reader.twin()
+        """
+        other = VideoReader.__new__(VideoReader)
+        other._setup(self.path, self.info, self._index, self._threads)
+        return other
+
+    def cost(self, i: int) -> int:
+        """About how many frames this reader decodes to give frame ``i`` from where it stands: the frames
+        between when it reads forward, else the seek plus the frames from the keyframe before ``i``.
+
+            >>> reader.cost(reader.position + 1)
+            1
+        """
+        if self._last is not None and self._last[0] == i:
+            return 0
+        pos = self._pos
+        if pos is not None and pos < i and (i - pos <= _FORWARD_WINDOW or not self._keyframe_between(pos, i)):
+            return i - pos
+        return self.seek_cost(i)
+
+    def seek_cost(self, i: int) -> int:
+        """What reaching frame ``i`` by a seek costs, in the units of :meth:`cost`: reading forward costs less."""
+        k = bisect.bisect_right(self._index.key_pts, int(self._index.pts[i])) - 1
+        key = self._pos_of.get(int(self._index.key_pts[max(k, 0)]), 0)
+        return SEEK_COST + max(0, i - key)
+
+    @property
+    def position(self) -> int | None:
+        """Presentation index of the frame decoded last (-1: none yet, None: unknown until the next seek)."""
+        return self._pos
 
     def __len__(self) -> int:
         return len(self.frame_times)

@@ -41,13 +41,27 @@ AUDIO_WINDOW = 2**18
 # ---- sources ----------------------------------------------------------------------------------------------
 
 
-class Sources:
-    """Open decoders for one thread, backed by a (shareable) content-keyed cache."""
+# A reader that gave a frame within this many frame requests is showing something now: another view of its file
+# gets a decoder of its own rather than seeking it away.
+BUSY = 8
 
-    def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None):
+
+class Sources:
+    """Open decoders for one thread, backed by a (shareable) content-keyed cache.
+
+    ``pool`` decoders per file at most: when two clips on screen show the same file at different points (an
+    inset of the clip below, a crossfade between two parts of one take), each reads forward in a decoder of its
+    own instead of seeking the other's away every frame. A scrub gains nothing from more, so 1 is the default.
+    """
+
+    def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None, *, pool: int = 1):
         self.cache = cache if cache is not None else FrameCache()
         self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20, name="audio")
         self._readers: dict[str, media.VideoReader] = {}
+        self._twins: dict[str, list[media.VideoReader]] = {}  # by the first reader's path: more decoders of it
+        self._used: dict[int, int] = {}  # id of a reader -> when it last gave a frame
+        self._tick = 0
+        self.pool = max(1, int(pool))
         self.changed: set[str] = set()  # media files found replaced since import (shown offline)
 
     def reader(self, entry: dict) -> media.VideoReader | None:
@@ -68,15 +82,44 @@ class Sources:
         r = self.reader(entry)
         return None if r is None else r.index_at(t)
 
+    @property
+    def decoders(self) -> list[media.VideoReader]:
+        """Every reader open now (a file's first, then the pool's others), for tests and profiling."""
+        return [*self._readers.values(), *(t for twins in self._twins.values() for t in twins)]
+
+    def decoder(self, entry: dict, i: int) -> media.VideoReader | None:
+        """The reader of the media's file that reaches frame ``i`` soonest: one reading forward near it; else
+        one no clip on screen is reading (the one left unused longest) seeks; else a new one while the pool has
+        room (None when the media is offline)."""
+        first = self.reader(entry)
+        if first is None or self.pool == 1:
+            return first
+        readers = [first, *self._twins.get(first.path, ())]
+        best = min(readers, key=lambda r: r.cost(i))
+        if best.cost(i) >= best.seek_cost(i):  # every reader would seek: keep the places of those in use
+            last = min(readers, key=lambda r: self._used.get(id(r), -1))
+            if self._tick - self._used.get(id(last), -BUSY) < BUSY and len(readers) < self.pool:
+                last = first.twin()
+                self._twins.setdefault(first.path, []).append(last)
+            best = last
+        self._tick += 1
+        self._used[id(best)] = self._tick
+        return best
+
     def frame(self, entry: dict, i: int) -> np.ndarray | None:
         key = (entry["sha256"], i)
         img = self.cache.get(key)
         if img is None:
-            r = self.reader(entry)
+            r = self.decoder(entry, i)
             if r is None:
                 return None
             img = self.cache.put(key, r.frame(i))
         return img
+
+    def video_frame(self, entry: dict, i: int) -> av.VideoFrame | None:
+        """Source frame ``i`` as decoded (its own pixel format, not cached): what a render composites in YUV."""
+        r = self.decoder(entry, i)
+        return None if r is None else r.video_frame(i)
 
     def audio_span(self, entry: dict, lo: int, hi: int) -> np.ndarray | None:
         """Samples ``lo`` to ``hi`` of a media's sound (silence outside the file), from cached windows of it."""
@@ -107,9 +150,11 @@ class Sources:
         return pcm
 
     def close(self) -> None:
-        for r in self._readers.values():
+        for r in self.decoders:
             r.close()
         self._readers.clear()
+        self._twins.clear()
+        self._used.clear()
 
 
 @functools.lru_cache(maxsize=32)
@@ -199,6 +244,46 @@ def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     return np.rint(af + (b.astype(np.float32) - af) * np.float32(w)).astype(np.uint8)
 
 
+# ---- compositing in YUV 4:2:0 (renders) ---------------------------------------------------------------
+# A render's pictures come from the decoders in YUV 4:2:0 and go to the encoder in it; a dissolve or an inset's
+# opacity is a weighted sum, which commutes with the (affine) colour conversion, so mixing the planes as they are
+# gives the picture mixing RGB would, at half the bytes and without two conversions a frame.
+
+
+def yuv_planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    """The Y, U and V planes of a yuv420p frame as (rows, columns) uint8 views of its own buffers (no copy)."""
+    return [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width] for p in frame.planes]
+
+
+def paste_yuv(canvas: list[np.ndarray], part: list[np.ndarray], g: Geometry, opacity: float) -> None:
+    """Put YUV 4:2:0 planes (already the right size) over a canvas's at g.x, g.y with the given opacity, in
+    place; chroma goes at half the offsets (an odd offset shifts it by half a chroma pixel, as an overlay does)."""
+    import cv2
+
+    if opacity <= 0:
+        return
+    for k, (dst, src) in enumerate(zip(canvas, part, strict=True)):
+        x, y = (g.x, g.y) if k == 0 else (g.x // 2, g.y // 2)
+        x0, y0 = max(x, 0), max(y, 0)
+        x1, y1 = min(x + src.shape[1], dst.shape[1]), min(y + src.shape[0], dst.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        piece = src[y0 - y : y1 - y, x0 - x : x1 - x]
+        if opacity >= 1:
+            dst[y0:y1, x0:x1] = piece
+        else:
+            region = dst[y0:y1, x0:x1]
+            cv2.addWeighted(piece, opacity, region, 1.0 - opacity, 0.0, dst=region)  # written in place
+
+
+def mix_yuv(out: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray], w: float) -> None:
+    """``out`` = a dissolved into b at weight w, plane by plane (rounded to nearest; out may be a or b)."""
+    import cv2
+
+    for dst, x, y in zip(out, a, b, strict=True):
+        cv2.addWeighted(x, 1.0 - w, y, w, 0.0, dst=dst)  # into the output frame's own buffer: no second copy
+
+
 # ---- compositing --------------------------------------------------------------------------------------
 
 
@@ -228,6 +313,10 @@ class _Track:
 
 
 IDENTITY = (0.0, 0.0, 1.0, (0, 0, 0, 0))
+
+
+def _sides(item: Layer | Mix) -> tuple[Layer, ...]:
+    return (item.a, item.b) if isinstance(item, Mix) else (item,)
 
 
 @dataclass(frozen=True)
@@ -375,12 +464,13 @@ class Compositor:
         """A name for frame n's content (hashable): equal keys, equal pictures."""
         return (self.canvas, *self.plan(n))
 
-    def untouched(self, n: int) -> tuple[dict, int] | None:
+    def untouched(self, n: int, plan: list[Layer | Mix] | None = None) -> tuple[dict, int] | None:
         """(media entry, source frame) when frame ``n`` is one source frame shown exactly as it is.
 
-        Such frames can go to the encoder as decoded, skipping the trip through RGB.
+        Such frames can go to the encoder as decoded, skipping the trip through RGB. ``plan``: frame n's, when
+        the caller has it already.
         """
-        plan = self.plan(n)
+        plan = self.plan(n) if plan is None else plan
         if len(plan) != 1 or not isinstance(plan[0], Layer):
             return None
         layer = plan[0]
@@ -391,6 +481,51 @@ class Compositor:
         if plain and layer.index is not None and entry["kind"] == "video" and size == self.canvas:
             return entry, layer.index
         return None
+
+    def yuv_frame(self, n: int, plan: list[Layer | Mix] | None = None) -> av.VideoFrame | None:
+        """Frame n composited in YUV 4:2:0 from the decoded planes, for a render at the canvas size; None when
+        something on it needs RGB (an effect, a blend mode, a crop, a rotation, offline media): then
+        :meth:`frame` makes it. Dissolves and opacity mix the planes; an inset is scaled by libswscale."""
+        plan = self.plan(n) if plan is None else plan
+        if not all(self._yuv_ready(ly) for item in plan for ly in _sides(item)):
+            return None
+        out = av.VideoFrame(self.width, self.height, "yuv420p")
+        canvas = yuv_planes(out)
+        if not (plan and plan[0].covers):
+            canvas[0][:] = 16  # black, as the RGB path's empty canvas converts
+            canvas[1][:] = canvas[2][:] = 128
+        for item in plan:
+            if isinstance(item, Mix):
+                a, b = self._yuv_side(item.a, canvas), self._yuv_side(item.b, canvas)
+                if a is None or b is None:
+                    return None
+                mix_yuv(canvas, a, b, item.w)
+            elif self._yuv_side(item, canvas, into=True) is None:
+                return None
+        return out
+
+    def _yuv_ready(self, layer: Layer) -> bool:
+        e = layer.entry
+        plain = not layer.effects and layer.blend == "normal" and not e.get("rotation")
+        return plain and layer.index is not None and tuple(layer.transform[3]) == (0, 0, 0, 0)
+
+    def _yuv_side(self, layer: Layer, canvas: list[np.ndarray], *, into: bool = False) -> list[np.ndarray] | None:
+        """Planes of ``layer`` laid over ``canvas`` (in it when ``into``; else the source's own planes when the
+        layer alone fills the canvas, or a copy of the canvas it is laid on)."""
+        frame = self.sources.video_frame(layer.entry, layer.index)
+        if frame is None:
+            return None
+        g = self._geometry(layer.entry, layer.transform)
+        if frame.format.name != "yuv420p" or (frame.width, frame.height) != (g.width, g.height):
+            shrink = g.width < frame.width
+            frame = frame.reformat(g.width, g.height, "yuv420p", interpolation="AREA" if shrink else "BICUBIC")
+        part = yuv_planes(frame)
+        whole = layer.covers and (g.x, g.y, g.width, g.height) == (0, 0, self.width, self.height)
+        if whole and not into:
+            return part  # read as decoded: nothing below shows
+        under = canvas if into else [np.empty_like(p) if layer.covers else p.copy() for p in canvas]
+        paste_yuv(under, part, g, layer.opacity)
+        return under
 
     def frame(self, n: int) -> np.ndarray:
         canvas = np.zeros((self.height, self.width, 3), np.uint8)
@@ -580,6 +715,10 @@ class RenderSettings:
 RENDER_CACHE_FRAMES = 4
 # and windows of sound: two for each of a few clips sounding at once (each window is mixed from then left behind)
 RENDER_AUDIO_WINDOWS = 8
+# Decoders per file: a crossfade between two parts of one file and an inset of the clip below each read forward.
+RENDER_DECODERS = 3
+# AAC frames the sound thread may encode ahead of the muxer (1.4 s): bounded, so memory stays flat.
+RENDER_AUDIO_AHEAD = 64
 
 
 def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
@@ -605,8 +744,12 @@ def render(
 
     ``progress``: a bar in the notebook (True), none (False), or a function called with (frames done, frames in
     all) after each frame is encoded.
-    Decoded frames go to ``cache``, by default one of its own holding a few output frames: a render reads each
-    source frame once, in order, so a larger cache would only grow with the timeline and hold nothing reused.
+    Frames shown as they are go to the encoder as decoded; dissolves, opacity and insets are composited in the
+    decoders' YUV 4:2:0 (:meth:`Compositor.yuv_frame`); only what needs RGB (effects, blend modes, crops,
+    rotation) goes through it, and those decoded frames go to ``cache``, by default one of its own holding a few
+    output frames: a render reads each source frame once, in order, so a larger cache would only grow with the
+    timeline and hold nothing reused. Each file gets a few decoders (an inset of the clip below reads forward in
+    its own), and the sound is mixed and encoded on a thread of its own, muxed in a fixed order.
     """
     import tempfile
 
@@ -636,17 +779,22 @@ def render(
 
     def produce() -> None:
         # decode + composite + colour conversion here; the encoder works on the previous frames meanwhile
-        sources = Sources(cache)
+        sources = Sources(cache, pool=RENDER_DECODERS)
         try:
             comp = Compositor(timeline, sources)
             same_size = (comp.width, comp.height) == (settings.width, settings.height)
             for n in numbers:
                 if stop.is_set():
                     return
-                plain = comp.untouched(n) if same_size else None
-                if plain is not None:
-                    frame = sources.reader(plain[0]).video_frame(plain[1]).reformat(format="yuv420p")
-                else:
+                frame = None
+                if same_size:
+                    plan = comp.plan(n)
+                    plain = comp.untouched(n, plan)
+                    if plain is not None:
+                        frame = sources.video_frame(*plain).reformat(format="yuv420p")
+                    else:
+                        frame = comp.yuv_frame(n, plan)
+                if frame is None:
                     img = resize(comp.frame(n), settings.width, settings.height)
                     frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
                 frames.put(frame)
@@ -658,46 +806,60 @@ def render(
 
     worker = threading.Thread(target=produce, name="nbedit-render", daemon=True)
     worker.start()
+    sound: queue.Queue = queue.Queue(maxsize=RENDER_AUDIO_AHEAD)
+    sounder = None
     report = progress if callable(progress) else None  # (frames done, frames in all), after each frame
     bar = tqdm(total=len(numbers), unit="frame", desc=f"render {path.name}", disable=not progress or report is not None)
     try:
         with av.open(str(tmp), "w") as out:
             out.metadata.update(tags or {})
-            v = out.add_stream(settings.codec, rate=settings.fps)
-            v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
-            v.options = {"crf": str(settings.crf), "preset": settings.preset}
-            if settings.codec == "libx264":
-                # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
-                # one-thread encode); without it the output is a pure function of the frames
-                v.options = {**v.options, "x264-params": "mbtree=0"}
-            if settings.threads:
-                v.options = {**v.options, "threads": str(settings.threads)}
-            v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
-            a = mixer = None
-            if settings.audio and audio_tracks(timeline):
-                a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
-                a.bit_rate = settings.audio_bitrate
-                # the windows of the clips sounding now; a render plays each once, in order
-                sound = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
-                mixer = Mixer(timeline, Sources(cache, sound))
-            sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
-            total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
-            done = 0
-            for k in range(len(numbers)):
-                item = frames.get()
-                if isinstance(item, BaseException):
-                    raise item
-                item.pts, item.time_base = k, 1 / settings.fps
-                out.mux(v.encode(item))
-                bar.update(1)
-                if report is not None:
-                    report(k + 1, len(numbers))
+            try:
+                v = out.add_stream(settings.codec, rate=settings.fps)
+                v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
+                v.options = {"crf": str(settings.crf), "preset": settings.preset}
+                if settings.codec == "libx264":
+                    # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
+                    # one-thread encode); without it the output is a pure function of the frames
+                    v.options = {**v.options, "x264-params": "mbtree=0"}
+                if settings.threads:
+                    v.options = {**v.options, "threads": str(settings.threads)}
+                v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
+                a = None
+                sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)
+                total = round(Fraction(len(numbers)) / settings.fps * SAMPLE_RATE)
+                if settings.audio and audio_tracks(timeline):
+                    a = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
+                    a.bit_rate = settings.audio_bitrate
+                    # the windows of the clips sounding now; a render plays each once, in order
+                    windows = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
+                    mixer = Mixer(timeline, Sources(cache, windows))
+                    # mixed and AAC-encoded on a thread of its own, a little ahead; muxed here, in a fixed order
+                    sounder = threading.Thread(
+                        target=_sound, args=(a, mixer, sample0, total, sound, stop), name="nbedit-sound", daemon=True
+                    )
+                    sounder.start()
+                done = 0
+                for k in range(len(numbers)):
+                    item = frames.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    item.pts, item.time_base = k, 1 / settings.fps
+                    out.mux(v.encode(item))
+                    bar.update(1)
+                    if report is not None:
+                        report(k + 1, len(numbers))
+                    if a is not None:  # the sound up to this frame's end, so the file's bytes never depend on timing
+                        done = _mux_sound(
+                            out, sound, done, min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE))
+                        )
+                out.mux(v.encode(None))
                 if a is not None:
-                    upto = min(total, round(Fraction(k + 1) / settings.fps * SAMPLE_RATE))
-                    done = _encode_audio(out, a, mixer, sample0, done, upto, final=k == len(numbers) - 1)
-            out.mux(v.encode(None))
-            if a is not None:
-                out.mux(a.encode(None))
+                    _mux_sound(out, sound, done, total + 1)  # the encoder's flush comes last
+            except BaseException:
+                stop.set()  # the sound thread ends before the file it encodes for closes
+                if sounder is not None:
+                    _drain(sound, sounder)
+                raise
     except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         stop.set()
         tmp.unlink(missing_ok=True)
@@ -709,6 +871,8 @@ def render(
     finally:
         bar.close()
         _drain(frames, worker)
+        if sounder is not None:
+            _drain(sound, sounder)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a render is the user's file like any other
     os.replace(tmp, path)
     return path
@@ -734,18 +898,40 @@ def refuse_sources(timeline: otio.schema.Timeline, path: Path) -> None:
 
 
 AAC_FRAME = 1024
+MIX_FRAMES = 16  # AAC frames of sound mixed in one call (a third of a second)
 
 
-def _encode_audio(out, stream, mixer: Mixer, sample0: int, done: int, upto: int, *, final: bool) -> int:
-    """Encode whole AAC frames up to sample ``upto`` (all of it on the final call)."""
-    while upto - done >= AAC_FRAME or (final and upto > done):
-        n = min(AAC_FRAME, upto - done)
-        pcm = mixer.samples(sample0 + done, n)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = done
-        out.mux(stream.encode(frame))
-        done += n
+def _sound(stream, mixer: Mixer, sample0: int, total: int, sound: queue.Queue, stop: threading.Event) -> None:
+    """Mix and encode the render's sound in AAC frames: (samples done, packets) on ``sound``, then the flush
+    as (total + 1, packets); an error goes on it instead, for the muxing thread to raise."""
+    try:
+        done = 0
+        block, first = np.zeros((CHANNELS, 0), np.float32), 0  # mixed a few AAC frames at a time: each sample is
+        while done < total:  # a pure function of its number, so blocks change nothing
+            if stop.is_set():
+                return
+            n = min(AAC_FRAME, total - done)
+            if done + n > first + block.shape[1]:
+                first, block = done, mixer.samples(sample0 + done, min(AAC_FRAME * MIX_FRAMES, total - done))
+            pcm = block[:, done - first : done - first + n]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
+            frame.sample_rate = SAMPLE_RATE
+            frame.pts = done
+            done += n
+            sound.put((done, stream.encode(frame)))
+        sound.put((total + 1, stream.encode(None)))
+    except BaseException as e:
+        sound.put(e)
+
+
+def _mux_sound(out, sound: queue.Queue, done: int, upto: int) -> int:
+    """Mux the encoded sound until sample ``upto`` is in (waiting for the sound thread where it is behind)."""
+    while done < upto:
+        item = sound.get()
+        if isinstance(item, BaseException):
+            raise item
+        done, packets = item
+        out.mux(packets)
     return done
 
 
