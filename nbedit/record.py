@@ -153,8 +153,16 @@ def recipe(name: str, history: list[Record], *, folder: str | None = None) -> st
     return "\n".join(lines)
 
 
-def notebook(name: str, history: list[Record], *, folder: str | None = None, render_to: str | None = None):
-    """The recipe as an ``nbformat`` notebook: a header, a set-up cell, one cell per operation, a render cell."""
+def notebook(
+    name: str,
+    history: list[Record],
+    *,
+    folder: str | None = None,
+    render_to: str | None = None,
+    render_options: dict | None = None,
+):
+    """The recipe as an ``nbformat`` notebook: a header, a set-up cell, one cell per operation, a render cell
+    (``s.render(render_to, **render_options)``)."""
     import nbformat.v4 as nbf
 
     folder = folder or f"{name}.recipe"
@@ -169,7 +177,10 @@ def notebook(name: str, history: list[Record], *, folder: str | None = None, ren
         nbf.new_code_cell(header(name, folder, history), metadata={"tags": ["setup"]}),
     ]
     cells += [nbf.new_code_cell(r.code, metadata={"tags": ["operation"]}) for r in history]
-    cells.append(nbf.new_code_cell(f"s.render({render_to!r})", metadata={"tags": ["render"]}))
+    options = "".join(f", {k}={source(literal(v))}" for k, v in (render_options or {}).items())
+    cells.append(nbf.new_code_cell(f"s.render({render_to!r}{options})", metadata={"tags": ["render"]}))
+    for k, cell in enumerate(cells):
+        cell["id"] = f"nbedit-{k}"  # not nbformat's random ids: the same edit makes the same notebook, byte for byte
     nb = nbf.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

@@ -659,7 +659,11 @@ class Session:
         """
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
-            tags = self._recipe_tags(path) if recipe and fmt else None
+            # the recipe renders as this call does (its own file name left out: the bytes never depend on it)
+            given = {"size": size, "fps": fps, "crf": crf, "preset": preset, "start": start, "end": end, "audio": audio}
+            defaults = {"size": None, "fps": None, "crf": 18, "preset": "medium", "start": None, "end": None}
+            options = {k: v for k, v in given.items() if v != defaults.get(k, True)}
+            tags = self._recipe_tags(options) if recipe and fmt else None
         if not fmt or not length:
             raise EditError("nothing to render: the timeline is empty")
         rate = model.edit_rate(timeline)
@@ -684,13 +688,13 @@ class Session:
             raise EditError("client and segments go with scheduler='dask' or scheduler='segments'")
         return render_file(timeline, path, settings, progress=progress, tags=tags)
 
-    def _recipe_tags(self, path: str | os.PathLike) -> dict[str, str]:
+    def _recipe_tags(self, options: dict) -> dict[str, str]:
         import nbformat
 
         from .provenance import provenance, render_tags
         from .record import notebook
 
-        nbk = notebook(self.name, self.history, render_to=Path(path).name)
+        nbk = notebook(self.name, self.history, render_options=options)
         model.tag_recipe(nbk, self.name, provenance(self.timeline, self.history))
         summary = {
             "name": self.name,

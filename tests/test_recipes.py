@@ -221,3 +221,18 @@ def test_getting_a_recipe_back_never_writes_over_a_file(tmp_path, footage_dir, c
 def test_a_render_in_segments_carries_the_recipe_too(tmp_path, footage_dir):
     out, _ = rendered(tmp_path, footage_dir, scheduler="segments")
     assert recipes.summary_of_render(out)["clips"] == 2
+
+
+def test_the_recipe_in_a_render_renders_with_that_renders_settings(tmp_path, footage_dir):
+    out, _ = rendered(tmp_path, footage_dir, size=(96, 72), crf=30, end=2.0)
+    nb = recipes.recipe_of_render(out)
+    assert recipes.read(nb).render_cell.source == "s.render('made.mp4', size=(96, 72), crf=30, end=2.0)"
+    assert recipes.verify(nb, out, progress=False).same
+
+
+def test_two_renders_of_one_edit_to_two_names_are_the_same_bytes(tmp_path, footage_dir):
+    out, project = rendered(tmp_path, footage_dir)
+    s = nbedit.Session(project, read_only=True)
+    again = s.render(tmp_path / "another-name.mp4", progress=False)
+    s.close()
+    assert again.read_bytes() == out.read_bytes()
