@@ -42,7 +42,7 @@ from .ops import markers as marker_ops
 from .ops import tracks as track_ops
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
-from .render import render as render_file
+from .smart import render as smart_render
 from .timeline import Placed, Time, as_seconds, frame_at, seconds
 
 SNAPSHOT_EVERY = 2000  # journal entries between snapshots written in the middle of editing (rare: beyond p99)
@@ -631,13 +631,18 @@ class Session:
         end: Time | None = None,
         audio: bool = True,
         progress: bool | Callable[[int, int], None] = True,
+        smart: bool | None = None,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
         ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
         timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
+        ``smart``: copy whole GOPs of source frames shown unchanged instead of encoding them again (nbedit.smart):
+        None does so when the size, rate and container allow it, True does or says why it cannot, False never.
         """
+        if smart is not None and not isinstance(smart, bool):
+            raise EditError(f"smart must be True, False or None, not {smart!r}")
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
         if not fmt or not length:
@@ -653,7 +658,7 @@ class Session:
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
-        return render_file(timeline, path, settings, progress=progress)
+        return smart_render(timeline, path, settings, smart=smart, progress=progress)
 
     # ---- widgets (imported only when asked for: anywidget is not light) -------------------------------------
 

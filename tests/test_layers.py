@@ -7,7 +7,7 @@
      3  index                                               where every item sits, by id and frame
      4  tools.*, proxy                                      image and video algorithms; scrub proxies
      5  models.*                                            model folders: discovery, checks, loading, residency
-     6  render                                              frame plans, compositing, the render pipeline
+     6  render, smart                                       frame plans, compositing, the render pipeline; copying GOPs
      7  ops.context                                         Edit: the one mechanism
      8  ops.*                                               the operations, each a plain function over an Edit
      9  interchange.*                                       OTIO adapters in and out (import_timeline is an op)
@@ -37,7 +37,7 @@ LAYERS = [
     ["index"],
     ["tools", "proxy"],
     ["models"],
-    ["render"],
+    ["render", "smart"],
     ["ops.context"],
     ["ops"],
     ["interchange"],

@@ -1,0 +1,194 @@
+"""Smart render: whole GOPs of unchanged source frames are copied, the pieces around cuts and effects encoded."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import nbedit
+from nbedit import media, smart
+from nbedit.media import read_counter
+from nbedit.render import Compositor, RenderSettings, Sources
+
+
+@pytest.fixture(scope="module")
+def reel(tmp_path_factory) -> dict[str, str]:
+    """GOP-10 sources with three B-frames (one starting at pts 1 s), and one of another size."""
+    d = tmp_path_factory.mktemp("reel")
+    return {
+        "x": media.testsrc(d / "x.mp4", seconds=4, size=(320, 240), gop=10, bframes=3, tone_hz=440),
+        "y": media.testsrc(d / "y.mp4", seconds=3, size=(320, 240), gop=10, bframes=3, variant=1, start_time=1.0),
+        "small": media.testsrc(d / "small.mp4", seconds=2, size=(160, 120), gop=10),
+    }
+
+
+@pytest.fixture
+def xy(s, reel):
+    s.import_media(reel["x"])
+    s.import_media(reel["y"])
+    return s
+
+
+def frames(path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def sound(path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+
+
+def pieces(s, **kw) -> list[smart.Piece]:
+    tl = s.timeline
+    settings = RenderSettings(320, 240, Fraction(24), kw.get("start", 0), kw.get("end", s.end_frame()))
+    return smart.plan(tl, settings, Compositor(tl, Sources()))[0]
+
+
+def copied(ps) -> list[int]:
+    """Output frames that come from copied GOPs."""
+    return [k for p in ps if p.gop is not None for k in range(p.start, p.end)]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def test_every_frame_of_a_cut_edit_is_the_source_frame_it_should_be(xy, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5)  # frames 12..59
+    xy.append("y", src_in=0.25, src_out=2.0)  # frames 6..47 of y (counter starts at 0 at its first frame)
+    xy.append("x", src_in=3.0, src_out=3.5)  # 72..83: inside one GOP, nothing to copy
+    out = xy.render(tmp_path / "out.mp4", smart=True, progress=False)
+    assert [read_counter(f) for f in frames(out)] == [*range(12, 60), *range(6, 48), *range(72, 84)]
+    assert len(copied(pieces(xy))) == 70  # x's GOPs 20..59 and y's 10..39, the rest encoded
+
+
+def test_copied_gops_decode_to_the_sources_own_pictures(xy, reel, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5)
+    xy.append("y", src_in=0.25, src_out=2.0)
+    out = frames(xy.render(tmp_path / "out.mp4", smart=True, progress=False))
+    x, y = frames(reel["x"]), frames(reel["y"])
+    shown = [x[i] for i in range(12, 60)] + [y[i] for i in range(6, 48)]
+    for k in copied(pieces(xy)):
+        assert np.array_equal(out[k], shown[k])
+
+
+def test_a_smart_render_shows_what_a_full_render_shows(xy, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5)
+    xy.append("y", src_in=0.25, src_out=2.0)
+    fast = frames(xy.render(tmp_path / "smart.mp4", smart=True, progress=False))
+    full = frames(xy.render(tmp_path / "full.mp4", smart=False, progress=False))
+    assert len(fast) == len(full)
+    assert min(psnr(a, b) for a, b in zip(fast, full, strict=True)) > 38
+
+
+def test_a_crossfade_and_an_effect_are_encoded_and_the_gops_around_them_copied(xy, tmp_path):
+    c1 = xy.append("x", src_in=0, src_out=2)  # timeline 0..47
+    c2 = xy.append("y", src_in=1, src_out=2.5)  # 48..83 (y 24..59), dissolving from x over 36..59
+    c3 = xy.append("x", src_in=2, src_out=3)  # 84..107, graded
+    xy.crossfade(c1, c2, duration=1.0)
+    xy.effect(c3, "color", brightness=0.2)
+    ps = pieces(xy)
+    assert copied(ps) == [*range(0, 30), *range(64, 84)]  # whole GOPs clear of the dissolve; none of the grade
+    fast = frames(xy.render(tmp_path / "smart.mp4", progress=False))
+    full = frames(xy.render(tmp_path / "full.mp4", smart=False, progress=False))
+    for k in range(30, 60):  # the dissolve, as a full render makes it
+        assert psnr(fast[k], full[k]) > 38
+    assert np.abs(fast[100].astype(int) - full[100].astype(int)).mean() < 2  # graded, like a full render
+    assert [read_counter(f) for f in fast[60:84]] == list(range(36, 60))
+
+
+def test_a_render_range_starts_and_ends_on_the_right_frames(xy, tmp_path):
+    xy.append("x", src_in=0, src_out=4)
+    out = xy.render(tmp_path / "r.mp4", start=13 / 24, end=71 / 24, smart=True, progress=False)
+    assert [read_counter(f) for f in frames(out)] == list(range(13, 71))
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".mkv"])
+def test_mov_and_mkv_outputs_are_smart_too(xy, tmp_path, suffix):
+    xy.append("x", src_in=0.5, src_out=2.5)
+    xy.append("y", src_in=0.25, src_out=2.0)
+    out = xy.render(tmp_path / f"out{suffix}", smart=True, progress=False)
+    assert [read_counter(f) for f in frames(out)] == [*range(12, 60), *range(6, 48)]
+
+
+def test_another_output_size_renders_in_full_or_says_why_not(xy, tmp_path):
+    xy.append("x", src_in=0, src_out=2)
+    auto = xy.render(tmp_path / "auto.mp4", size=(160, 120), progress=False)
+    full = xy.render(tmp_path / "full.mp4", size=(160, 120), smart=False, progress=False)
+    assert auto.read_bytes() == full.read_bytes()
+    with pytest.raises(nbedit.RenderError, match="size 160x120 is not the timeline's"):
+        xy.render(tmp_path / "smart.mp4", size=(160, 120), smart=True, progress=False)
+    assert not (tmp_path / "smart.mp4").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["auto.mp4", "full.mp4", "project"]
+
+
+def test_a_source_of_another_size_is_encoded_and_smart_true_names_it(xy, reel, tmp_path):
+    xy.set_format(width=320, height=240, fps=24)
+    xy.import_media(reel["small"])
+    xy.append("small", src_in=0, src_out=2)  # scaled up to fill it
+    with pytest.raises(nbedit.RenderError, match=r"small\.mp4 is 160x120, the output 320x240"):
+        xy.render(tmp_path / "out.mp4", smart=True, progress=False)
+    out = xy.render(tmp_path / "out.mp4", progress=False)  # None: a full render
+    assert [read_counter(f) for f in frames(out)] == list(range(48))
+
+
+def test_sound_is_mixed_as_a_full_render_mixes_it(xy, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5, audio="A1")
+    xy.append("y", src_in=0.25, src_out=2.0, audio="A1")
+    fast = sound(xy.render(tmp_path / "smart.mp4", smart=True, progress=False))
+    full = sound(xy.render(tmp_path / "full.mp4", smart=False, progress=False))
+    assert fast.shape == full.shape and abs(fast.shape[1] - 90 / 24 * 48000) <= 1024
+    assert np.abs(fast - full).max() < 1e-4
+
+
+def test_sound_stays_in_sync_with_the_copied_pictures(xy, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5, audio="A1")  # x beeps at each whole second of its media time
+    pcm = sound(xy.render(tmp_path / "smart.mp4", smart=True, progress=False))[0]
+    rms = np.sqrt(np.mean(pcm[: len(pcm) // 240 * 240].reshape(-1, 240) ** 2, axis=1))  # 5 ms windows
+    loud = rms > 0.21  # the tone alone has an RMS of 0.18, with a beep 0.25
+    onsets = 240 * (np.flatnonzero(loud[1:] & ~loud[:-1]) + 1)
+    assert [round(k / 480) for k in onsets] == [50, 150]  # media 1 s and 2 s, at 0.5 s and 1.5 s, to 10 ms
+
+
+def test_two_smart_renders_are_the_same_bytes(xy, tmp_path):
+    c1 = xy.append("x", src_in=0.5, src_out=2.5, audio="A1")
+    c2 = xy.append("y", src_in=0.25, src_out=2.0, audio="A1")
+    xy.crossfade(c1, c2, duration=0.5)
+    one = xy.render(tmp_path / "one.mp4", smart=True, progress=False)
+    two = xy.render(tmp_path / "two.mp4", smart=True, progress=False)
+    assert hashlib.sha256(one.read_bytes()).digest() == hashlib.sha256(two.read_bytes()).digest()
+
+
+def test_smart_must_be_a_bool_or_none(xy, tmp_path):
+    xy.append("x", src_in=0, src_out=1)
+    with pytest.raises(nbedit.EditError, match="smart must be True, False or None"):
+        xy.render(tmp_path / "out.mp4", smart="yes", progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["project"]
+
+
+def test_a_failed_smart_render_keeps_the_old_file(xy, tmp_path):
+    xy.append("x", src_in=0.5, src_out=2.5)
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"previous render")
+    ps = pieces(xy)
+    last = ps[-2]  # a GOP said to run past the end of its file: reading it fails part way through the render
+    ps[-2] = smart.Piece(last.start, last.end, last.stream, smart.Gop(last.gop.first, 999, last.gop.key_dts, 0))
+    settings = RenderSettings(320, 240, Fraction(24), 0, xy.end_frame())
+    with pytest.raises(nbedit.RenderError, match="rendering out.mp4 failed: the GOP at frame 40 .* ends early"):
+        smart.write(xy.timeline, target, settings, ps, progress=False)
+    assert target.read_bytes() == b"previous render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "project"]
+
+
+def test_the_gops_of_a_source_are_found_from_its_packets(reel):
+    s = smart.stream_of(reel["x"], media.sha256_file(reel["x"]))
+    assert [(g.first, g.end) for g in s.gops] == [(k, min(k + 10, 96)) for k in range(0, 96, 10)]
+    assert s.length_size == 4 and [u[0] & 0x1F for u in s.parameter_sets] == [7, 8]
+    assert isinstance(smart.stream_of(str(Path(reel["x"]).with_name("nope.mp4")), ""), str)
