@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import os
+import queue
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -54,6 +56,7 @@ from .timeline import audio_tracks
 # containers whose H.264 samples are length-prefixed NAL units described by an avcC record, as the sources' are
 CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
 NAL_IDR, NAL_SPS, NAL_PPS = 5, 7, 8
+MIX_BLOCK = 47  # AAC frames of sound mixed at once: about a second
 
 
 # ---- what a source's packets say -------------------------------------------------------------------------------
@@ -330,20 +333,24 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
         numbers = list(output_frames(settings, edit_rate(timeline)))
         with av.open(str(tmp), "w") as out:
             w = _Writer(out, settings, pieces)
-            sound = _Sound(out, timeline, settings, sources) if settings.audio and audio_tracks(timeline) else None
-            for piece in pieces:
-                if piece.gop is not None:
-                    reader = readers.get(piece.stream.path)
-                    if reader is None:
-                        reader = readers[piece.stream.path] = _GopReader(piece.stream)
-                    w.copy(piece, reader.packets(piece.gop))
-                else:
-                    w.encode(piece, (_frame(comp, numbers[k], settings) for k in range(piece.start, piece.end)))
+            sound = _Sound(out, timeline, settings, total) if settings.audio and audio_tracks(timeline) else None
+            try:
+                for piece in pieces:
+                    if piece.gop is not None:
+                        reader = readers.get(piece.stream.path)
+                        if reader is None:
+                            reader = readers[piece.stream.path] = _GopReader(piece.stream)
+                        w.copy(piece, reader.packets(piece.gop))
+                    else:
+                        w.encode(piece, (_frame(comp, numbers[k], settings) for k in range(piece.start, piece.end)))
+                    if sound is not None:
+                        sound.upto(piece.end, final=piece is pieces[-1])
+                    bar.update(piece.end - piece.start)
+                    if report is not None:
+                        report(piece.end, total)
+            finally:  # the sound's thread stops before the file it encodes for is closed
                 if sound is not None:
-                    sound.upto(piece.end, final=piece is pieces[-1])
-                bar.update(piece.end - piece.start)
-                if report is not None:
-                    report(piece.end, total)
+                    sound.close()
     except (av.FFmpegError, OSError, ValueError, MediaError) as e:
         tmp.unlink(missing_ok=True)
         raise RenderError(f"rendering {path.name} failed: {folder.why(e) if isinstance(e, OSError) else e}") from e
@@ -481,11 +488,17 @@ def encoder(settings: RenderSettings) -> av.VideoCodecContext:
 
 @functools.lru_cache(maxsize=8)
 def _delay_of(preset: str, crf: int, fps: Fraction) -> int:
+    # x264 shows its B-frame delay (its settings', not the pictures') as the first packet's pts - dts, once it
+    # has been given more frames than it may hold back; 40 is more than the longest run of B-frames (16) allows
     enc = encoder(RenderSettings(64, 64, fps, 0, 1, crf=crf, preset=preset))
-    frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
-    frame.pts, frame.time_base = 0, 1 / fps
-    first = [*enc.encode(frame), *enc.encode(None)][0]
-    return int(first.pts - first.dts)  # x264's B-frame delay: its settings', not the pictures'
+    black = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    packets = []
+    for k in range(40):
+        black.pts, black.time_base = k, 1 / fps
+        packets += enc.encode(black)
+    packets += enc.encode(None)
+    reorder = max(i - p.pts for i, p in enumerate(packets))
+    return max(reorder, int(packets[0].pts - packets[0].dts))
 
 
 def encoder_delay(settings: RenderSettings) -> int:
@@ -494,31 +507,67 @@ def encoder_delay(settings: RenderSettings) -> int:
 
 
 class _Sound:
-    """The output's sound, mixed and encoded up to each piece's end as the pieces are written."""
+    """The output's sound: mixed and encoded on a thread of its own while the pictures are made (AAC encoding
+    costs as much as the copying and the pieces together), muxed up to each piece's end as the pieces are written.
 
-    def __init__(self, out, timeline, settings: RenderSettings, sources: Sources):
+    What is muxed when depends only on sample positions, never on how far the thread got: same file, same bytes.
+    """
+
+    def __init__(self, out, timeline, settings: RenderSettings, frames: int):
         self.out = out
         self.stream = out.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
         self.stream.bit_rate = settings.audio_bitrate
         # the windows of the clips sounding now, as a full render keeps them
         windows = FrameCache(RENDER_AUDIO_WINDOWS * AUDIO_WINDOW * CHANNELS * 4, name="render audio")
-        self.mixer = Mixer(timeline, Sources(sources.cache, windows))
+        self.mixer = Mixer(timeline, Sources(FrameCache(0, name="render frames"), windows))
         self.fps = settings.fps
         self.sample0 = round(Fraction(settings.start) / edit_rate(timeline) * SAMPLE_RATE)
-        self.done = 0
+        self.total = frames  # of the output: the sound lasts as long
+        self.encoded: queue.Queue = queue.Queue()  # (samples encoded after, packets), then None, or an error
+        self.stop = threading.Event()
+        self.pending: tuple | None = None
+        self.thread = threading.Thread(target=self._encode, name="nbedit-smart-sound", daemon=True)
+        self.thread.start()
+
+    def _encode(self) -> None:
+        try:
+            end = round(Fraction(self.total) / self.fps * SAMPLE_RATE)
+            done = 0
+            while done < end and not self.stop.is_set():
+                # mixed a second at a time (the same samples as frame by frame: the mix is a function of the
+                # sample position), which spares the mixer's work per call that a full render pays every frame
+                n = min(MIX_BLOCK * AAC_FRAME, end - done)
+                pcm = self.mixer.samples(self.sample0 + done, n)
+                for i in range(0, n, AAC_FRAME):
+                    part = np.ascontiguousarray(pcm[:, i : i + AAC_FRAME])
+                    aac = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
+                    aac.sample_rate = SAMPLE_RATE
+                    aac.pts = done + i
+                    self.encoded.put((done + i + part.shape[1], self.stream.encode(aac)))
+                done += n
+            self.encoded.put((end, self.stream.encode(None)))
+            self.encoded.put(None)
+        except BaseException as e:  # raised where the pieces are written
+            self.encoded.put(e)
 
     def upto(self, frame: int, *, final: bool) -> None:
+        """Mux the sound of whole AAC frames up to output frame ``frame`` (all the rest when final)."""
         upto = round(Fraction(frame) / self.fps * SAMPLE_RATE)
-        while upto - self.done >= AAC_FRAME or (final and upto > self.done):
-            n = min(AAC_FRAME, upto - self.done)
-            pcm = self.mixer.samples(self.sample0 + self.done, n)
-            frame_ = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="stereo")
-            frame_.sample_rate = SAMPLE_RATE
-            frame_.pts = self.done
-            self.out.mux(self.stream.encode(frame_))
-            self.done += n
-        if final:
-            self.out.mux(self.stream.encode(None))
+        while True:
+            item = self.pending if self.pending is not None else self.encoded.get()
+            self.pending = None
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
+                return
+            if item[0] > upto and not final:
+                self.pending = item
+                return
+            self.out.mux(item[1])
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def _umask() -> int:

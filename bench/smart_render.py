@@ -1,0 +1,186 @@
+"""Smart render against a full re-encode and against the ideal, of an edit of 5-8 s cuts from GOP-30 sources.
+
+    python bench/smart_render.py [--size 1280x720] [--cuts 4] [--repeat 3] [--preset medium]
+
+The edit alternates three generated 30 fps H.264 sources (GOP 30, two B-frames, with sound), each cut starting
+off a keyframe, so every cut leaves GOP fragments to encode. Three sides, alternated, medians:
+
+- full: ``s.render(smart=False)``, every frame decoded, composited and encoded;
+- smart: ``s.render(smart=True)``, whole GOPs copied, the rest encoded;
+- ideal: raw PyAV doing only the work a smart render cannot avoid: decode (from the keyframe before) and encode
+  the frames outside whole copyable GOPs, with the same x264 settings and a fresh encoder per piece, plus copying
+  the packets of the copied GOPs into a file, plus decoding and encoding the sound.
+
+Targets (issue 13): smart within 1.3x of ideal, at least 4x faster than full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+import nbedit
+from nbedit import media, smart
+from nbedit.model import media_entry
+from nbedit.render import Compositor, RenderSettings, Sources
+
+FPS = 30
+
+
+def build(tmp: Path, size: tuple[int, int], cuts: int) -> nbedit.Session:
+    rng = np.random.default_rng(13)
+    lengths = rng.uniform(5, 8, cuts)
+    seconds = float(lengths.max()) + 3
+    paths = [
+        media.testsrc(
+            tmp / f"src{k}.mp4", seconds=seconds, fps=FPS, size=size, gop=30, variant=k, tone_hz=330 + 110 * k
+        )
+        for k in range(3)
+    ]
+    s = nbedit.Session(tmp / "project")
+    ids = [s.import_media(p) for p in paths]
+    for k, length in enumerate(lengths):
+        first = round(float(rng.uniform(0.2, 2.5)) * FPS + 7) / FPS  # never on a keyframe
+        s.append(ids[k % 3], src_in=first, src_out=first + round(length * FPS) / FPS, audio="A1")
+    return s
+
+
+def ideal(s: nbedit.Session, out: Path, preset: str) -> tuple[float, int, int]:
+    """Seconds for the unavoidable work, frames encoded and frames copied."""
+    tl = s.timeline
+    fmt = s.format
+    settings = RenderSettings(fmt["width"], fmt["height"], Fraction(FPS), 0, s.end_frame(), preset=preset)
+    comp = Compositor(tl, Sources())
+    pieces, _ = smart.plan(tl, settings, comp)
+    shown = [comp.untouched(n) for n in range(s.end_frame())]
+    comp.sources.close()
+    t0 = time.perf_counter()
+    encoded = copied = 0
+    with av.open(str(out), "w") as dst:
+        template = next(p.stream for p in pieces if p.gop is not None)
+        with av.open(template.path) as c:
+            v = dst.add_stream_from_template(c.streams.video[0])
+        v.time_base = Fraction(1, FPS * 3000)
+        sink = []  # encoded pieces' packets are made and dropped: the ideal does not pay for stitching them
+        k = 0
+        for p in pieces:
+            if p.gop is not None:
+                with av.open(p.stream.path) as src:
+                    vs = src.streams.video[0]
+                    src.seek(p.gop.key_dts, stream=vs)
+                    got = 0
+                    for packet in src.demux(vs):
+                        if not packet.size or packet.dts < p.gop.key_dts:  # empty, or before the keyframe
+                            continue
+                        packet.stream = v
+                        packet.pts = (k + p.stream.index_of[packet.pts] - p.gop.first) * 3000
+                        packet.dts = (k + got - 2) * 3000
+                        packet.time_base = v.time_base
+                        dst.mux(packet)
+                        got += 1
+                        if got == p.end - p.start:
+                            break
+                copied += got
+            else:
+                enc = smart.encoder(settings)
+                entry, first = shown[p.start]
+                with av.open(entry["path"]) as src:
+                    vs = src.streams.video[0]
+                    src.seek(int(vs.start_time + Fraction(first, FPS) / vs.time_base), stream=vs)
+                    j = 0
+                    for frame in src.decode(vs):
+                        i = round((frame.pts - vs.start_time) * vs.time_base * FPS)
+                        if i < first:
+                            continue
+                        frame.pts = j
+                        sink.extend(enc.encode(frame))
+                        j += 1
+                        if j == p.end - p.start:
+                            break
+                sink.extend(enc.encode(None))
+                encoded += j
+            k = p.end
+    t_video = time.perf_counter() - t0
+    t_audio = sound_work(s)
+    return t_video + t_audio, encoded, copied
+
+
+def sound_work(s: nbedit.Session) -> float:
+    """Seconds to decode the sound of each cut and encode it as AAC, as any render must."""
+    t0 = time.perf_counter()
+    enc = av.CodecContext.create("aac", "w")
+    enc.sample_rate, enc.layout, enc.format = 48000, "stereo", "fltp"
+    enc.bit_rate = 192_000
+    pts = 0
+    for clip in s.timeline.tracks[1].find_clips():
+        entry = media_entry(s.timeline, clip.metadata["nbedit"]["media"])
+        start = clip.source_range.start_time.to_seconds()
+        count = round(clip.source_range.duration.to_seconds() * 48000)
+        pcm = media.read_audio(entry["path"], rate=48000, channels=2, start=round(start * 48000), count=count)
+        for i in range(0, pcm.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(pcm[:, i : i + 1024]), format="fltp", layout="stereo"
+            )
+            frame.sample_rate, frame.pts = 48000, pts
+            pts += frame.samples
+            enc.encode(frame)
+    enc.encode(None)
+    return time.perf_counter() - t0
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT of the sources and the output")
+    parser.add_argument("--cuts", type=int, default=4, help="cuts of 5 to 8 s")
+    parser.add_argument("--repeat", type=int, default=3, help="alternate the three sides this many times")
+    parser.add_argument("--preset", default="medium", help="x264 preset of the encoded frames (nbedit's default)")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        s = build(tmp, size, args.cuts)
+        print(f"sources made in {time.perf_counter() - t0:.1f} s")
+        runs: dict[str, list[float]] = {"full": [], "smart": [], "ideal": []}
+        loads = []
+        for _ in range(args.repeat):  # alternated, so the load on the machine falls on every side alike
+            loads.append(os.getloadavg()[0])
+            runs["full"].append(
+                timed(lambda: s.render(tmp / "full.mp4", smart=False, preset=args.preset, progress=False))
+            )
+            runs["smart"].append(
+                timed(lambda: s.render(tmp / "smart.mp4", smart=True, preset=args.preset, progress=False))
+            )
+            took, encoded, copied = ideal(s, tmp / "ideal.mp4", args.preset)
+            runs["ideal"].append(took)
+            loads.append(os.getloadavg()[0])
+        full, fast, best = (statistics.median(runs[k]) for k in ("full", "smart", "ideal"))
+        frames = s.end_frame()
+        print(
+            f"{args.cuts} cuts, {frames} frames at {args.size} {FPS} fps, GOP 30, preset {args.preset}: "
+            f"{copied} frames copied in whole GOPs, {encoded} encoded; median of {args.repeat}, "
+            f"load average {min(loads):.1f} to {max(loads):.1f}"
+        )
+        print(f"full re-encode  : {full:7.2f} s  ({frames / full:6.1f} frames/s)")
+        print(f"smart render    : {fast:7.2f} s  ({frames / fast:6.1f} frames/s)")
+        print(f"ideal           : {best:7.2f} s  (encode {encoded} frames, copy {copied}, the sound)")
+        print(f"full / smart    : {full / fast:7.2f}x  (target at least 4x)")
+        print(f"smart / ideal   : {fast / best:7.2f}x  (target at most 1.3x)")
+
+
+if __name__ == "__main__":
+    main()
