@@ -69,6 +69,57 @@ def test_every_frame_of_a_cut_edit_is_the_source_frame_it_should_be(xy, tmp_path
     assert len(copied(pieces(xy))) == 70  # x's GOPs 20..59 and y's 10..39, the rest encoded
 
 
+@pytest.mark.parametrize("preset", ["ultrafast", "medium"])  # no B-frames in the pieces; B-frames in a pyramid
+def test_pieces_of_every_length_between_copied_gops_keep_their_frames(xy, tmp_path, preset):
+    expected = []
+    for k, (first, last) in enumerate([(3, 41), (19, 52), (41, 90), (9, 31), (1, 3), (58, 70)]):
+        xy.append("xy"[k % 2], src_in=first / 24, src_out=last / 24)
+        expected += range(first, last)
+    out = xy.render(tmp_path / "out.mp4", smart=True, preset=preset, progress=False)
+    assert [read_counter(f) for f in frames(out)] == expected
+    lengths = {p.end - p.start for p in pieces(xy) if p.gop is None}
+    assert {1, 2, 7, 11} <= lengths  # pieces shorter and longer than x264's B-frame delay
+
+
+def test_a_retimed_clip_is_encoded_frame_exact(xy, tmp_path):
+    slow = xy.append("x", src_in=0, src_out=1)  # 24 frames played over 48: each shown twice
+    xy.speed(slow, 0.5)
+    xy.append("x", src_in=2, src_out=3)
+    out = xy.render(tmp_path / "out.mp4", smart=True, progress=False)
+    assert [read_counter(f) for f in frames(out)] == [i // 2 for i in range(48)] + list(range(48, 72))
+    assert copied(pieces(xy)) == list(range(50, 70))  # x's GOPs 50..59 and 60..69; none of the slow clip
+
+
+def open_gop_source(path: Path) -> str:
+    """A 2 s source whose later GOPs are open (leading B-frames refer to the GOP before): only one IDR."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=24)
+        v.width, v.height, v.pix_fmt = 320, 240, "yuv420p"
+        v.codec_context.gop_size = 10
+        v.codec_context.max_b_frames = 2
+        v.options = {"preset": "veryfast", "x264-params": "open-gop=1:scenecut=0:b-adapt=0:mbtree=0"}
+        for n in range(48):
+            img = np.full((240, 320, 3), 90, np.uint8)
+            media.draw_counter(img, n)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = n
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+    return str(path)
+
+
+def test_open_gops_are_never_copied_apart(s, tmp_path):
+    s.import_media(open_gop_source(tmp_path / "open.mp4"))
+    s.append("open", src_in=10 / 24, src_out=40 / 24)
+    assert copied(pieces(s)) == []
+    with pytest.raises(nbedit.RenderError, match="no whole GOP"):
+        s.render(tmp_path / "out.mp4", smart=True, progress=False)
+    out = s.render(tmp_path / "out.mp4", progress=False)
+    assert [read_counter(f) for f in frames(out)] == list(range(10, 40))
+    s.append("open", src_in=0, src_out=2)  # all of it, from its only IDR: one closed GOP
+    assert copied(pieces(s)) == list(range(30, 78))
+
+
 def test_copied_gops_decode_to_the_sources_own_pictures(xy, reel, tmp_path):
     xy.append("x", src_in=0.5, src_out=2.5)
     xy.append("y", src_in=0.25, src_out=2.0)
