@@ -11,7 +11,8 @@ off a keyframe, so every cut leaves GOP fragments to encode. Three sides, altern
   the frames outside whole copyable GOPs, with the same x264 settings and a fresh encoder per piece, plus copying
   the packets of the copied GOPs into a file, plus decoding and encoding the sound.
 
-Targets (issue 13): smart within 1.3x of ideal, at least 4x faster than full.
+Targets (issue 13): smart within 1.3x of ideal, at least 4x faster than full. A smart render encodes the sound
+on a thread of its own beside the pictures, so it is also compared with the longer of the two parts of the ideal.
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ def build(tmp: Path, size: tuple[int, int], cuts: int) -> nbedit.Session:
     s = nbedit.Session(tmp / "project")
     ids = [s.import_media(p) for p in paths]
     for k, length in enumerate(lengths):
-        first = round(float(rng.uniform(0.2, 2.5)) * FPS + 7) / FPS  # never on a keyframe
+        first = (int(rng.integers(0, 3)) * FPS + int(rng.integers(4, FPS - 4))) / FPS  # never on a keyframe
         s.append(ids[k % 3], src_in=first, src_out=first + round(length * FPS) / FPS, audio="A1")
     return s
 
 
-def ideal(s: nbedit.Session, out: Path, preset: str) -> tuple[float, int, int]:
-    """Seconds for the unavoidable work, frames encoded and frames copied."""
+def ideal(s: nbedit.Session, out: Path, preset: str) -> tuple[float, float, int, int]:
+    """Seconds for the unavoidable work on the pictures and on the sound, frames encoded and frames copied."""
     tl = s.timeline
     fmt = s.format
     settings = RenderSettings(fmt["width"], fmt["height"], Fraction(FPS), 0, s.end_frame(), preset=preset)
@@ -108,9 +109,7 @@ def ideal(s: nbedit.Session, out: Path, preset: str) -> tuple[float, int, int]:
                 sink.extend(enc.encode(None))
                 encoded += j
             k = p.end
-    t_video = time.perf_counter() - t0
-    t_audio = sound_work(s)
-    return t_video + t_audio, encoded, copied
+    return time.perf_counter() - t0, sound_work(s), encoded, copied
 
 
 def sound_work(s: nbedit.Session) -> float:
@@ -155,7 +154,7 @@ def main() -> None:
         t0 = time.perf_counter()
         s = build(tmp, size, args.cuts)
         print(f"sources made in {time.perf_counter() - t0:.1f} s")
-        runs: dict[str, list[float]] = {"full": [], "smart": [], "ideal": []}
+        runs: dict[str, list[float]] = {"full": [], "smart": [], "ideal": [], "pictures": [], "sound": []}
         loads = []
         for _ in range(args.repeat):  # alternated, so the load on the machine falls on every side alike
             loads.append(os.getloadavg()[0])
@@ -165,10 +164,12 @@ def main() -> None:
             runs["smart"].append(
                 timed(lambda: s.render(tmp / "smart.mp4", smart=True, preset=args.preset, progress=False))
             )
-            took, encoded, copied = ideal(s, tmp / "ideal.mp4", args.preset)
-            runs["ideal"].append(took)
+            pictures, sound, encoded, copied = ideal(s, tmp / "ideal.mp4", args.preset)
+            runs["ideal"].append(pictures + sound)
+            runs["pictures"].append(pictures)
+            runs["sound"].append(sound)
             loads.append(os.getloadavg()[0])
-        full, fast, best = (statistics.median(runs[k]) for k in ("full", "smart", "ideal"))
+        full, fast, best, pictures, sound = (statistics.median(runs[k]) for k in runs)
         frames = s.end_frame()
         print(
             f"{args.cuts} cuts, {frames} frames at {args.size} {FPS} fps, GOP 30, preset {args.preset}: "
@@ -177,9 +178,14 @@ def main() -> None:
         )
         print(f"full re-encode  : {full:7.2f} s  ({frames / full:6.1f} frames/s)")
         print(f"smart render    : {fast:7.2f} s  ({frames / fast:6.1f} frames/s)")
-        print(f"ideal           : {best:7.2f} s  (encode {encoded} frames, copy {copied}, the sound)")
+        work = f"encode {encoded} frames and copy {copied}: {pictures:.2f} s; the sound: {sound:.2f} s"
+        print(f"ideal           : {best:7.2f} s  ({work})")
         print(f"full / smart    : {full / fast:7.2f}x  (target at least 4x)")
         print(f"smart / ideal   : {fast / best:7.2f}x  (target at most 1.3x)")
+        # a smart render encodes the sound on a thread of its own, beside the pictures: against the longer part
+        print(
+            f"smart / max(pictures, sound): {fast / max(pictures, sound):.2f}x  (the ideal with the sound overlapped)"
+        )
 
 
 if __name__ == "__main__":

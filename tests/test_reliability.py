@@ -521,7 +521,7 @@ RENDER = """
 import sys, nbedit
 s = nbedit.Session(sys.argv[1], read_only=True)
 print("rendering", flush=True)
-s.render(sys.argv[2], progress=False, preset="veryslow")
+s.render(sys.argv[2], progress=False, preset="veryslow", smart=False)  # a copy would end before the kill
 """
 
 
