@@ -2,7 +2,7 @@
 
 Where the output shows a source's frames one after another, untouched (no transform, effect, opacity or
 transition), from an H.264 source whose stream matches the output (size, yuv420p, frame rate, no rotation), each
-closed GOP the output shows whole (its IDR keyframe up to the frame before the next keyframe) goes to the file as
+closed GOP the output shows whole (from an IDR picture up to the frame before the next IDR) goes to the file as
 the source's own packets. Only the pieces between them (around cuts, transitions, effects, GOP fragments) are
 decoded, composited and encoded, with the settings a full render uses; sound is always mixed and encoded anew.
 
@@ -571,6 +571,13 @@ class _Sound:
 
 
 def _umask() -> int:
+    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

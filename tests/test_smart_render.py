@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -238,8 +241,30 @@ def test_a_failed_smart_render_keeps_the_old_file(xy, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "project"]
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MiB file system (tmpfs), filled up to its last 8 KiB: less than a copied GOP needs."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True, capture_output=True)
+    with open(mount / "filler", "wb", buffering=0) as f:
+        with contextlib.suppress(OSError):
+            while True:
+                f.write(b"\0" * 2**12)
+    os.truncate(mount / "filler", (mount / "filler").stat().st_size - 8 * 2**10)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_smart_render_onto_a_full_disk_is_a_typed_error_and_leaves_no_partial_file(xy, small_disk):
+    xy.append("x", src_in=0, src_out=2)  # copied whole: 30 kB
+    with pytest.raises(nbedit.RenderError, match="rendering cut.mp4 failed: the disk is full"):
+        xy.render(small_disk / "cut.mp4", smart=True, progress=False)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
 def test_the_gops_of_a_source_are_found_from_its_packets(reel):
     s = smart.stream_of(reel["x"], media.sha256_file(reel["x"]))
     assert [(g.first, g.end) for g in s.gops] == [(k, min(k + 10, 96)) for k in range(0, 96, 10)]
-    assert s.length_size == 4 and [u[0] & 0x1F for u in s.parameter_sets] == [7, 8]
+    assert s.length_size == 4 and [u[0] & 0x1F for u in s.parameter_sets] == [smart.NAL_SPS, smart.NAL_PPS]
     assert isinstance(smart.stream_of(str(Path(reel["x"]).with_name("nope.mp4")), ""), str)
