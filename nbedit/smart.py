@@ -432,7 +432,7 @@ class _Writer:
         self.tick = fps.denominator * ticks
         self.delay = max([encoder_delay(settings)] + [p.gop.delay for p in pieces if p.gop is not None])
         self.decoded = 0  # packets written: the decode position of the next one
-        self.after_encoded = True  # a copied GOP after an encoded piece (or first) needs its parameter sets again
+        self.sets = template.parameter_sets  # the parameter sets in force: the file's header has the template's
 
     def _mux(self, data: bytes, frame: int, key: bool) -> None:
         packet = av.Packet(data)
@@ -451,9 +451,10 @@ class _Writer:
             data = bytes(p)
             if s.length_size != self.length_size:
                 data = prefixed(nal_units(data, s.length_size), self.length_size)
-            if k == 0:  # the source's parameter sets before its IDR: the piece before may have had others
+            if k == 0 and self.sets != s.parameter_sets:  # an encoded piece or another source came before
                 data = prefixed(s.parameter_sets, self.length_size) + data
             self._mux(data, piece.start + s.index_of[p.pts] - gop.first, k == 0)
+        self.sets = s.parameter_sets
 
     def encode(self, piece: Piece, frames: Iterator[av.VideoFrame]) -> None:
         enc = encoder(self.settings)
@@ -466,6 +467,7 @@ class _Writer:
                 self._mux(prefixed(units, self.length_size), piece.start + p.pts, p.is_keyframe)
                 count += 1
 
+        self.sets = None  # the encoder's, in-band in its pieces
         for k, frame in enumerate(frames):
             frame.pts, frame.time_base = k, 1 / self.settings.fps
             put(enc.encode(frame))

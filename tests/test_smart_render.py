@@ -27,6 +27,7 @@ def reel(tmp_path_factory) -> dict[str, str]:
         "x": media.testsrc(d / "x.mp4", seconds=4, size=(320, 240), gop=10, bframes=3, tone_hz=440),
         "y": media.testsrc(d / "y.mp4", seconds=3, size=(320, 240), gop=10, bframes=3, variant=1, start_time=1.0),
         "small": media.testsrc(d / "small.mp4", seconds=2, size=(160, 120), gop=10),
+        "coarse": media.testsrc(d / "coarse.mp4", seconds=2, size=(320, 240), gop=10, crf=40, variant=2),
     }
 
 
@@ -131,6 +132,20 @@ def test_copied_gops_decode_to_the_sources_own_pictures(xy, reel, tmp_path):
     shown = [x[i] for i in range(12, 60)] + [y[i] for i in range(6, 48)]
     for k in copied(pieces(xy)):
         assert np.array_equal(out[k], shown[k])
+
+
+def test_gops_of_sources_with_other_parameter_sets_follow_each_other(xy, reel, tmp_path):
+    xy.import_media(reel["coarse"])  # another quantiser: its picture parameter set differs from x's
+    sets = [smart.stream_of(reel[k], media.sha256_file(reel[k])).parameter_sets for k in ("x", "coarse")]
+    assert sets[0] != sets[1]
+    xy.append("x", src_in=0, src_out=20 / 24)
+    xy.append("coarse", src_in=10 / 24, src_out=30 / 24)
+    xy.append("x", src_in=40 / 24, src_out=50 / 24)
+    assert copied(pieces(xy)) == list(range(50))  # GOP after GOP, nothing encoded between
+    out = frames(xy.render(tmp_path / "out.mp4", smart=True, progress=False))
+    x, coarse = frames(reel["x"]), frames(reel["coarse"])
+    for k, picture in enumerate([*x[0:20], *coarse[10:30], *x[40:50]]):
+        assert np.array_equal(out[k], picture)
 
 
 def test_a_smart_render_shows_what_a_full_render_shows(xy, tmp_path):
