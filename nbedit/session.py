@@ -638,8 +638,9 @@ class Session:
         ``s.render("out.mp4", size=(1280, 720), crf=20)``: the file appears only when it is complete. It shows the
         timeline as it was when the call began: edits made meanwhile (from the editor's thread) reach the next one.
         ``progress`` shows a bar, or is a function called with (frames done, frames in all) as the render goes.
-        ``smart``: copy whole GOPs of source frames shown unchanged instead of encoding them again (nbedit.smart):
-        None does so when the size, rate and container allow it, True does or says why it cannot, False never.
+        ``s.render("cut.mp4", smart=True)`` copies whole GOPs of source frames shown unchanged instead of encoding
+        them again (nbedit.smart): None (the default) does so when the size, rate and container allow it, True
+        does or says why it cannot, False never does.
         """
         if smart is not None and not isinstance(smart, bool):
             raise EditError(f"smart must be True, False or None, not {smart!r}")
