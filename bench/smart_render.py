@@ -92,22 +92,29 @@ def ideal(s: nbedit.Session, out: Path, preset: str) -> tuple[float, float, int,
                 copied += got
             else:
                 enc = smart.encoder(settings)
-                entry, first = shown[p.start]
-                with av.open(entry["path"]) as src:
-                    vs = src.streams.video[0]
-                    src.seek(int(vs.start_time + Fraction(first, FPS) / vs.time_base), stream=vs)
-                    j = 0
-                    for frame in src.decode(vs):
-                        i = round((frame.pts - vs.start_time) * vs.time_base * FPS)
-                        if i < first:
-                            continue
-                        frame.pts = j
-                        sink.extend(enc.encode(frame))
-                        j += 1
-                        if j == p.end - p.start:
-                            break
+                j = p.start
+                while j < p.end:  # a piece may span a cut: each source's run decoded from its keyframe before
+                    entry, first = shown[j]
+                    run = 1
+                    while j + run < p.end and shown[j + run] == (entry, first + run):
+                        run += 1
+                    with av.open(entry["path"]) as src:
+                        vs = src.streams.video[0]
+                        src.seek(int(vs.start_time + Fraction(first, FPS) / vs.time_base), stream=vs)
+                        got = 0
+                        for frame in src.decode(vs):
+                            if round((frame.pts - vs.start_time) * vs.time_base * FPS) < first:
+                                continue
+                            frame.pts = j - p.start + got
+                            sink.extend(enc.encode(frame))
+                            got += 1
+                            if got == run:
+                                break
+                    if got < run:
+                        raise RuntimeError(f"{entry['path']} ended {run - got} frames early")
+                    j += got
+                    encoded += got
                 sink.extend(enc.encode(None))
-                encoded += j
             k = p.end
     return time.perf_counter() - t0, sound_work(s), encoded, copied
 
