@@ -334,6 +334,9 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
         with av.open(str(tmp), "w") as out:
             w = _Writer(out, settings, pieces)
             sound = _Sound(out, timeline, settings, total) if settings.audio and audio_tracks(timeline) else None
+            out.start_encoding()
+            if sound is not None:
+                sound.start()
             try:
                 for piece in pieces:
                     if piece.gop is not None:
@@ -529,6 +532,9 @@ class _Sound:
         self.stop = threading.Event()
         self.pending: tuple | None = None
         self.thread = threading.Thread(target=self._encode, name="nbedit-smart-sound", daemon=True)
+
+    def start(self) -> None:
+        """Start encoding; the file's header, which opens the encoder, must be written first (on this thread)."""
         self.thread.start()
 
     def _encode(self) -> None:
@@ -569,7 +575,8 @@ class _Sound:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def _umask() -> int:
