@@ -23,6 +23,7 @@ import queue
 import re
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,6 +58,7 @@ from .timeline import audio_tracks
 CONTAINERS = (".mp4", ".m4v", ".mov", ".mkv")
 NAL_IDR, NAL_SPS, NAL_PPS = 5, 7, 8
 MIX_BLOCK = 47  # AAC frames of sound mixed at once: about a second
+HELD_BYTES = 64 * 2**20  # copied packets waiting for the encoder's last packets of the piece before them
 
 
 # ---- what a source's packets say -------------------------------------------------------------------------------
@@ -332,7 +334,16 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
         comp = Compositor(timeline, sources)
         numbers = list(output_frames(settings, edit_rate(timeline)))
         with av.open(str(tmp), "w") as out:
-            w = _Writer(out, settings, pieces)
+            sound = None
+
+            def done(piece: Piece) -> None:  # all of it is in the file: its sound goes in too
+                if sound is not None:
+                    sound.upto(piece.end, final=piece is pieces[-1])
+                bar.update(piece.end - piece.start)
+                if report is not None:
+                    report(piece.end, total)
+
+            w = _Writer(out, settings, pieces, done)
             sound = _Sound(out, timeline, settings, total) if settings.audio and audio_tracks(timeline) else None
             out.start_encoding()
             if sound is not None:
@@ -346,11 +357,7 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
                         w.copy(piece, reader.packets(piece.gop))
                     else:
                         w.encode(piece, (_frame(comp, numbers[k], settings) for k in range(piece.start, piece.end)))
-                    if sound is not None:
-                        sound.upto(piece.end, final=piece is pieces[-1])
-                    bar.update(piece.end - piece.start)
-                    if report is not None:
-                        report(piece.end, total)
+                w.finish()
             finally:  # the sound's thread stops before the file it encodes for is closed
                 if sound is not None:
                     sound.close()
@@ -415,15 +422,21 @@ class _GopReader:
 
 
 class _Writer:
-    """The output's video stream: copied GOPs and encoded pieces on one timeline of frames.
+    """The output's video stream: copied GOPs and encoded pieces on one timeline of frames, muxed in order.
 
     Every packet gets pts = its output frame and dts = its place in decode order less a delay that covers the
     reordering of every piece, so dts grows by one frame per packet across pieces and never passes pts.
+
+    One encoder makes every piece, each begun with a forced IDR (its frames refer to none before it; x264 ends
+    the piece before with a P-frame, the GOP being closed): a fresh encoder per piece costs half as much again,
+    its threads and lookahead starting empty each time. Its packets come out a few frames late, so the copied
+    GOPs after a piece wait (as packets) until the piece is out; past HELD_BYTES of them the encoder is flushed.
     """
 
-    def __init__(self, out, settings: RenderSettings, pieces: list[Piece]):
+    def __init__(self, out, settings: RenderSettings, pieces: list[Piece], done: Callable[[Piece], None]):
         self.out = out
         self.settings = settings
+        self.done = done  # called with each piece once all of it is in the file
         template = next(p.stream for p in pieces if p.gop is not None)
         with av.open(template.path) as c:
             self.video = out.add_stream_from_template(c.streams.video[0])
@@ -436,6 +449,79 @@ class _Writer:
         self.delay = max([encoder_delay(settings)] + [p.gop.delay for p in pieces if p.gop is not None])
         self.decoded = 0  # packets written: the decode position of the next one
         self.sets = template.parameter_sets  # the parameter sets in force: the file's header has the template's
+        self.waiting: deque[_Waiting] = deque()  # pieces given, in order, not yet all in the file
+        self.held = 0  # bytes of copied packets waiting
+        self.enc: av.VideoCodecContext | None = None
+        self.fed: list[int] = []  # output frame of each frame given to the encoder, by its pts there
+
+    def copy(self, piece: Piece, packets: list[av.Packet]) -> None:
+        self.waiting.append(_Waiting(piece, packets, len(packets)))
+        self.held += sum(p.size for p in packets)
+        self._drain()
+        if self.held > HELD_BYTES and self.enc is not None:
+            self._flush()
+
+    def encode(self, piece: Piece, frames: Iterator[av.VideoFrame]) -> None:
+        if self.enc is None:
+            self.enc = encoder(self.settings)
+            self.fed = []
+        self.waiting.append(_Waiting(piece, [], piece.end - piece.start))
+        for k, frame in enumerate(frames):
+            frame.pts, frame.time_base = len(self.fed), 1 / self.settings.fps
+            frame.pict_type = av.video.frame.PictureType.I if k == 0 else av.video.frame.PictureType.NONE
+            self.fed.append(piece.start + k)
+            self._take(self.enc.encode(frame))
+
+    def finish(self) -> None:
+        if self.enc is not None:
+            self._flush()
+        if self.waiting:
+            raise ValueError(f"output frames {self.waiting[0].piece.start} on never came out of the encoder")
+
+    def _flush(self) -> None:
+        self._take(self.enc.encode(None))
+        self.enc = None
+
+    def _take(self, packets: list[av.Packet]) -> None:
+        """Hand the encoder's packets (in decode order) to the pieces they belong to, oldest first."""
+        for p in packets:
+            w = next((w for w in self.waiting if w.piece.gop is None and len(w.packets) < w.count), None)
+            frame = self.fed[p.pts]
+            if w is None or not w.piece.start <= frame < w.piece.end:
+                raise ValueError(f"the encoder gave output frame {frame} out of its piece")
+            w.packets.append(p)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Mux what the oldest waiting pieces have, in order; a piece is done when all of it is muxed."""
+        while self.waiting:
+            w = self.waiting[0]
+            for p in w.packets[w.muxed :]:
+                if w.piece.gop is not None:
+                    self._mux_copied(w, p)
+                else:
+                    units = annexb_units(bytes(p))
+                    self._mux(prefixed(units, self.length_size), self.fed[p.pts], p.is_keyframe)
+                    self.sets = None  # the encoder's, in-band
+                w.muxed += 1
+            if w.piece.gop is not None:
+                self.held -= sum(p.size for p in w.packets)
+                w.packets.clear()
+            if w.muxed < w.count:
+                return
+            self.waiting.popleft()
+            self.done(w.piece)
+
+    def _mux_copied(self, w: _Waiting, p: av.Packet) -> None:
+        s, gop = w.piece.stream, w.piece.gop
+        data = bytes(p)
+        if s.length_size != self.length_size:
+            data = prefixed(nal_units(data, s.length_size), self.length_size)
+        first = w.muxed == 0
+        if first and self.sets != s.parameter_sets:  # an encoded piece or another source came before
+            data = prefixed(s.parameter_sets, self.length_size) + data
+        self._mux(data, w.piece.start + s.index_of[p.pts] - gop.first, first)
+        self.sets = s.parameter_sets
 
     def _mux(self, data: bytes, frame: int, key: bool) -> None:
         packet = av.Packet(data)
@@ -448,35 +534,15 @@ class _Writer:
         self.out.mux(packet)
         self.decoded += 1
 
-    def copy(self, piece: Piece, packets: list[av.Packet]) -> None:
-        s, gop = piece.stream, piece.gop
-        for k, p in enumerate(packets):
-            data = bytes(p)
-            if s.length_size != self.length_size:
-                data = prefixed(nal_units(data, s.length_size), self.length_size)
-            if k == 0 and self.sets != s.parameter_sets:  # an encoded piece or another source came before
-                data = prefixed(s.parameter_sets, self.length_size) + data
-            self._mux(data, piece.start + s.index_of[p.pts] - gop.first, k == 0)
-        self.sets = s.parameter_sets
 
-    def encode(self, piece: Piece, frames: Iterator[av.VideoFrame]) -> None:
-        enc = encoder(self.settings)
-        count = 0
+@dataclass
+class _Waiting:
+    """A piece given to the writer and not yet all in the file."""
 
-        def put(packets) -> None:
-            nonlocal count
-            for p in packets:
-                units = annexb_units(bytes(p))
-                self._mux(prefixed(units, self.length_size), piece.start + p.pts, p.is_keyframe)
-                count += 1
-
-        self.sets = None  # the encoder's, in-band in its pieces
-        for k, frame in enumerate(frames):
-            frame.pts, frame.time_base = k, 1 / self.settings.fps
-            put(enc.encode(frame))
-        put(enc.encode(None))
-        if count != piece.end - piece.start:
-            raise ValueError(f"the encoder gave {count} packets for {piece.end - piece.start} frames")
+    piece: Piece
+    packets: list
+    count: int  # packets it has in all
+    muxed: int = 0
 
 
 def encoder(settings: RenderSettings) -> av.VideoCodecContext:
@@ -487,7 +553,7 @@ def encoder(settings: RenderSettings) -> av.VideoCodecContext:
     enc.framerate = settings.fps
     enc.gop_size = max(1, round(float(settings.fps) * 2))
     # as render.render sets them: mbtree=0 keeps the output a pure function of the frames
-    enc.options = {"crf": str(settings.crf), "preset": settings.preset, "x264-params": "mbtree=0"}
+    enc.options = {"crf": str(settings.crf), "preset": settings.preset, "x264-params": "mbtree=0", "forced-idr": "1"}
     return enc
 
 
