@@ -191,6 +191,7 @@ def main() -> None:
         print(f"smart render    : {fast:7.2f} s  ({frames / fast:6.1f} frames/s)")
         work = f"encode {encoded} frames and copy {copied}: {pictures:.2f} s; the sound: {sound:.2f} s"
         print(f"ideal           : {best:7.2f} s  ({work})")
+        print("each run (s):   " + "; ".join(f"{k} " + ", ".join(f"{t:.2f}" for t in runs[k]) for k in runs))
         print(f"full / smart    : {full / fast:7.2f}x  (target at least 4x)")
         print(f"smart / ideal   : {fast / best:7.2f}x  (target at most 1.3x)")
         # a smart render encodes the sound on a thread of its own, beside the pictures: against the longer part

@@ -85,6 +85,16 @@ def test_pieces_of_every_length_between_copied_gops_keep_their_frames(xy, tmp_pa
     assert {1, 2, 7, 11} <= lengths  # pieces shorter and longer than x264's B-frame delay
 
 
+def test_pieces_stay_exact_when_the_encoder_is_flushed_after_each(xy, tmp_path, monkeypatch):
+    monkeypatch.setattr(smart, "HELD_BYTES", 0)  # no copied GOP waits: the encoder is flushed before each
+    expected = []
+    for k, (first, last) in enumerate([(3, 41), (19, 52), (41, 90)]):
+        xy.append("xy"[k % 2], src_in=first / 24, src_out=last / 24)
+        expected += range(first, last)
+    out = xy.render(tmp_path / "out.mp4", smart=True, progress=False)
+    assert [read_counter(f) for f in frames(out)] == expected
+
+
 def test_a_retimed_clip_is_encoded_frame_exact(xy, tmp_path):
     slow = xy.append("x", src_in=0, src_out=1)  # 24 frames played over 48: each shown twice
     xy.speed(slow, 0.5)
