@@ -1,6 +1,6 @@
 """Smart render against a full re-encode and against the ideal, of an edit of 5-8 s cuts from GOP-30 sources.
 
-    python bench/smart_render.py [--size 1280x720] [--cuts 4] [--repeat 3] [--preset medium]
+    python bench/smart_render.py [--size 1280x720] [--cuts 4] [--repeat 3] [--preset medium] [--no-sound]
 
 The edit alternates three generated 30 fps H.264 sources (GOP 30, two B-frames, with sound), each cut starting
 off a keyframe, so every cut leaves GOP fragments to encode. Three sides, alternated, medians:
@@ -33,11 +33,12 @@ import nbedit
 from nbedit import media, smart
 from nbedit.model import media_entry
 from nbedit.render import Compositor, RenderSettings, Sources
+from nbedit.timeline import audio_tracks
 
 FPS = 30
 
 
-def build(tmp: Path, size: tuple[int, int], cuts: int) -> nbedit.Session:
+def build(tmp: Path, size: tuple[int, int], cuts: int, sound: bool = True) -> nbedit.Session:
     rng = np.random.default_rng(13)
     lengths = rng.uniform(5, 8, cuts)
     seconds = float(lengths.max()) + 3
@@ -51,7 +52,7 @@ def build(tmp: Path, size: tuple[int, int], cuts: int) -> nbedit.Session:
     ids = [s.import_media(p) for p in paths]
     for k, length in enumerate(lengths):
         first = (int(rng.integers(0, 3)) * FPS + int(rng.integers(4, FPS - 4))) / FPS  # never on a keyframe
-        s.append(ids[k % 3], src_in=first, src_out=first + round(length * FPS) / FPS, audio="A1")
+        s.append(ids[k % 3], src_in=first, src_out=first + round(length * FPS) / FPS, audio="A1" if sound else None)
     return s
 
 
@@ -130,7 +131,10 @@ def sound_work(s: nbedit.Session) -> float:
     enc.sample_rate, enc.layout, enc.format = 48000, "stereo", "fltp"
     enc.bit_rate = 192_000
     pts = 0
-    for clip in s.timeline.tracks[1].find_clips():
+    clips = [c for t in audio_tracks(s.timeline) for c in t.find_clips()]
+    if not clips:
+        return 0.0
+    for clip in clips:
         entry = media_entry(s.timeline, clip.metadata["nbedit"]["media"])
         start = clip.source_range.start_time.to_seconds()
         count = round(clip.source_range.duration.to_seconds() * 48000)
@@ -158,12 +162,13 @@ def main() -> None:
     parser.add_argument("--cuts", type=int, default=4, help="cuts of 5 to 8 s")
     parser.add_argument("--repeat", type=int, default=3, help="alternate the three sides this many times")
     parser.add_argument("--preset", default="medium", help="x264 preset of the encoded frames (nbedit's default)")
+    parser.add_argument("--no-sound", action="store_true", help="cuts of pictures only (the sound costs alike)")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        s = build(tmp, size, args.cuts)
+        s = build(tmp, size, args.cuts, sound=not args.no_sound)
         print(f"sources made in {time.perf_counter() - t0:.1f} s")
         runs: dict[str, list[float]] = {"full": [], "smart": [], "ideal": [], "pictures": [], "sound": []}
         loads = []
