@@ -41,6 +41,7 @@ from .render import (
     AUDIO_WINDOW,
     CHANNELS,
     RENDER_AUDIO_WINDOWS,
+    RENDER_CACHE_FRAMES,
     SAMPLE_RATE,
     Compositor,
     Layer,
@@ -328,11 +329,9 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
     total = pieces[-1].end
     report = progress if callable(progress) else None
     bar = tqdm(total=total, unit="frame", desc=f"smart render {path.name}", disable=not progress or bool(report))
-    sources = Sources()
     readers: dict[str, _GopReader] = {}
+    made = _Frames(timeline, settings, pieces)
     try:
-        comp = Compositor(timeline, sources)
-        numbers = list(output_frames(settings, edit_rate(timeline)))
         with av.open(str(tmp), "w") as out:
             sound = None
 
@@ -356,7 +355,7 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
                             reader = readers[piece.stream.path] = _GopReader(piece.stream)
                         w.copy(piece, reader.packets(piece.gop))
                     else:
-                        w.encode(piece, (_frame(comp, numbers[k], settings) for k in range(piece.start, piece.end)))
+                        w.encode(piece, made.take(piece.end - piece.start))
                 w.finish()
             finally:  # the sound's thread stops before the file it encodes for is closed
                 if sound is not None:
@@ -369,12 +368,65 @@ def write(timeline, path: str | os.PathLike, settings: RenderSettings, pieces: l
         raise
     finally:
         bar.close()
-        sources.close()
+        made.close()
         for reader in readers.values():
             reader.close()
     os.chmod(tmp, 0o666 & ~_umask())
     os.replace(tmp, path)
     return path
+
+
+class _Frames:
+    """The frames of the encoded pieces, in order, decoded and composited on a thread of their own while the
+    encoder works on the frames before them (as a full render makes its frames)."""
+
+    def __init__(self, timeline, settings: RenderSettings, pieces: list[Piece]):
+        self.made: queue.Queue = queue.Queue(maxsize=4)
+        self.stop = threading.Event()
+        args = (timeline, settings, pieces)
+        self.thread = threading.Thread(target=self._make, args=args, name="nbedit-smart-frames", daemon=True)
+        self.thread.start()
+
+    def _make(self, timeline, settings: RenderSettings, pieces: list[Piece]) -> None:
+        # a few frames: each source frame is read once, in order (freezes come from the reader's last frame)
+        sources = Sources(FrameCache(RENDER_CACHE_FRAMES * settings.width * settings.height * 3, name="render frames"))
+        try:
+            comp = Compositor(timeline, sources)
+            numbers = list(output_frames(settings, edit_rate(timeline)))
+            for piece in pieces:
+                for k in range(piece.start, piece.end) if piece.gop is None else ():
+                    if self.stop.is_set():
+                        return
+                    self._put(_frame(comp, numbers[k], settings))
+        except BaseException as e:  # raised where the frames are taken
+            self._put(e)
+        finally:
+            sources.close()
+
+    def _put(self, item) -> None:
+        while not self.stop.is_set():
+            try:
+                self.made.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                pass
+
+    def take(self, count: int) -> Iterator[av.VideoFrame]:
+        for _ in range(count):
+            while True:
+                try:
+                    item = self.made.get(timeout=1)
+                    break
+                except queue.Empty:
+                    if not self.thread.is_alive():
+                        raise ValueError("the frames of the encoded pieces ended early") from None
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def _frame(comp: Compositor, n: int, settings: RenderSettings) -> av.VideoFrame:
