@@ -11,8 +11,9 @@ decoded, composited and encoded, with the settings a full render uses; sound is 
 
 A copied GOP decodes to the source's own pictures, so it is identical to a full render's only when the full
 render passes those frames through unchanged; the pieces match a full render frame for frame in what they show.
-Each piece carries its parameter sets in-band: the source's (from its avcC) before a copied GOP's IDR, the
-encoder's (it writes them in-band, there being no global header) before each encoded piece's IDR.
+Parameter sets go in-band where they change: the source's (from its avcC) before a copied GOP's IDR that follows
+an encoded piece or another source, the encoder's (it writes them in-band, there being no global header) before
+each IDR of the pieces. One encoder makes all the pieces, an IDR forced at the start of each.
 """
 
 from __future__ import annotations
@@ -630,8 +631,8 @@ def encoder_delay(settings: RenderSettings) -> int:
 
 
 class _Sound:
-    """The output's sound: mixed and encoded on a thread of its own while the pictures are made (AAC encoding
-    costs as much as the copying and the pieces together), muxed up to each piece's end as the pieces are written.
+    """The output's sound: mixed and encoded on a thread of its own while the pictures are made (encoding the
+    whole length as AAC costs about as much as the pieces), muxed up to each piece's end as the pieces go in.
 
     What is muxed when depends only on sample positions, never on how far the thread got: same file, same bytes.
     """
