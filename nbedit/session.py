@@ -42,7 +42,7 @@ from .ops import markers as marker_ops
 from .ops import tracks as track_ops
 from .record import CellEmitter, History, Record
 from .render import Compositor, RenderSettings, Sources
-from .render import render as render_file
+from .smart import render as smart_render
 from .timeline import Placed, Time, as_seconds, frame_at, seconds
 
 SNAPSHOT_EVERY = 2000  # journal entries between snapshots written in the middle of editing (rare: beyond p99)
@@ -643,6 +643,7 @@ class Session:
         scheduler: str = "local",
         client: Any = None,
         segments: int | None = None,
+        smart: bool | None = None,
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
@@ -656,12 +657,20 @@ class Session:
         default client) and joins them without re-encoding: ``s.render("out.mp4", scheduler="dask",
         client=Client("tcp://scheduler:8786"))``; workers need nbedit and the media at the same paths.
         ``scheduler="segments"`` renders the same pieces here, one after another (see ``nbedit.distributed``).
+
+        ``s.render("cut.mp4", smart=True)`` copies whole GOPs of source frames shown unchanged instead of encoding
+        them again (nbedit.smart): None (the default) does so when the size, rate and container allow it, True
+        does or says why it cannot, False never does.
         """
+        if smart is not None and not isinstance(smart, bool):
+            raise EditError(f"smart must be True, False or None, not {smart!r}")
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
             # the recipe renders as this call does (its own file name left out: the bytes never depend on it)
             given = {"size": size, "fps": fps, "crf": crf, "preset": preset, "start": start, "end": end, "audio": audio}
+            given["smart"] = smart
             defaults = {"size": None, "fps": None, "crf": 18, "preset": "medium", "start": None, "end": None}
+            defaults["smart"] = None
             options = {k: v for k, v in given.items() if v != defaults.get(k, True)}
             tags = self._recipe_tags(options) if recipe and fmt else None
         if not fmt or not length:
@@ -678,6 +687,8 @@ class Session:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
         settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
         if scheduler != "local":
+            if smart:
+                raise EditError(f"smart=True copies GOPs in this process: it does not go with scheduler={scheduler!r}")
             from .distributed import render as render_segments
 
             return render_segments(
@@ -686,7 +697,7 @@ class Session:
             )
         if client is not None or segments is not None:
             raise EditError("client and segments go with scheduler='dask' or scheduler='segments'")
-        return render_file(timeline, path, settings, progress=progress, tags=tags)
+        return smart_render(timeline, path, settings, smart=smart, progress=progress, tags=tags)
 
     def _recipe_tags(self, options: dict) -> dict[str, str]:
         import nbformat

@@ -8,7 +8,8 @@
                                                             was made with (versions, input sha256s)
      4  tools.*, proxy                                      image and video algorithms; scrub proxies
      5  models.*                                            model folders: discovery, checks, loading, residency
-     6  render, distributed                                 frame plans, compositing, the render pipeline; segments
+     6  render, distributed, smart                          frame plans, compositing, the render pipeline; segments;
+                                                            copying GOPs
      7  ops.context                                         Edit: the one mechanism
      8  ops.*                                               the operations, each a plain function over an Edit
      9  interchange.*                                       OTIO adapters in and out (import_timeline is an op)
@@ -38,7 +39,7 @@ LAYERS = [
     ["index", "provenance"],
     ["tools", "proxy"],
     ["models"],
-    ["render", "distributed"],
+    ["render", "distributed", "smart"],
     ["ops.context"],
     ["ops"],
     ["interchange"],
