@@ -199,8 +199,9 @@ def test_mov_and_mkv_outputs_are_smart_too(xy, tmp_path, suffix):
 
 def test_another_output_size_renders_in_full_or_says_why_not(xy, tmp_path):
     xy.append("x", src_in=0, src_out=2)
-    auto = xy.render(tmp_path / "auto.mp4", size=(160, 120), progress=False)
-    full = xy.render(tmp_path / "full.mp4", size=(160, 120), smart=False, progress=False)
+    # recipe=False: the recipe each file carries names its own smart= setting
+    auto = xy.render(tmp_path / "auto.mp4", size=(160, 120), progress=False, recipe=False)
+    full = xy.render(tmp_path / "full.mp4", size=(160, 120), smart=False, progress=False, recipe=False)
     assert auto.read_bytes() == full.read_bytes()
     with pytest.raises(nbedit.RenderError, match="size 160x120 is not the timeline's"):
         xy.render(tmp_path / "smart.mp4", size=(160, 120), smart=True, progress=False)
