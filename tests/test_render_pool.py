@@ -105,6 +105,6 @@ def test_a_render_stopped_midway_leaves_no_file_and_no_thread_behind(ab, tmp_pat
             raise KeyboardInterrupt  # what the notebook's stop button raises
 
     with pytest.raises(KeyboardInterrupt):
-        ab.render(tmp_path / "out.mp4", preset="ultrafast", progress=stop_at_frame_30)
+        ab.render(tmp_path / "out.mp4", preset="ultrafast", progress=stop_at_frame_30, smart=False)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4") == []
     assert not [t.name for t in threading.enumerate() if t.name in ("nbedit-render", "nbedit-sound")]
