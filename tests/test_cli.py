@@ -51,11 +51,14 @@ def test_render_a_project_folder(demo, tmp_path):
 
 
 @pytest.mark.slow
-def test_render_an_otio_file_gives_the_same_file_as_the_project(demo, tmp_path):
+def test_render_an_otio_file_gives_the_same_pictures_as_the_project(demo, tmp_path):
+    from nbedit.recipes import file_hashes
+
     out, _ = demo
     res = nbedit_cli("render", str(out / "timeline.otio"), "-o", str(tmp_path / "t.mp4"), "--quiet")
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "t.mp4").read_bytes() == (out / "demo.mp4").read_bytes()
+    # the same frames; the recipes they carry differ (one opened a project, one an .otio file)
+    assert file_hashes(tmp_path / "t.mp4") == file_hashes(out / "demo.mp4")
 
 
 @pytest.mark.slow
