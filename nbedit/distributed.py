@@ -303,7 +303,7 @@ def join(
     finally:
         for c in {id(c): c for c in (first, inp, heard) if c is not None}.values():
             c.close()
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~folder.umask())
     os.replace(tmp, path)
     return path
 
@@ -384,16 +384,3 @@ class _Sound:
     def finish(self) -> None:
         self.encode(0.0, final=True)
         self.out.mux(self.stream.encode(None))
-
-
-def _umask() -> int:
-    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -356,3 +356,17 @@ def read_snapshot(folder: Path, journal: Journal) -> tuple[Snapshot, str] | None
     if snap.journal_bytes and journal.prefix_digest(snap.journal_bytes) != snap.journal_sha256:
         return None
     return snap, text.decode("utf-8")
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -873,22 +873,9 @@ def render(
         _drain(frames, worker)
         if sounder is not None:
             _drain(sound, sounder)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: a render is the user's file like any other
+    os.chmod(tmp, 0o666 & ~folder.umask())  # mkstemp makes 0600: a render is the user's file like any other
     os.replace(tmp, path)
     return path
-
-
-def _umask() -> int:
-    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def refuse_sources(timeline: otio.schema.Timeline, path: Path) -> None:

@@ -382,7 +382,7 @@ def write(
         made.close()
         for reader in readers.values():
             reader.close()
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~folder.umask())
     os.replace(tmp, path)
     return path
 
@@ -706,16 +706,3 @@ class _Sound:
         self.stop.set()
         if self.thread.is_alive():
             self.thread.join()
-
-
-def _umask() -> int:
-    try:  # Linux says it without changing it (os.umask can only be read by setting it, racing other threads)
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
