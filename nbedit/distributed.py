@@ -36,7 +36,7 @@ import av
 import numpy as np
 import opentimelineio as otio
 
-from . import folder, model
+from . import model
 from .cache import FrameCache
 from .errors import EditError, RenderError
 from .model import edit_rate
@@ -48,8 +48,10 @@ from .render import (
     Mixer,
     RenderSettings,
     Sources,
+    check_target,
     output_frames,
-    refuse_sources,
+    partial_file,
+    publish,
 )
 from .render import render as render_file
 from .timeline import audio_tracks
@@ -169,8 +171,7 @@ def render(
         raise RenderError(f"scheduler must be one of {', '.join(map(repr, SCHEDULERS))}, not {scheduler!r}")
     if scheduler == "segments" and client is not None:
         raise RenderError("client goes with scheduler='dask': scheduler='segments' renders here")
-    path = Path(path).absolute()
-    _check_target(timeline, path)
+    path = check_target(timeline, path)
     cluster = client_for(client) if scheduler == "dask" else None
     rate = edit_rate(timeline)
     plan = segment_plan(settings, rate, segments)
@@ -236,14 +237,6 @@ def _on_dask(client: Any, text: str, settings: RenderSettings, plan: list[Segmen
     return parts
 
 
-def _check_target(timeline: otio.schema.Timeline, path: Path) -> None:
-    if not path.parent.is_dir():
-        raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise RenderError(f"cannot render to {path}: it is a folder")
-    refuse_sources(timeline, path)
-
-
 def join(
     timeline: otio.schema.Timeline,
     path: Path,
@@ -259,10 +252,7 @@ def join(
     renamed only on success). Refuses segments whose encoder parameter sets differ from the first one's: their
     packets would not decode under one header."""
     heard = None if sound is None else av.open(io.BytesIO(sound))
-    folder.clean_stale(path.parent, depth=0)
-    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = partial_file(path)
     first = inp = None
     try:
         first = _open(parts[0])
@@ -303,9 +293,7 @@ def join(
     finally:
         for c in {id(c): c for c in (first, inp, heard) if c is not None}.values():
             c.close()
-    os.chmod(tmp, 0o666 & ~folder.umask())
-    os.replace(tmp, path)
-    return path
+    return publish(tmp, path)
 
 
 def _open(part: bytes | Path) -> Any:

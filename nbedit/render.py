@@ -751,20 +751,11 @@ def render(
     timeline and hold nothing reused. Each file gets a few decoders (an inset of the clip below reads forward in
     its own), and the sound is mixed and encoded on a thread of its own, muxed in a fixed order.
     """
-    import tempfile
 
     from tqdm.auto import tqdm
 
-    path = Path(path).absolute()
-    if not path.parent.is_dir():
-        raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise RenderError(f"cannot render to {path}: it is a folder")
-    refuse_sources(timeline, path)
-    folder.clean_stale(path.parent, depth=0)  # partial files of renders here that were killed
-    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    path = check_target(timeline, path)
+    tmp = partial_file(path)
     rate = edit_rate(timeline)
     numbers = list(output_frames(settings, rate))
     if settings.frames is not None:
@@ -873,7 +864,34 @@ def render(
         _drain(frames, worker)
         if sounder is not None:
             _drain(sound, sounder)
-    os.chmod(tmp, 0o666 & ~folder.umask())  # mkstemp makes 0600: a render is the user's file like any other
+    return publish(tmp, path)
+
+
+def check_target(timeline: otio.schema.Timeline, path: str | os.PathLike) -> Path:
+    """The absolute path a render may write, or a RenderError saying why not (no folder, a folder, a source)."""
+    path = Path(path).absolute()
+    if not path.parent.is_dir():
+        raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise RenderError(f"cannot render to {path}: it is a folder")
+    refuse_sources(timeline, path)
+    return path
+
+
+def partial_file(path: Path) -> Path:
+    """A new empty temporary file beside ``path`` that a render writes before :func:`publish` renames it; the
+    partial files of renders here that were killed go first."""
+    import tempfile
+
+    folder.clean_stale(path.parent, depth=0)
+    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def publish(tmp: Path, path: Path) -> Path:
+    """Put a finished render in place, with the permissions any file of the user's gets (mkstemp makes 0600)."""
+    os.chmod(tmp, 0o666 & ~folder.umask())
     os.replace(tmp, path)
     return path
 

@@ -45,6 +45,9 @@ from .render import Compositor, RenderSettings, Sources
 from .smart import render as smart_render
 from .timeline import Placed, Time, as_seconds, frame_at, seconds
 
+# Session.render's settings as a call that names none of them gets them (a recipe's render cell names the others)
+RENDER_DEFAULTS = {"size": None, "fps": None, "crf": 18, "preset": "medium", "start": None, "end": None}
+RENDER_DEFAULTS |= {"audio": True, "smart": None}
 SNAPSHOT_EVERY = 2000  # journal entries between snapshots written in the middle of editing (rare: beyond p99)
 SNAPSHOT_IDLE = 2.0  # seconds without an edit after which the snapshot catches up
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -667,11 +670,8 @@ class Session:
         with self.mutex:  # a copy: the render's threads read it for minutes while other threads may edit
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
             # the recipe renders as this call does (its own file name left out: the bytes never depend on it)
-            given = {"size": size, "fps": fps, "crf": crf, "preset": preset, "start": start, "end": end, "audio": audio}
-            given["smart"] = smart
-            defaults = {"size": None, "fps": None, "crf": 18, "preset": "medium", "start": None, "end": None}
-            defaults["smart"] = None
-            options = {k: v for k, v in given.items() if v != defaults.get(k, True)}
+            given = dict(size=size, fps=fps, crf=crf, preset=preset, start=start, end=end, audio=audio, smart=smart)
+            options = {k: v for k, v in given.items() if v != RENDER_DEFAULTS[k]}
             tags = self._recipe_tags(options) if recipe and fmt else None
         if not fmt or not length:
             raise EditError("nothing to render: the timeline is empty")

@@ -22,7 +22,6 @@ import functools
 import os
 import queue
 import re
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -49,8 +48,10 @@ from .render import (
     Mixer,
     RenderSettings,
     Sources,
+    check_target,
     output_frames,
-    refuse_sources,
+    partial_file,
+    publish,
     resize,
 )
 from .render import render as full_render
@@ -326,16 +327,8 @@ def write(
     """Write the pieces to ``path`` (through a temporary file, renamed only on success)."""
     from tqdm.auto import tqdm
 
-    path = Path(path).absolute()
-    if not path.parent.is_dir():
-        raise RenderError(f"cannot render to {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise RenderError(f"cannot render to {path}: it is a folder")
-    refuse_sources(timeline, path)
-    folder.clean_stale(path.parent, depth=0)
-    fd, name = tempfile.mkstemp(prefix=folder.temp_prefix(path), suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    path = check_target(timeline, path)
+    tmp = partial_file(path)
     total = pieces[-1].end
     report = progress if callable(progress) else None
     bar = tqdm(total=total, unit="frame", desc=f"smart render {path.name}", disable=not progress or bool(report))
@@ -382,9 +375,7 @@ def write(
         made.close()
         for reader in readers.values():
             reader.close()
-    os.chmod(tmp, 0o666 & ~folder.umask())
-    os.replace(tmp, path)
-    return path
+    return publish(tmp, path)
 
 
 class _Frames:
