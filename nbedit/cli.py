@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     rend.add_argument("source", help="project folder, .otio file or recipe .ipynb")
     rend.add_argument("-o", "--output", required=True, help="video file to write (.mp4, .mov, .mkv)")
     rend.add_argument("--crf", type=int, default=18)
+    rend.add_argument(
+        "--no-smart", action="store_true", help="re-encode every frame (default: copy unchanged GOPs where allowed)"
+    )
     rend.add_argument("--quiet", action="store_true", help="no progress bar")
     rep = sub.add_parser("replay", help="run a recipe notebook headless, in a fresh project; optionally render it")
     rep.add_argument("recipe", help="recipe .ipynb (s.to_notebook)")
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command in ("replay", "diff", "verify"):
             return _recipes(args)
-        return _render(Path(args.source), Path(args.output), crf=args.crf, progress=not args.quiet)
+        smart = False if args.no_smart else None
+        return _render(Path(args.source), Path(args.output), crf=args.crf, smart=smart, progress=not args.quiet)
     except NbeditError as e:
         print(f"nbedit: {e}", file=sys.stderr)
         return 1
@@ -178,12 +182,12 @@ def _recipes(args: argparse.Namespace) -> int:
     return 0 if v.same else 3
 
 
-def _render(source: Path, output: Path, *, crf: int, progress: bool) -> int:
+def _render(source: Path, output: Path, *, crf: int, smart: bool | None, progress: bool) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nbedit-") as scratch:  # an .otio file needs a project to open in
         session = load(source, scratch=Path(scratch))
-        path = session.render(output, crf=crf, progress=progress)
+        path = session.render(output, crf=crf, smart=smart, progress=progress)
     print(f"rendered {path}")
     return 0
 

@@ -173,12 +173,14 @@ def _with_folder(source: str, folder: Path) -> str:
     raise RecipeError("the recipe's set-up cell makes no nbedit.Session(<folder>, ...)")
 
 
-def _render_to(source: str, output: Path) -> str:
+def _render_to(source: str, output: Path, *, progress: bool = True) -> str:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "render" and node.args:
             if isinstance(node.args[0], ast.Constant):
-                return _replace(source, node.args[0], str(output))
+                # a quiet replay is quiet all through: the render cell's own bar too (a recipe never records one)
+                quiet = not progress and all(k.arg != "progress" for k in node.keywords)
+                return _replace(source, node.args[0], str(output), ", progress=False" if quiet else "")
     raise RecipeError("the recipe's render cell is not s.render(<path>, ...)")
 
 
@@ -240,7 +242,7 @@ def replay(
                     keep_id = "" if named else f", name={default_media_id(node.value)!r}"
                     source = _replace(source, node, str(found[sha]), keep_id)
             if "render" in c.tags and out is not None:
-                source = _render_to(source, out)
+                source = _render_to(source, out, progress=progress)
             try:
                 exec(compile(source, f"{recipe.path.name}, cell {c.number}", "exec"), namespace)  # noqa: S102
             except Exception as e:
@@ -386,9 +388,7 @@ def _thumb(img: np.ndarray, width: int = 192) -> np.ndarray:
     return cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
 
 
-def strip(
-    a: Session, b: Session, ranges: list[tuple[int, int]], path: str | os.PathLike, *, most: int = 6
-) -> Path:
+def strip(a: Session, b: Session, ranges: list[tuple[int, int]], path: str | os.PathLike, *, most: int = 6) -> Path:
     """A PNG of the middle frame of each changed range: before (top row) over after (bottom row)."""
     from .render import to_png
 

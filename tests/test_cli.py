@@ -71,6 +71,18 @@ def test_render_a_recipe_notebook_headless(demo, tmp_path):
     assert "render" in nbk.cells[-1].metadata["tags"]
 
 
+@pytest.mark.slow
+def test_render_no_smart_re_encodes_every_frame_and_the_recipe_it_carries_says_so(demo, tmp_path):
+    from nbedit.recipes import recipe_of_render
+
+    out, _ = demo
+    res = nbedit_cli("render", str(out / "project"), "-o", str(tmp_path / "full.mp4"), "--no-smart", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert frame_count(tmp_path / "full.mp4") == 252
+    render_cell = nbformat.read(recipe_of_render(tmp_path / "full.mp4"), as_version=4).cells[-1]
+    assert "smart=False" in render_cell.source
+
+
 def test_render_of_something_else_is_a_clear_error(tmp_path):
     (tmp_path / "x.txt").write_text("hello")
     res = nbedit_cli("render", str(tmp_path / "x.txt"), "-o", str(tmp_path / "o.mp4"))

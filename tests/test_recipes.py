@@ -236,3 +236,13 @@ def test_two_renders_of_one_edit_to_two_names_are_the_same_bytes(tmp_path, foota
     again = s.render(tmp_path / "another-name.mp4", progress=False)
     s.close()
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_a_quiet_replay_shows_no_progress_bar_even_for_its_render_cell(tmp_path, footage_dir, capfd):
+    path, _ = make_recipe(tmp_path, footage_dir)
+    capfd.readouterr()
+    r = recipes.replay(path, output=tmp_path / "out.mp4", progress=False)
+    r.session.close()
+    assert r.output is not None and r.output.exists()
+    err = capfd.readouterr().err
+    assert "it/s" not in err and "frame" not in err
