@@ -233,14 +233,14 @@ def new_clip(entry: Any, media_id: str, clip_id: str, kind: str, src_in: int, du
 
 
 def tag_recipe(notebook: Any, name: str, provenance: dict | None = None) -> None:
-    """Mark an nbformat notebook as the recipe of project ``name`` (its metadata["nbedit"]), with what it was made
-    with: ``{"versions": {...}, "media": [{"id", "path", "sha256", "size"}], "models": [{"name", ...}]}``."""
-    notebook.metadata[KEY] = {"recipe": name, **(provenance or {})}
+    """Mark a notebook (plain data or nbformat's) as the recipe of project ``name`` (its metadata["nbedit"]), with
+    what it was made with: ``{"versions": {...}, "media": [{"id", "path", "sha256", "size"}], "models": [...]}``."""
+    notebook["metadata"][KEY] = {"recipe": name, **(provenance or {})}
 
 
 def recipe_info(notebook: Any) -> dict:
     """What a recipe notebook's metadata["nbedit"] says (empty for a notebook that is not one)."""
-    info = notebook.metadata.get(KEY, {})
+    info = notebook["metadata"].get(KEY, {})
     return dict(info) if isinstance(info, dict) else {}
 
 

@@ -6,6 +6,7 @@ The same record serves three readers: ``Session.history`` (people), the append-o
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -160,30 +161,44 @@ def notebook(
     folder: str | None = None,
     render_to: str | None = None,
     render_options: dict | None = None,
-):
-    """The recipe as an ``nbformat`` notebook: a header, a set-up cell, one cell per operation, a render cell
-    (``s.render(render_to, **render_options)``)."""
-    import nbformat.v4 as nbf
+) -> dict:
+    """The recipe as a notebook (nbformat 4.5 as plain data): a header, a set-up cell, one cell per operation, a
+    render cell (``s.render(render_to, **render_options)``). ``writes`` turns it into the file's text.
 
+    Built without nbformat: importing it loads jsonschema and its format checkers (2 to 9 s here), which every
+    render would pay for the recipe it carries."""
     folder = folder or f"{name}.recipe"
     render_to = render_to or f"{name}.mp4"
     cells = [
-        nbf.new_markdown_cell(
+        _markdown_cell(
             f"# Recipe: {name}\n\n"
             "Run all cells to rebuild this edit from its media, one operation per cell. Each media file is "
             "checked against the sha256 it had when it was imported, and the last cell renders the result.\n\n"
             "Edits you make from here on are recorded too: `s.recipe()` prints them all."
         ),
-        nbf.new_code_cell(header(name, folder, history), metadata={"tags": ["setup"]}),
+        _code_cell(header(name, folder, history), tags=["setup"]),
     ]
-    cells += [nbf.new_code_cell(r.code, metadata={"tags": ["operation"]}) for r in history]
+    cells += [_code_cell(r.code, tags=["operation"]) for r in history]
     options = "".join(f", {k}={source(literal(v))}" for k, v in (render_options or {}).items())
-    cells.append(nbf.new_code_cell(f"s.render({render_to!r}{options})", metadata={"tags": ["render"]}))
+    cells.append(_code_cell(f"s.render({render_to!r}{options})", tags=["render"]))
     for k, cell in enumerate(cells):
-        cell["id"] = f"nbedit-{k}"  # not nbformat's random ids: the same edit makes the same notebook, byte for byte
-    nb = nbf.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+        cell["id"] = f"nbedit-{k}"  # not random ids: the same edit makes the same notebook, byte for byte
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def writes(nb: dict) -> str:
+    """A notebook's file text, as nbformat writes it (sorted keys, one-space indent, sources as lists of lines)."""
+    cells = [{**c, "source": c["source"].splitlines(keepends=True)} for c in nb["cells"]]
+    return json.dumps({**nb, "cells": cells}, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
+
+
+def _code_cell(code: str, *, tags: list[str]) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": tags}, "outputs": [], "source": code}
+
+
+def _markdown_cell(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
 # ---- emitting cells from operations made outside a cell -------------------------------------------------

@@ -475,9 +475,7 @@ class Session:
 
     def to_notebook(self, path: str | os.PathLike, *, render_to: str | None = None) -> Path:
         """Write the recipe as a notebook: a header, one cell per operation, and a render cell."""
-        import nbformat
-
-        from .record import notebook
+        from .record import notebook, writes
 
         path = Path(path)
         if why := model.overwrites_source(self.timeline, path):
@@ -486,7 +484,7 @@ class Session:
 
         nbk = notebook(self.name, self.history, render_to=render_to)
         model.tag_recipe(nbk, self.name, provenance(self.timeline, self.history))
-        disk.atomic_write(path, nbformat.writes(nbk))
+        disk.atomic_write(path, writes(nbk))
         return path
 
     @classmethod
@@ -700,10 +698,8 @@ class Session:
         return smart_render(timeline, path, settings, smart=smart, progress=progress, tags=tags)
 
     def _recipe_tags(self, options: dict) -> dict[str, str]:
-        import nbformat
-
         from .provenance import provenance, render_tags
-        from .record import notebook
+        from .record import notebook, writes
 
         nbk = notebook(self.name, self.history, render_options=options)
         model.tag_recipe(nbk, self.name, provenance(self.timeline, self.history))
@@ -715,7 +711,7 @@ class Session:
             "tracks": self.tracks,
             "media": sorted(self.media),
         }
-        return render_tags(nbformat.writes(nbk), summary)
+        return render_tags(writes(nbk), summary)
 
     @classmethod
     def from_render(

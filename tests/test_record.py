@@ -161,3 +161,30 @@ def test_running_an_emitted_cell_in_the_same_kernel_says_it_is_applied_and_chang
     assert len(ab.history) == history + 1
     shell.run_cell("s.undo()  ")  # an unrelated cell that happens to look like code never emitted: it runs
     assert len(ab.history) == history
+
+
+def test_the_recipe_notebook_is_byte_for_byte_what_nbformat_writes_and_it_validates(s, footage, tmp_path):
+    build(s, footage)
+    path = s.to_notebook(tmp_path / "recipe.ipynb")
+    text = path.read_text()
+    nb = nbformat.reads(text, as_version=4)
+    nbformat.validate(nb)
+    assert nbformat.writes(nb) == text
+    assert [c.metadata.get("tags") for c in nb.cells][-1] == ["render"]
+
+
+def test_a_render_carries_its_recipe_without_loading_nbformat(footage, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nbedit\n"
+        f"s = nbedit.Session({str(tmp_path / 'p')!r})\n"
+        f"s.append(s.import_media({footage['a']!r}), track='V1', src_in=0, src_out=0.5)\n"
+        f"s.render({str(tmp_path / 'out.mp4')!r}, progress=False)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'jsonschema')))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+    assert nbedit.Session.from_render(tmp_path / "out.mp4", tmp_path / "back").clips
