@@ -2,9 +2,10 @@
 
 ``nbedit.hardware()`` reports it::
 
-    >>> nbedit.hardware()
-    {'h264_nvenc': 'absent: avcodec_open2 failed (Operation not permitted); no NVIDIA driver (libcuda.so.1 ...)',
-     'hevc_nvenc': 'absent: ...', 'nvdec': 'absent: ...', 'cuda_torch': 'absent: torch 2.13.0+cpu has no CUDA'}
+    >>> nbedit.hardware()  # on a machine without an NVIDIA driver
+    {'h264_nvenc': 'absent: h264_nvenc did not open (Operation not permitted); no NVIDIA driver (libcuda not found)',
+     'hevc_nvenc': 'absent: ...', 'nvdec': 'absent: no CUDA device context (Operation not permitted); ...',
+     'cuda_torch': 'absent: no NVIDIA driver (libcuda not found), so no CUDA device for torch'}
 
 A PyAV wheel lists h264_nvenc whether or not a driver is there, so "present" means it was tried: an encoder
 really opened at a small size, a CUDA device context really was made, torch really sees a device.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ctypes.util
 import functools
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -34,8 +36,14 @@ class Found:
         return "present" if self.present else f"absent: {self.reason}"
 
 
+@functools.cache
+def driver() -> str | None:
+    """The NVIDIA driver's CUDA library as the loader finds it (None: no driver here, so no NVENC nor CUDA)."""
+    return ctypes.util.find_library("cuda")
+
+
 def _driver_hint() -> str:
-    return "" if ctypes.util.find_library("cuda") else "; no NVIDIA driver (libcuda not found)"
+    return "" if driver() else "; no NVIDIA driver (libcuda not found)"
 
 
 @functools.cache
@@ -73,7 +81,9 @@ def nvdec() -> Found:
 
 @functools.cache
 def cuda_torch() -> Found:
-    """Does torch see a CUDA device? (Imports torch, about a second, the first time.)"""
+    """Does torch see a CUDA device? Without a driver the answer is no without importing torch (seconds)."""
+    if "torch" not in sys.modules and driver() is None:
+        return Found("cuda_torch", False, "no NVIDIA driver (libcuda not found), so no CUDA device for torch")
     try:
         import torch
 

@@ -4,6 +4,8 @@ against the numpy one (on torch's CPU device here, on CUDA where there is one)."
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -69,6 +71,18 @@ def test_probes_never_raise_are_cached_and_say_why_not():
     for name, said in report.items():
         assert said == "present" or (said.startswith("absent: ") and len(said) > len("absent: ")), (name, said)
     assert (report["cuda_torch"] == "present") == CUDA
+
+
+@pytest.mark.skipif(machine.driver() is not None, reason="this machine has an NVIDIA driver")
+def test_without_a_driver_choosing_does_not_import_torch():
+    # importing torch takes seconds: a render on a machine that cannot have CUDA must not pay for the question
+    code = (
+        "import sys; from fractions import Fraction; from nbedit.render import RenderSettings, engines; "
+        "engines(RenderSettings(64, 64, Fraction(24), 0, 1)); print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 # ---- what a render chooses --------------------------------------------------------------------------------
