@@ -19,6 +19,7 @@ from .errors import (
     RenderError,
     TimeRangeError,
 )
+from .machine import report as hardware
 from .models import ModelError, ModelNotFoundError, ModelTaskError, PlacementNotice, WeightsError
 from .session import Clip, Media, Session
 from .version import __version__
@@ -26,6 +27,7 @@ from .version import __version__
 __all__ = [
     "__version__",
     "convert",
+    "hardware",
     "Session",
     "Clip",
     "Media",

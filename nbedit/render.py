@@ -54,7 +54,14 @@ class Sources:
     own instead of seeking the other's away every frame. A scrub gains nothing from more, so 1 is the default.
     """
 
-    def __init__(self, cache: FrameCache | None = None, audio_cache: FrameCache | None = None, *, pool: int = 1):
+    def __init__(
+        self,
+        cache: FrameCache | None = None,
+        audio_cache: FrameCache | None = None,
+        *,
+        pool: int = 1,
+        hwaccel: str | None = None,
+    ):
         self.cache = cache if cache is not None else FrameCache()
         self.audio_cache = audio_cache if audio_cache is not None else FrameCache(1024 * 2**20, name="audio")
         self._readers: dict[str, media.VideoReader] = {}
@@ -63,6 +70,7 @@ class Sources:
         self._tick = 0
         self.pool = max(1, int(pool))
         self.changed: set[str] = set()  # media files found replaced since import (shown offline)
+        self.hwaccel = hwaccel  # FFmpeg's device type for decoding ("cuda": NVDEC), None: software decoders
 
     def reader(self, entry: dict) -> media.VideoReader | None:
         path = entry["path"]
@@ -73,7 +81,7 @@ class Sources:
             if not identity.same(path, entry["sha256"]):
                 self.changed.add(path)
                 return None  # replaced since import: its pictures are not the ones the edit was made with
-            r = media.VideoReader(path, info=media_info(entry))
+            r = media.VideoReader(path, info=media_info(entry), hwaccel=self.hwaccel)
             self._readers[path] = r
         return r
 
@@ -284,6 +292,47 @@ def mix_yuv(out: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray], w: 
         cv2.addWeighted(x, 1.0 - w, y, w, 0.0, dst=dst)  # into the output frame's own buffer: no second copy
 
 
+class YuvBackend:
+    """The arithmetic of compositing in YUV 4:2:0 on numpy planes (cv2, libswscale): what a render uses on the
+    CPU. Another backend (nbedit.composite_torch) keeps the same methods over planes of its own kind:
+
+    ``canvas`` (the output frame, if it has one, and its planes), ``source`` (a decoded frame's planes at a size),
+    ``under`` (planes to lay a layer on: a copy of the canvas, or new ones when the layer hides it), ``paste``,
+    ``mix`` and ``finish`` (the output frame).
+    """
+
+    name = "numpy"
+
+    def canvas(self, width: int, height: int, *, black: bool) -> tuple[av.VideoFrame, list[np.ndarray]]:
+        out = av.VideoFrame(width, height, "yuv420p")
+        planes = yuv_planes(out)  # written in place: the frame's own buffers
+        if black:
+            planes[0][:] = 16  # black, as the RGB path's empty canvas converts
+            planes[1][:] = planes[2][:] = 128
+        return out, planes
+
+    def source(self, frame: av.VideoFrame, width: int, height: int) -> list[np.ndarray]:
+        if frame.format.name != "yuv420p" or (frame.width, frame.height) != (width, height):
+            shrink = width < frame.width
+            frame = frame.reformat(width, height, "yuv420p", interpolation="AREA" if shrink else "BICUBIC")
+        return yuv_planes(frame)
+
+    def under(self, canvas: list[np.ndarray], *, fresh: bool) -> list[np.ndarray]:
+        return [np.empty_like(p) if fresh else p.copy() for p in canvas]
+
+    def paste(self, canvas: list[np.ndarray], part: list[np.ndarray], g: Geometry, opacity: float) -> None:
+        paste_yuv(canvas, part, g, opacity)
+
+    def mix(self, out: list[np.ndarray], a: list[np.ndarray], b: list[np.ndarray], w: float) -> None:
+        mix_yuv(out, a, b, w)
+
+    def finish(self, out: av.VideoFrame, canvas: list[np.ndarray]) -> av.VideoFrame:
+        return out
+
+
+NUMPY = YuvBackend()
+
+
 # ---- compositing --------------------------------------------------------------------------------------
 
 
@@ -482,49 +531,48 @@ class Compositor:
             return entry, layer.index
         return None
 
-    def yuv_frame(self, n: int, plan: list[Layer | Mix] | None = None) -> av.VideoFrame | None:
+    def yuv_frame(
+        self, n: int, plan: list[Layer | Mix] | None = None, backend: YuvBackend | None = None
+    ) -> av.VideoFrame | None:
         """Frame n composited in YUV 4:2:0 from the decoded planes, for a render at the canvas size; None when
         something on it needs RGB (an effect, a blend mode, a crop, a rotation, offline media): then
-        :meth:`frame` makes it. Dissolves and opacity mix the planes; an inset is scaled by libswscale."""
+        :meth:`frame` makes it. Dissolves and opacity mix the planes; an inset is scaled by libswscale.
+
+        ``backend`` does the arithmetic (:class:`YuvBackend`, numpy and libswscale by default; the torch one,
+        nbedit.composite_torch, on a GPU): this plan decides what goes where either way."""
+        be = NUMPY if backend is None else backend
         plan = self.plan(n) if plan is None else plan
         if not all(self._yuv_ready(ly) for item in plan for ly in _sides(item)):
             return None
-        out = av.VideoFrame(self.width, self.height, "yuv420p")
-        canvas = yuv_planes(out)
-        if not (plan and plan[0].covers):
-            canvas[0][:] = 16  # black, as the RGB path's empty canvas converts
-            canvas[1][:] = canvas[2][:] = 128
+        out, canvas = be.canvas(self.width, self.height, black=not (plan and plan[0].covers))
         for item in plan:
             if isinstance(item, Mix):
-                a, b = self._yuv_side(item.a, canvas), self._yuv_side(item.b, canvas)
+                a, b = self._yuv_side(item.a, canvas, be), self._yuv_side(item.b, canvas, be)
                 if a is None or b is None:
                     return None
-                mix_yuv(canvas, a, b, item.w)
-            elif self._yuv_side(item, canvas, into=True) is None:
+                be.mix(canvas, a, b, item.w)
+            elif self._yuv_side(item, canvas, be, into=True) is None:
                 return None
-        return out
+        return be.finish(out, canvas)
 
     def _yuv_ready(self, layer: Layer) -> bool:
         e = layer.entry
         plain = not layer.effects and layer.blend == "normal" and not e.get("rotation")
         return plain and layer.index is not None and tuple(layer.transform[3]) == (0, 0, 0, 0)
 
-    def _yuv_side(self, layer: Layer, canvas: list[np.ndarray], *, into: bool = False) -> list[np.ndarray] | None:
+    def _yuv_side(self, layer: Layer, canvas: list, be: YuvBackend, *, into: bool = False) -> list | None:
         """Planes of ``layer`` laid over ``canvas`` (in it when ``into``; else the source's own planes when the
         layer alone fills the canvas, or a copy of the canvas it is laid on)."""
         frame = self.sources.video_frame(layer.entry, layer.index)
         if frame is None:
             return None
         g = self._geometry(layer.entry, layer.transform)
-        if frame.format.name != "yuv420p" or (frame.width, frame.height) != (g.width, g.height):
-            shrink = g.width < frame.width
-            frame = frame.reformat(g.width, g.height, "yuv420p", interpolation="AREA" if shrink else "BICUBIC")
-        part = yuv_planes(frame)
+        part = be.source(frame, g.width, g.height)
         whole = layer.covers and (g.x, g.y, g.width, g.height) == (0, 0, self.width, self.height)
         if whole and not into:
             return part  # read as decoded: nothing below shows
-        under = canvas if into else [np.empty_like(p) if layer.covers else p.copy() for p in canvas]
-        paste_yuv(under, part, g, layer.opacity)
+        under = canvas if into else be.under(canvas, fresh=layer.covers)
+        be.paste(under, part, g, layer.opacity)
         return under
 
     def frame(self, n: int) -> np.ndarray:
@@ -708,6 +756,12 @@ class RenderSettings:
     frames: tuple[int, int] | None = None
     # encoder threads (None: x264's choice from the machine's cores); x264's bytes depend on the count
     threads: int | None = None
+    # "auto": NVENC and compositing in torch on CUDA where this machine has them, else the CPU exactly as "cpu";
+    # "cuda" insists on both (a RenderError, before any file is made, where they are absent). See engines().
+    hardware: str = "auto"
+    # "cuda" decodes sources with NVDEC (FFmpeg's hwaccel; frames come back to memory): off unless asked, as a
+    # render's decoding was not measured to gain from it. bench/gpu_render.py measures it.
+    decode: str = "cpu"
 
 
 # Repeats of one source frame (a freeze, slow motion) come from the reader's last frame; these few cover the
@@ -719,6 +773,85 @@ RENDER_AUDIO_WINDOWS = 8
 RENDER_DECODERS = 3
 # AAC frames the sound thread may encode ahead of the muxer (1.4 s): bounded, so memory stays flat.
 RENDER_AUDIO_AHEAD = 64
+
+
+HARDWARE = ("auto", "cpu", "cuda")
+NVENC_OF = {"libx264": "h264_nvenc", "libx265": "hevc_nvenc"}  # the hardware encoder of each CPU one
+NVENC_PRESET = "p5"
+
+
+@dataclass(frozen=True)
+class Engines:
+    """What a render runs on: its encoder and options, the YUV compositing backend, the decoders' hwaccel."""
+
+    codec: str
+    options: dict[str, str]
+    backend: YuvBackend
+    hwaccel: str | None = None  # FFmpeg device type for the decoders ("cuda"), None: software decoding
+
+    @property
+    def hardware(self) -> bool:
+        return self.codec in NVENC_OF.values() or self.backend is not NUMPY or self.hwaccel is not None
+
+
+def engines(settings: RenderSettings) -> Engines:
+    """The encoder, compositing backend and decoding a render with ``settings`` uses here (RenderError when
+    ``hardware`` or ``decode`` asks for what this machine lacks, see ``nbedit.hardware()``).
+
+    On the CPU (``hardware="cpu"``, or "auto" without NVENC): ``settings.codec`` with crf and preset, as always,
+    so the bytes are those of any earlier render. With NVENC (h264_nvenc for libx264, hevc_nvenc for libx265):
+    constant quality (``rc=vbr``, ``cq`` = crf, 1 at least as cq 0 means "encoder's choice", no bitrate cap),
+    preset p5, no B-frames (``bf=0``: every frame is shown in the order it is coded, as with x264's
+    ``mbtree=0`` settings the timing is that of the frames alone), the same GOP as x264's. NVENC's bytes depend
+    on the GPU and driver, not only the frames: a recipe's check compares decoded pictures, and a render made
+    on another machine is the same edit within the encoder's loss, not the same file.
+
+    A segment of a distributed render (``settings.frames``) encodes on the CPU under "auto": the segments of
+    one file, made on different workers, must share their parameter sets to be joined.
+    """
+    from . import machine
+
+    if settings.hardware not in HARDWARE:
+        raise RenderError(f"hardware must be one of {', '.join(HARDWARE)}, not {settings.hardware!r}")
+    if settings.decode not in ("cpu", "cuda"):
+        raise RenderError(f"decode must be 'cpu' or 'cuda', not {settings.decode!r}")
+    hwaccel = None
+    if settings.decode == "cuda":
+        if not (found := machine.nvdec()).present:
+            raise RenderError(f"decode='cuda' needs NVDEC, which is {found}; use decode='cpu'")
+        hwaccel = "cuda"
+    codec, options, backend = settings.codec, cpu_options(settings), NUMPY
+    if settings.hardware == "cpu" or (settings.hardware == "auto" and settings.frames is not None):
+        return Engines(codec, options, backend, hwaccel)
+    nvenc = NVENC_OF.get(settings.codec)
+    found = machine.nvenc(nvenc) if nvenc else machine.Found(f"NVENC for {settings.codec}", False, "there is none")
+    torch_found = machine.cuda_torch()
+    if settings.hardware == "cuda":
+        for f in (found, torch_found):
+            if not f.present:
+                raise RenderError(f"hardware='cuda' needs {f.name}, which is {f}; render with hardware='cpu'")
+    if found.present:
+        codec, options = nvenc, nvenc_options(settings)
+    if torch_found.present:
+        from .composite_torch import TorchBackend
+
+        backend = TorchBackend("cuda")
+    return Engines(codec, options, backend, hwaccel)
+
+
+def cpu_options(settings: RenderSettings) -> dict[str, str]:
+    options = {"crf": str(settings.crf), "preset": settings.preset}
+    if settings.codec == "libx264":
+        # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a one-thread
+        # encode); without it the output is a pure function of the frames
+        options["x264-params"] = "mbtree=0"
+    if settings.threads:
+        options["threads"] = str(settings.threads)
+    return options
+
+
+def nvenc_options(settings: RenderSettings) -> dict[str, str]:
+    return {"preset": NVENC_PRESET, "tune": "hq", "rc": "vbr", "cq": str(max(1, settings.crf)), "bf": "0"}
 
 
 def output_frames(s: RenderSettings, rate: Fraction) -> Iterator[int]:
@@ -754,6 +887,7 @@ def render(
 
     from tqdm.auto import tqdm
 
+    run = engines(settings)  # what this machine lacks is said before any file is made
     path = check_target(timeline, path)
     tmp = partial_file(path)
     rate = edit_rate(timeline)
@@ -770,7 +904,7 @@ def render(
 
     def produce() -> None:
         # decode + composite + colour conversion here; the encoder works on the previous frames meanwhile
-        sources = Sources(cache, pool=RENDER_DECODERS)
+        sources = Sources(cache, pool=RENDER_DECODERS, hwaccel=run.hwaccel)
         try:
             comp = Compositor(timeline, sources)
             same_size = (comp.width, comp.height) == (settings.width, settings.height)
@@ -784,7 +918,7 @@ def render(
                     if plain is not None:
                         frame = sources.video_frame(*plain).reformat(format="yuv420p")
                     else:
-                        frame = comp.yuv_frame(n, plan)
+                        frame = comp.yuv_frame(n, plan, run.backend)
                 if frame is None:
                     img = resize(comp.frame(n), settings.width, settings.height)
                     frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
@@ -805,15 +939,9 @@ def render(
         with av.open(str(tmp), "w") as out:
             out.metadata.update(tags or {})
             try:
-                v = out.add_stream(settings.codec, rate=settings.fps)
+                v = out.add_stream(run.codec, rate=settings.fps)
                 v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
-                v.options = {"crf": str(settings.crf), "preset": settings.preset}
-                if settings.codec == "libx264":
-                    # x264's macroblock-tree rate control gave different bytes under CPU load here (seen in a
-                    # one-thread encode); without it the output is a pure function of the frames
-                    v.options = {**v.options, "x264-params": "mbtree=0"}
-                if settings.threads:
-                    v.options = {**v.options, "threads": str(settings.threads)}
+                v.options = run.options
                 v.codec_context.gop_size = max(1, round(float(settings.fps) * 2))
                 a = None
                 sample0 = round(Fraction(settings.start) / rate * SAMPLE_RATE)

@@ -2,11 +2,11 @@
 
      0  version, errors
      1  timeline, media, cache, args, record, folder,      time, PyAV, caches, checks, records, the project folder,
-        identity                                            is a source still the file it was
+        identity, machine                                   is a source still the file it was; NVENC, NVDEC, CUDA here
      2  model                                               the metadata["nbedit"] schema (the only module touching it)
      3  index, provenance                                   where every item sits, by id and frame; what an edit
                                                             was made with (versions, input sha256s)
-     4  tools.*, proxy                                      image and video algorithms; scrub proxies
+     4  tools.*, proxy, composite_torch                     image and video algorithms; scrub proxies; YUV sums in torch
      5  models.*                                            model folders: discovery, checks, loading, residency
      6  render, distributed, smart                          frame plans, compositing, the render pipeline; segments;
                                                             copying GOPs
@@ -34,10 +34,10 @@ ROOT = Path(nbedit.__file__).parent
 
 LAYERS = [
     ["version", "errors"],
-    ["timeline", "media", "cache", "args", "record", "folder", "identity"],
+    ["timeline", "media", "cache", "args", "record", "folder", "identity", "machine"],
     ["model"],
     ["index", "provenance"],
-    ["tools", "proxy"],
+    ["tools", "proxy", "composite_torch"],
     ["models"],
     ["render", "distributed", "smart"],
     ["ops.context"],
