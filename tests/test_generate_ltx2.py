@@ -14,7 +14,7 @@ import nbedit
 from nbedit.errors import EditError, NbeditError
 from nbedit.models.cards import read_card
 from nbedit.models.folders import folder_digest
-from nbedit.models.pipelines import latent_index
+from nbedit.models.pipelines import Keyframe, Request, latent_index, run
 
 pytest_plugins = ["tiny_models"]  # fixtures: the tiny checkpoints, and sessions that find them
 
@@ -99,6 +99,19 @@ def test_fill_gap_conditions_on_the_clips_either_side(made, gs):
     gen = gs.generation(filled)
     first, last = gen["sources"]
     assert (first["index"], last["index"]) == (0, 7) and gen["frames"] == 9  # 6 frames between two pictures
+
+
+def test_a_keyframe_past_frame_zero_steers_the_condition_pipeline(gs):
+    m = gs.models.get("ltx-2", task="keyframes-to-video")
+
+    def with_keyframe(value: int) -> np.ndarray:
+        key = Keyframe(np.full((1, 64, 64, 3), value, np.uint8), index=8)  # the last frame: latent frame 1
+        ask = Request("keyframes-to-video", KITE, None, 7, 2, 3.0, 64, 64, 9, 24.0, keyframes=(key,))
+        return run(m, ask, progress=False)
+
+    dark, light = with_keyframe(0), with_keyframe(255)
+    assert dark.shape == (9, 64, 64, 3)
+    assert not np.array_equal(dark, light)
 
 
 def test_an_output_frame_maps_to_the_latent_frame_that_holds_it():
