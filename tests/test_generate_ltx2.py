@@ -101,6 +101,15 @@ def test_fill_gap_conditions_on_the_clips_either_side(made, gs):
     assert (first["index"], last["index"]) == (0, 7) and gen["frames"] == 9  # 6 frames between two pictures
 
 
+def test_stylize_takes_the_clip_whole_as_a_condition(made, gs):
+    _, take = made
+    clip = gs.append(gs.import_media(take.path), track="V1")
+    styled = gs.stylize(clip, "charcoal drawing", model="ltx-2", strength=0.5, seed=3)
+    assert styled.info.frame_count == 9
+    assert gs.generation(styled)["task"] == "video-to-video"
+    assert not np.array_equal(frames_of(styled.path), frames_of(take.path))
+
+
 def test_a_keyframe_past_frame_zero_steers_the_condition_pipeline(gs):
     m = gs.models.get("ltx-2", task="keyframes-to-video")
 

@@ -214,13 +214,14 @@ def _video(m: Loaded, req: Request, progress: bool, desc: str) -> np.ndarray:
 
 
 def _video_input(pipe: Any, req: Request) -> dict[str, Any]:
-    """Video-to-video: LTX takes the clip as a condition at frame 0 (its strength: how much stays)."""
-    video = [_pil(f) for f in _pad(req.video, req.frames)]
+    """Video-to-video: LTX and LTX-2 take the clip as a condition at frame 0 (its strength: how much stays)."""
     strength = 0.5 if req.strength is None else req.strength
+    if type(pipe).__name__ == "LTX2ConditionPipeline":
+        whole = Keyframe(np.asarray(req.video), 0, 1.0 - strength)
+        return {"conditions": _conditions(pipe, (whole,), req.frames)}
+    video = [_pil(f) for f in _pad(req.video, req.frames)]
     if type(pipe).__name__ == "LTXConditionPipeline":
         return {"video": video, "frame_index": 0, "strength": 1.0 - strength}
-    if type(pipe).__name__ == "LTX2ConditionPipeline":
-        return {"conditions": _conditions(pipe, (Keyframe(np.asarray(req.video), 0, 1.0 - strength),), req.frames)}
     return {"video": video, "strength": strength}
 
 
