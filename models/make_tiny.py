@@ -1,4 +1,4 @@
-"""Build the tiny random-weight checkpoints (LTX-Video, a second LTX take, SD img2img, a per-frame ONNX model).
+"""Build the tiny random-weight checkpoints (LTX-Video, a second LTX take, LTX-2, SD img2img, per-frame ONNX).
 
     python models/make_tiny.py models        # the same as: nbedit models make-tiny models
 

@@ -14,7 +14,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with ltx-video, ltx-video-v2, sd-img2img (and sepia-onnx when onnx is installed)."""
+    """A folder with ltx-video, ltx-video-v2, ltx-2, sd-img2img (and sepia-onnx when onnx is installed)."""
     from nbedit.models.tiny import make_tiny
 
     folder = tmp_path_factory.getbasetemp() / "tiny-models"

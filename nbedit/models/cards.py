@@ -45,14 +45,15 @@ TASKS = (
 )
 """What an operation may ask of a model. keyframes-to-video: frames given at positions (extend, fill_gap, retake)."""
 
-# The LTX-Video family: one checkpoint serves all of these through pipelines that share its components.
+# The LTX-Video and LTX-2 families: one checkpoint serves all of these through pipelines that share its components.
 LTX = {"text-to-video", "image-to-video", "video-to-video", "keyframes-to-video"}
 FAMILY_TASKS = {
     "LTXPipeline": LTX,
     "LTXImageToVideoPipeline": LTX,
     "LTXConditionPipeline": LTX,
-    "LTX2Pipeline": {"text-to-video", "image-to-video"},
-    "LTX2ImageToVideoPipeline": {"text-to-video", "image-to-video"},
+    "LTX2Pipeline": LTX,
+    "LTX2ImageToVideoPipeline": LTX,
+    "LTX2ConditionPipeline": LTX,
     "StableDiffusionPipeline": {"image-to-image"},
     "StableDiffusionImg2ImgPipeline": {"image-to-image"},
     "StableDiffusionXLPipeline": {"image-to-image"},

@@ -34,7 +34,12 @@ LTX_VIEWS = {
     "keyframes-to-video": "LTXConditionPipeline",
     "video-to-video": "LTXConditionPipeline",
 }
-LTX2_VIEWS = {"text-to-video": "LTX2Pipeline", "image-to-video": "LTX2ImageToVideoPipeline"}
+LTX2_VIEWS = {
+    "text-to-video": "LTX2Pipeline",
+    "image-to-video": "LTX2ImageToVideoPipeline",
+    "keyframes-to-video": "LTX2ConditionPipeline",
+    "video-to-video": "LTX2ConditionPipeline",
+}
 
 
 @dataclass(frozen=True)
@@ -197,10 +202,11 @@ def _video(m: Loaded, req: Request, progress: bool, desc: str) -> np.ndarray:
     if req.task == "image-to-video":
         args["image"] = _pil(req.image)
     elif req.task == "keyframes-to-video":
-        args["conditions"] = _conditions(req.keyframes)
+        args["conditions"] = _conditions(pipe, req.keyframes)
     elif req.task == "video-to-video":
         args.update(_video_input(pipe, req))
     out = _call(pipe, args)
+    # LTX-2 also returns sound (out.audio); the lossless writer and the pool keep pictures only, so it is dropped
     frames = getattr(out, "frames", None)
     if frames is None:
         raise ModelError(f"{type(pipe).__name__} returned no frames")
@@ -208,9 +214,12 @@ def _video(m: Loaded, req: Request, progress: bool, desc: str) -> np.ndarray:
 
 
 def _video_input(pipe: Any, req: Request) -> dict[str, Any]:
-    """Video-to-video: LTX takes the clip as a condition at frame 0 (its strength: how much stays)."""
-    video = [_pil(f) for f in _pad(req.video, req.frames)]
+    """Video-to-video: LTX and LTX-2 take the clip as a condition at frame 0 (its strength: how much stays)."""
     strength = 0.5 if req.strength is None else req.strength
+    if type(pipe).__name__ == "LTX2ConditionPipeline":
+        whole = Keyframe(np.asarray(req.video), 0, 1.0 - strength)
+        return {"conditions": _conditions(pipe, (whole,), req.frames)}
+    video = [_pil(f) for f in _pad(req.video, req.frames)]
     if type(pipe).__name__ == "LTXConditionPipeline":
         return {"video": video, "frame_index": 0, "strength": 1.0 - strength}
     return {"video": video, "strength": strength}
@@ -223,7 +232,9 @@ def _pad(video: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([video, np.repeat(video[-1:], n - len(video), axis=0)])
 
 
-def _conditions(keyframes: tuple[Keyframe, ...]) -> list[Any]:
+def _conditions(pipe: Any, keyframes: tuple[Keyframe, ...], frames: int | None = None) -> list[Any]:
+    if type(pipe).__name__ == "LTX2ConditionPipeline":
+        return _ltx2_conditions(keyframes, pipe.vae_temporal_compression_ratio, frames)
     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
     out = []
@@ -233,6 +244,23 @@ def _conditions(keyframes: tuple[Keyframe, ...]) -> list[Any]:
         else:
             out.append(LTXVideoCondition(video=[_pil(f) for f in k.frames], frame_index=k.index, strength=k.strength))
     return out
+
+
+def _ltx2_conditions(keyframes: tuple[Keyframe, ...], temporal: int, frames: int | None) -> list[Any]:
+    """LTX-2 places a condition at a latent frame, not an output frame: the one whose frames hold ``index``."""
+    from diffusers.pipelines.ltx2 import LTX2VideoCondition
+
+    out = []
+    for k in keyframes:
+        shown = k.frames if frames is None else _pad(k.frames, frames)
+        pictures = _pil(shown[0]) if len(shown) == 1 else [_pil(f) for f in shown]
+        out.append(LTX2VideoCondition(frames=pictures, index=latent_index(k.index, temporal), strength=k.strength))
+    return out
+
+
+def latent_index(frame: int, temporal: int) -> int:
+    """The latent frame holding output frame ``frame``: 0 holds frame 0, k > 0 holds frames 8(k-1)+1 .. 8k."""
+    return 0 if frame <= 0 else (frame - 1) // temporal + 1
 
 
 def _image_to_image(m: Loaded, req: Request, progress: bool, desc: str) -> np.ndarray:

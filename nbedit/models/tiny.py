@@ -2,10 +2,12 @@
 
     >>> from nbedit.models.tiny import make_tiny
     >>> make_tiny("models")          # also: python models/make_tiny.py models, or nbedit models make-tiny models
-    {'ltx-video': PosixPath('models/ltx-video'), 'ltx-video-v2': ..., 'sd-img2img': ..., 'sepia-onnx': ...}
+    {'ltx-video': PosixPath('models/ltx-video'), 'ltx-video-v2': ..., 'ltx-2': ..., 'sd-img2img': ..., ...}
 
 They are real diffusers folders (``model_index.json``, safetensors, configs, a tokenizer) a few hundred KB each, so
 they load through exactly the code that loads a real checkpoint. Their pictures are noise: random weights.
+``ltx-2`` is an LTX-2 folder (``LTX2Pipeline``: Gemma 3 text encoder, connectors, video and audio VAEs, vocoder),
+shaped like the real one where nbedit depends on it: 32x in space, 8x in time.
 Same seed, same bytes: the builds are seeded and save deterministically.
 """
 
@@ -24,6 +26,7 @@ LICENCE = "Apache-2.0 (random weights made by nbedit)"
 NOTE = "A tiny random-weight checkpoint built by nbedit.models.tiny: for tests and demos, its pictures are noise."
 
 LTX_DEFAULTS = {"steps": 4, "guidance": 3.0, "size": [64, 64], "fps": 24, "seconds": 1.0}
+LTX2_DEFAULTS = {"steps": 2, "guidance": 3.0, "size": [64, 64], "fps": 24, "seconds": 1.0}
 SD_DEFAULTS = {"steps": 4, "guidance": 7.5, "size": [64, 64], "strength": 0.6}
 
 
@@ -34,12 +37,14 @@ def make_tiny(folder: str | Path, *, names: Iterable[str] | None = None, force: 
     builders = {
         "ltx-video": lambda p: _save(ltx_pipeline(seed=0), p),
         "ltx-video-v2": lambda p: _save(ltx_pipeline(seed=1), p),
+        "ltx-2": lambda p: _save(ltx2_pipeline(seed=3), p),
         "sd-img2img": lambda p: _save(sd_img2img_pipeline(seed=2), p),
         "sepia-onnx": sepia_onnx,
     }
     cards = {
         "ltx-video": ("text-to-video", LTX_DEFAULTS),
         "ltx-video-v2": ("text-to-video", LTX_DEFAULTS),
+        "ltx-2": ("text-to-video", LTX2_DEFAULTS),
         "sd-img2img": ("image-to-image", SD_DEFAULTS),
         "sepia-onnx": ("per-frame", {}),
     }
@@ -146,6 +151,133 @@ def ltx_pipeline(seed: int) -> Any:
     scheduler = FlowMatchEulerDiscreteScheduler()
     return LTXPipeline(
         scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, transformer=transformer
+    )
+
+
+def gemma_tokenizer(max_length: int) -> Any:
+    """A Gemma tokenizer with no merges: its byte fallback turns every prompt into byte tokens, with no download."""
+    from transformers import GemmaTokenizer
+
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]  # Gemma's own order: pad 0, eos 1, bos 2
+    vocab = {t: i for i, t in enumerate(specials + [f"<0x{b:02X}>" for b in range(256)])}
+    return GemmaTokenizer(vocab=vocab, merges=[], add_bos_token=True, model_max_length=max_length)
+
+
+def ltx2_pipeline(seed: int) -> Any:
+    """An LTX-2 pipeline (video and audio): the VAE compresses 32x in space and 8x in time, as the real one does."""
+    import torch
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2Pipeline,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors, LTX2Vocoder
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+
+    torch.manual_seed(seed)
+    tokenizer = gemma_tokenizer(max_length=1024)
+    n = len(tokenizer)
+    text = Gemma3TextConfig(
+        vocab_size=n,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=8,
+        query_pre_attn_scalar=8,
+        max_position_embeddings=1024,
+        layer_types=["full_attention"],
+    )
+    # the real encoder is Gemma 3 with its vision tower; a 2x2-patch one keeps the class (and the folder) the same
+    vision = SiglipVisionConfig(
+        hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=28, patch_size=14
+    )
+    text_encoder = Gemma3ForConditionalGeneration(
+        Gemma3Config(
+            text_config=text,
+            vision_config=vision,
+            mm_tokens_per_image=4,
+            boi_token_index=n - 3,  # image tokens inside the tiny vocabulary: prompts never contain them
+            eoi_token_index=n - 2,
+            image_token_index=n - 1,
+        )
+    )
+    connectors = LTX2TextConnectors(
+        caption_channels=16,
+        text_proj_in_factor=text.num_hidden_layers + 1,  # every hidden state, the embeddings' included
+        video_connector_num_attention_heads=2,
+        video_connector_attention_head_dim=8,
+        video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=2,
+        audio_connector_attention_head_dim=8,
+        audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32,
+    )
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        num_attention_heads=2,
+        attention_head_dim=8,
+        cross_attention_dim=16,
+        audio_in_channels=4,
+        audio_out_channels=4,
+        audio_num_attention_heads=2,
+        audio_attention_head_dim=4,
+        audio_cross_attention_dim=8,
+        num_layers=1,
+        caption_channels=16,
+    )
+    vae = AutoencoderKLLTX2Video(
+        latent_channels=8,
+        block_out_channels=(8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8),
+        layers_per_block=(1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True),
+        decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False,) * 4,
+        downsample_type=("spatiotemporal",) * 3,
+        upsample_type=("spatiotemporal",) * 3,
+        upsample_residual=(False,) * 3,
+        upsample_factor=(1,) * 3,
+        patch_size=4,
+        patch_size_t=1,
+    )
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=4,
+        output_channels=2,
+        ch_mult=(1,),
+        num_res_blocks=1,
+        in_channels=2,
+        resolution=32,
+        latent_channels=2,
+        mel_bins=8,
+    )
+    # 100 mel frames a second (16 kHz, hop 160), upsampled 4x: the sound it makes is 400 samples a second
+    vocoder = LTX2Vocoder(
+        in_channels=2 * 8,
+        hidden_channels=16,
+        out_channels=2,
+        upsample_kernel_sizes=[4, 4],
+        upsample_factors=[2, 2],
+        resnet_kernel_sizes=[3],
+        resnet_dilations=[[1, 3, 5]],
+        output_sampling_rate=400,
+    )
+    return LTX2Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        audio_vae=audio_vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        connectors=connectors,
+        transformer=transformer,
+        vocoder=vocoder,
     )
 
 
