@@ -41,13 +41,13 @@ from .ops import generate as generative
 from .ops import markers as marker_ops
 from .ops import tracks as track_ops
 from .record import CellEmitter, History, Record
-from .render import Compositor, RenderSettings, Sources
+from .render import Compositor, RenderSettings, Sources, engines
 from .smart import render as smart_render
 from .timeline import Placed, Time, as_seconds, frame_at, seconds
 
 # Session.render's settings as a call that names none of them gets them (a recipe's render cell names the others)
 RENDER_DEFAULTS = {"size": None, "fps": None, "crf": 18, "preset": "medium", "start": None, "end": None}
-RENDER_DEFAULTS |= {"audio": True, "smart": None}
+RENDER_DEFAULTS |= {"audio": True, "smart": None, "hardware": "auto"}
 SNAPSHOT_EVERY = 2000  # journal entries between snapshots written in the middle of editing (rare: beyond p99)
 SNAPSHOT_IDLE = 2.0  # seconds without an edit after which the snapshot catches up
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -645,6 +645,7 @@ class Session:
         client: Any = None,
         segments: int | None = None,
         smart: bool | None = None,
+        hardware: str = "auto",
     ) -> Path:
         """Render the timeline (or ``start``..``end`` seconds of it) to an H.264 + AAC file, atomically.
 
@@ -662,6 +663,10 @@ class Session:
         ``s.render("cut.mp4", smart=True)`` copies whole GOPs of source frames shown unchanged instead of encoding
         them again (nbedit.smart): None (the default) does so when the size, rate and container allow it, True
         does or says why it cannot, False never does.
+
+        ``hardware="auto"`` encodes with NVENC and composites on CUDA where this machine has them (``nbedit.hardware()``
+        says), else on the CPU exactly as ``"cpu"``; ``"cuda"`` insists, and says before any file is made when it
+        cannot. NVENC's bytes depend on the GPU and driver: its renders verify by their pictures, within its loss.
         """
         if smart is not None and not isinstance(smart, bool):
             raise EditError(f"smart must be True, False or None, not {smart!r}")
@@ -669,6 +674,7 @@ class Session:
             timeline, length, fmt = self.timeline.deepcopy(), self.end_frame(), self.format
             # the recipe renders as this call does (its own file name left out: the bytes never depend on it)
             given = dict(size=size, fps=fps, crf=crf, preset=preset, start=start, end=end, audio=audio, smart=smart)
+            given["hardware"] = hardware
             options = {k: v for k, v in given.items() if v != RENDER_DEFAULTS[k]}
             tags = self._recipe_tags(options) if recipe and fmt else None
         if not fmt or not length:
@@ -683,7 +689,10 @@ class Session:
         last = length if end is None else math.ceil(as_seconds(end, what="end") * rate - 1e-6)
         if not 0 <= first < last <= length:
             raise TimeRangeError(f"render range {start}..{end} is empty or outside the timeline")
-        settings = RenderSettings(width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio)
+        settings = RenderSettings(
+            width, height, out_fps, first, last, crf=crf, preset=preset, audio=audio, hardware=hardware
+        )
+        engines(settings)  # what this machine lacks is said now, before any file is made
         if scheduler != "local":
             if smart:
                 raise EditError(f"smart=True copies GOPs in this process: it does not go with scheduler={scheduler!r}")

@@ -122,6 +122,24 @@ def test_asking_for_cuda_where_there_is_none_makes_no_file(edit, tmp_path):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.skipif(NVENC and CUDA, reason="this machine has NVENC and CUDA torch")
+def test_session_render_asked_for_cuda_where_there_is_none_says_so_and_makes_no_file(edit, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for hardware, says in [("cuda", "hardware='cuda' needs"), ("gpu", "hardware must be one of")]:
+        with pytest.raises(nbedit.RenderError, match=says):
+            edit.render(out / "x.mp4", hardware=hardware, progress=False)
+    assert list(out.iterdir()) == []
+
+
+def test_a_render_asked_for_the_cpu_records_it_in_the_recipe_it_carries(edit, tmp_path):
+    from nbedit.recipes import recipe_of_render
+
+    edit.render(tmp_path / "cpu.mp4", hardware="cpu", preset="ultrafast", progress=False)
+    cell = recipe_of_render(tmp_path / "cpu.mp4").read_text()
+    assert "hardware='cpu'" in cell
+
+
 def test_unknown_words_and_codecs_without_nvenc_are_refused(edit, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
