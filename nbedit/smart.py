@@ -265,6 +265,18 @@ def plan(timeline, settings: RenderSettings, comp: Compositor) -> tuple[list[Pie
     return pieces, sorted({s for s in streams.values() if isinstance(s, str)})
 
 
+# The pieces are encoded by one encoder fed by one decoding thread, about twice a full render's time per frame
+# (bench/smart_render.py; the peer edit of python -m bench copies 6 % and took 1.8x the full render): below this
+# share of copied frames the default renders in full. smart=True copies whatever it can.
+AUTO_SHARE = 0.5
+
+
+def copied_share(pieces: list[Piece]) -> float:
+    """The share of output frames that come from copied GOPs."""
+    total = sum(p.end - p.start for p in pieces)
+    return sum(p.end - p.start for p in pieces if p.gop is not None) / total if total else 0.0
+
+
 def _gop_from(shown: list, k: int) -> tuple[Stream, Gop] | None:
     """The GOP starting at output frame k when the output shows all of it from there, in order."""
     if shown[k] is None:
@@ -293,8 +305,9 @@ def render(
 ) -> Path:
     """Render copying what can be copied: ``s.render("out.mp4", smart=True)``.
 
-    ``smart``: None copies when the settings and sources allow it and renders in full otherwise; True copies or
-    raises RenderError saying why it cannot; False always renders in full (render.render).
+    ``smart``: None copies when the settings and sources allow it and at least ``AUTO_SHARE`` of the frames
+    come from copied GOPs, and renders in full otherwise; True copies or raises RenderError saying why it cannot;
+    False always renders in full (render.render).
     """
     if smart is False:
         return full_render(timeline, path, settings, progress=progress, tags=tags)
@@ -308,6 +321,8 @@ def render(
             why = "no whole GOP of a matching source is shown unchanged" + (
                 f" ({'; '.join(reasons)})" if reasons else " (cuts, effects or transitions touch every GOP)"
             )
+        elif smart is None and copied_share(pieces) < AUTO_SHARE:
+            why = "too few frames to copy for it to pay"
     if why is not None:
         if smart:
             raise RenderError(f"cannot smart render {Path(path).name}: {why}; render with smart=False")

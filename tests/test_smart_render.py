@@ -175,12 +175,23 @@ def test_a_crossfade_and_an_effect_are_encoded_and_the_gops_around_them_copied(x
     xy.effect(c3, "color", brightness=0.2)
     ps = pieces(xy)
     assert copied(ps) == [*range(0, 30), *range(64, 84)]  # whole GOPs clear of the dissolve; none of the grade
-    fast = frames(xy.render(tmp_path / "smart.mp4", progress=False))
+    fast = frames(xy.render(tmp_path / "smart.mp4", smart=True, progress=False))
     full = frames(xy.render(tmp_path / "full.mp4", smart=False, progress=False))
     for k in range(30, 60):  # the dissolve, as a full render makes it
         assert psnr(fast[k], full[k]) > 38
     assert np.abs(fast[100].astype(int) - full[100].astype(int)).mean() < 2  # graded, like a full render
     assert [read_counter(f) for f in fast[60:84]] == list(range(36, 60))
+
+
+def test_by_default_an_edit_with_few_frames_to_copy_renders_in_full(xy, tmp_path):
+    xy.append("x", src_in=0, src_out=0.5)  # one whole GOP (0..9) of 12 plain frames
+    graded = xy.append("y", src_in=0, src_out=2.0)
+    xy.effect(graded, "color", brightness=0.2)
+    ps = pieces(xy)
+    assert copied(ps) == list(range(10)) and smart.copied_share(ps) < smart.AUTO_SHARE
+    default = frames(xy.render(tmp_path / "default.mp4", progress=False))
+    full = frames(xy.render(tmp_path / "full.mp4", smart=False, progress=False))
+    assert all(np.array_equal(a, b) for a, b in zip(default, full, strict=True))
 
 
 def test_a_render_range_starts_and_ends_on_the_right_frames(xy, tmp_path):
