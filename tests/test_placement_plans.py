@@ -136,3 +136,15 @@ def test_a_card_name_places_like_a_strategy_and_nonsense_is_refused(gs):
         gs.models.place("ltx-video", "11GB")
     with pytest.raises(nbedit.models.ModelError, match="fp8 must be"):
         gs.models.place("ltx-video", None, fp8="yes")
+
+
+def test_the_full_size_bench_plan_table_is_built_from_the_real_configs():
+    from bench.generate_full_size import sizes_at_real_config, table
+
+    sizes, params = sizes_at_real_config()
+    assert 1.85e9 < params["transformer"] < 1.95e9 and 4.7e9 < params["text_encoder"] < 4.95e9
+    assert 0.4e9 < params["vae"] < 0.45e9
+    rows = table()
+    assert len(rows) == 2 + 2 * len(CARDS)
+    assert any(r.startswith("12GB") and "text-encoder-on-cpu" in r for r in rows)
+    assert any(r.startswith("24GB") and "on-device" in r for r in rows)
