@@ -130,6 +130,10 @@ def provenance(
             "frames_kept": job.keep[1] - job.keep[0],
         }
     )
+    if m is not None and m.plan.fp8:  # fp8 storage and tiled decoding change the pictures: they are in the key
+        gen["fp8"] = list(m.plan.fp8)
+    if m is not None and m.plan.tiling:
+        gen["vae_tiling"] = True
     gen["key"] = key(gen)
     return gen
 

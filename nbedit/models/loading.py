@@ -33,6 +33,7 @@ class Loaded:
     device: str  # where it computes when it runs
     offloaded: bool = False  # moved to CPU RAM to make room on its device; moved back when next used
     views: dict[str, Any] = field(default_factory=dict)  # pipeline class name -> pipeline sharing the components
+    allow_pickle: bool = False  # how it was loaded: a plan that needs it loaded again loads it the same way
 
     @property
     def name(self) -> str:

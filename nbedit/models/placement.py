@@ -10,14 +10,31 @@ strategy                     where the weights live                             
                              the rest on the device
 ``model-cpu-offload``        CPU RAM; each component moves to the device to run     the largest component
                              (diffusers' ``enable_model_cpu_offload``)
+``group-offload``            pinned CPU RAM; layers stream to the device on a CUDA  about two layers
+                             stream while the one before runs (diffusers'
+                             ``enable_group_offload``, leaf level, ``use_stream``)
 ``sequential-cpu-offload``   CPU RAM; weights stream to the device layer by layer   about one layer
                              (diffusers' ``enable_sequential_cpu_offload``)
 ============================ ====================================================== ===========================
 
 The first plan whose GPU footprint fits the device's budget is chosen (other models are evicted first, least
-recently used first). When even the last does not fit, it is used anyway and the plan says so: the call runs
-(maybe slowly, maybe out of memory) rather than being refused. ``s.models.place(name, strategy)`` overrides.
-On the CPU there is one plan: everything in RAM.
+recently used first). ``group-offload`` is in the running only where CUDA streams exist: without a stream to
+overlap the copies it gains little on sequential offload. When even the last does not fit, it is used anyway and
+the plan says so: the call runs (maybe slowly, maybe out of memory) rather than being refused.
+``s.models.place(name, strategy)`` overrides, with a strategy or a card (``"12GB"``, ``"16GB"``, ``"24GB"``: the
+plan a GPU of that size gets, see :func:`for_card`).
+
+Two more of diffusers' memory features ride on any plan:
+
+* ``fp8``: the denoiser (transformer or UNet) stores its weights as float8_e4m3fn and casts each layer up to the
+  compute dtype as it runs (``enable_layerwise_casting``): half its bytes in bf16. It changes the pictures a
+  little, so it is asked for (``s.models.place(name, ..., fp8=True)``), never chosen behind your back, and it is
+  part of the generation's key.
+* ``tiling``: the VAE decodes in tiles (``vae.enable_tiling()``). Chosen when the device has less than
+  ``TILING_ROOM`` left over the plan's weights (a whole 121-frame 768x512 decode wants several GiB); also part
+  of the key, since tiles blend at their seams.
+
+On the CPU there is one plan, everything in RAM; fp8 storage and tiling are honoured there when asked.
 """
 
 from __future__ import annotations
@@ -26,8 +43,17 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-STRATEGIES = ("on-device", "text-encoder-on-cpu", "model-cpu-offload", "sequential-cpu-offload")
+STRATEGIES = ("on-device", "text-encoder-on-cpu", "model-cpu-offload", "group-offload", "sequential-cpu-offload")
 MiB = 2**20
+GiB = 2**30
+GPU_SHARE = 0.85  # of a GPU's memory, for weights: the rest is for activations
+TILING_ROOM = 8 * GiB  # less than this left over the weights: the VAE decodes in tiles
+CARDS = {"12GB": 12 * GiB, "16GB": 16 * GiB, "24GB": 24 * GiB}  # what cards sold as that size hold
+DENOISERS = ("transformer", "unet")  # the components fp8 storage applies to (the ones that run every step)
+ELEMENT = {"float32": 4, "float16": 2, "bfloat16": 2}
+# leaf-level group offloading holds the layer running and the one coming; a layer of these models is at most
+# about 1/32 of its component (T5-XXL's embedding table, the largest, is 1/36 of it)
+GROUP_SHARE = 16
 
 
 class PlacementNotice(UserWarning):
@@ -53,12 +79,18 @@ class Plan:
     fits: bool
     chosen_by: str = "budget"  # or "you" (s.models.place)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    fp8: tuple[str, ...] = ()  # components whose weights are stored as float8_e4m3fn (layerwise casting)
+    tiling: bool = False  # the VAE decodes in tiles
 
     @property
     def summary(self) -> str:
         parts = [f"{self.model}: {self.strategy} on {self.device} ({self.dtype})"]
         if self.budget is not None:
             parts.append(f"{mib(self.peak)} MiB of weights on {self.device} while running, budget {mib(self.budget)}")
+        if self.fp8:
+            parts.append(f"{', '.join(self.fp8)} stored in fp8")
+        if self.tiling:
+            parts.append("VAE decodes in tiles")
         if self.chosen_by == "you":
             parts.append("chosen by you")
         return "; ".join(parts + list(self.notes))
@@ -85,23 +117,64 @@ def choose(
     budget: int | None,
     text_encoders: set[str],
     strategy: str | None = None,
+    streams: bool = False,
+    fp8: bool = False,
+    tiling: bool | None = None,
 ) -> Plan:
-    """The fastest plan whose weights on ``device`` fit ``budget`` (or the ``strategy`` asked for)."""
+    """The fastest plan whose weights on ``device`` fit ``budget`` (or the ``strategy`` asked for).
+
+    ``streams``: the device has CUDA streams (group offloading is in the running). ``fp8``: store the denoiser
+    in float8. ``tiling``: None lets the room left over the weights decide.
+    """
+    stored = _stored(sizes, dtype) if fp8 else dict(sizes)
+    extras = {"fp8": tuple(c for c in DENOISERS if c in sizes) if fp8 else ()}
     if device == "cpu":  # one plan: everything in RAM (offloading to where it already is would gain nothing)
-        total = sum(sizes.values())
+        total = sum(stored.values())
         fits = budget is None or total <= budget
         notes = () if fits else (f"over the CPU budget of {mib(budget or 0)} MiB: loaded anyway",)
         where = {c: "cpu" for c in sizes}
-        return Plan(model, "cpu", dtype, "on-device", where, {"cpu": total}, total, budget, fits, notes=notes)
-    candidates = [s for s in STRATEGIES if s != "text-encoder-on-cpu" or text_encoders & set(sizes)]
+        tiled = bool(tiling) and "vae" in sizes
+        plan = Plan(model, "cpu", dtype, "on-device", where, {"cpu": total}, total, budget, fits, notes=notes)
+        return _with(plan, tiling=tiled, **extras)
     if strategy is not None:
-        plan = _plan(model, sizes, device, dtype, budget, text_encoders, strategy)
-        return _with(plan, chosen_by="you")
+        plan = _plan(model, stored, device, dtype, budget, text_encoders, strategy)
+        return _with(plan, chosen_by="you", tiling=_tiled(plan, sizes, tiling), **extras)
+    candidates = [
+        s
+        for s in STRATEGIES
+        if (s != "text-encoder-on-cpu" or text_encoders & set(sizes)) and (s != "group-offload" or streams)
+    ]
     for s in candidates:
-        plan = _plan(model, sizes, device, dtype, budget, text_encoders, s)
+        plan = _plan(model, stored, device, dtype, budget, text_encoders, s)
         if plan.fits:
-            return plan
-    return _with(plan, notes=(f"over budget: even {plan.strategy} needs more than {mib(budget or 0)} MiB",))
+            return _with(plan, tiling=_tiled(plan, sizes, tiling), **extras)
+    notes = (f"over budget: even {plan.strategy} needs more than {mib(budget or 0)} MiB",)
+    return _with(plan, notes=notes, tiling=_tiled(plan, sizes, tiling), **extras)
+
+
+def for_card(
+    card: str, model: str, sizes: dict[str, int], *, dtype: str, text_encoders: set[str], fp8: bool = False
+) -> Plan:
+    """The plan a GPU sold as ``card`` ("12GB", "16GB", "24GB") gets for a model of these component sizes."""
+    if card not in CARDS:
+        raise ValueError(f"card must be one of {', '.join(CARDS)}, not {card!r}")
+    budget = int(CARDS[card] * GPU_SHARE)
+    return choose(
+        model, sizes, device="cuda:0", dtype=dtype, budget=budget, text_encoders=text_encoders, streams=True, fp8=fp8
+    )
+
+
+def _stored(sizes: dict[str, int], dtype: str) -> dict[str, int]:
+    """Component bytes with the denoiser stored at one byte a weight (norms stay as they were: a few KiB)."""
+    return {c: n // ELEMENT.get(dtype, 2) if c in DENOISERS else n for c, n in sizes.items()}
+
+
+def _tiled(plan: Plan, sizes: dict[str, int], asked: bool | None) -> bool:
+    if "vae" not in sizes:
+        return False
+    if asked is not None:
+        return asked
+    return plan.budget is not None and plan.budget - plan.peak < TILING_ROOM
 
 
 def _plan(
@@ -118,6 +191,9 @@ def _plan(
     elif strategy == "model-cpu-offload":
         where = {c: f"cpu -> {device} to run" for c in sizes}
         resident, peak = {"cpu": total}, max(sizes.values(), default=0)
+    elif strategy == "group-offload":
+        where = {c: f"pinned cpu -> {device} a layer ahead, streamed" for c in sizes}
+        resident, peak = {"cpu": total}, max(sizes.values(), default=0) // GROUP_SHARE
     elif strategy == "sequential-cpu-offload":
         where = {c: f"cpu -> {device} a layer at a time" for c in sizes}
         resident, peak = {"cpu": total}, 0
@@ -140,9 +216,17 @@ def text_encoder_names(components: dict[str, Any]) -> set[str]:
 
 
 def apply(pipe: Any, plan: Plan) -> None:
-    """Put a pipeline's components where the plan says (the pipeline starts on the CPU)."""
+    """Put a pipeline's components where the plan says (the pipeline starts on the CPU, as loaded)."""
     import torch
 
+    for name in plan.fp8:  # cast while still on the CPU: the device never holds the wider copy
+        comp = pipe.components[name]
+        if not getattr(comp, "_nbedit_fp8", False):  # cast once: its hooks stay for the model's life
+            comp.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, plan.dtype))
+            comp._nbedit_fp8 = True
+    vae = pipe.components.get("vae")
+    if hasattr(vae, "enable_tiling"):
+        vae.enable_tiling() if plan.tiling else vae.disable_tiling()
     if plan.strategy == "on-device":
         pipe.to(plan.device)
     elif plan.strategy == "text-encoder-on-cpu":
@@ -156,8 +240,24 @@ def apply(pipe: Any, plan: Plan) -> None:
                 comp.to(plan.device)
     elif plan.strategy == "model-cpu-offload":
         pipe.enable_model_cpu_offload(device=plan.device)
+    elif plan.strategy == "group-offload":
+        pipe.enable_group_offload(
+            onload_device=torch.device(plan.device),
+            offload_device=torch.device("cpu"),
+            offload_type="leaf_level",
+            use_stream=plan.device.startswith("cuda"),
+        )
     elif plan.strategy == "sequential-cpu-offload":
         pipe.enable_sequential_cpu_offload(device=plan.device)
+
+
+def reversible(old: Plan, new: Plan) -> bool:
+    """Whether ``undo`` then ``apply`` takes a pipeline placed by ``old`` to ``new``.
+
+    fp8 storage cannot be cast back without loss, and group offloading's hooks are not removed by diffusers'
+    ``remove_all_hooks``: from either, a pipeline is loaded again instead.
+    """
+    return (not old.fp8 or old.fp8 == new.fp8) and old.strategy != "group-offload"
 
 
 def undo(pipe: Any, *, to_cpu: bool = True) -> None:

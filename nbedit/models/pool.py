@@ -7,6 +7,8 @@
     s.models.set_budget("cuda:0", "12GiB")    # weights it may keep on a device
     s.models.plan("ltx-video")                # where each component would go, and why
     s.models.place("ltx-video", "model-cpu-offload")   # override the plan
+    s.models.place("ltx-video", "12GB", fp8=True)      # the plan a 12 GB card gets, the transformer stored in fp8
+    s.models.cards("ltx-video")                        # the plan for each card size: {"12GB": Plan, ...}
     s.models.unload("sd-img2img")
 
 Residency: a model is loaded on first use and stays where its plan put it. When a model needs room on a device
@@ -22,6 +24,7 @@ import os
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,20 @@ from .cards import Card, read_card
 from .errors import ModelError, ModelTaskError
 from .folders import Found, Root, discover, folder_digest, resolve, search_roots
 from .loading import DTYPES, Loaded, load, load_onnx, onnx_providers
-from .placement import STRATEGIES, PlacementNotice, Plan, apply, choose, mib, text_encoder_names, undo
+from .placement import (
+    CARDS,
+    GPU_SHARE,
+    STRATEGIES,
+    PlacementNotice,
+    Plan,
+    apply,
+    choose,
+    for_card,
+    mib,
+    reversible,
+    text_encoder_names,
+    undo,
+)
 from .weights import check, component_bytes
 
 UNITS = {"b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "kb": 10**3, "mb": 10**6, "gb": 10**9}
@@ -46,11 +62,11 @@ def default_device() -> str:
 
 
 def default_budget(device: str) -> int:
-    """85% of a GPU's memory (the rest is for activations); half the machine's RAM."""
+    """``GPU_SHARE`` (85%) of a GPU's memory (the rest is for activations); half the machine's RAM."""
     if device.startswith("cuda"):
         import torch
 
-        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory * 0.85)
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory * GPU_SHARE)
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not a POSIX system
@@ -84,7 +100,9 @@ class ModelPool:
         self.budgets: dict[str, int] = {"cpu": default_budget("cpu")}
         self.progress = True  # a progress bar per generation (False: none)
         self._loaded: OrderedDict[str, Loaded] = OrderedDict()  # least recently used first
-        self._strategy: dict[str, str] = {}
+        self._strategy: dict[str, str] = {}  # a strategy or a card name, as s.models.place was told
+        self._fp8: dict[str, bool] = {}
+        self._tiling: dict[str, bool] = {}  # absent: the room left over the weights decides
         # bundled trained models (nbedit models install-bundled): name -> (runner, folder, bytes), least recent first
         self._runners: OrderedDict[str, tuple[Any, bundled_models.Installed, int]] = OrderedDict()
         self.roots: list[Root] = []
@@ -203,6 +221,7 @@ class ModelPool:
         self._make_room("cpu", sum(estimate.values()), keep=set())  # it loads into RAM first
         model, sizes = load(found, dtype=dtype, allow_pickle=allow_pickle, device="cpu", progress=self.progress)
         m = Loaded(found, card, sha, found.kind, model, sizes, self._cpu_plan(found.name, sizes, dtype), self.device)
+        m.allow_pickle = allow_pickle
         self._loaded[found.name] = m
         try:
             self._place(m, self._choose(m))
@@ -212,7 +231,16 @@ class ModelPool:
         return m
 
     def _cpu_plan(self, name: str, sizes: dict[str, int], dtype: str) -> Plan:
-        return choose(name, sizes, device="cpu", dtype=dtype, budget=self.budgets["cpu"], text_encoders=set())
+        return choose(
+            name,
+            sizes,
+            device="cpu",
+            dtype=dtype,
+            budget=self.budgets["cpu"],
+            text_encoders=set(),
+            fp8=self._fp8.get(name, False),
+            tiling=self._tiling.get(name),
+        )
 
     def _choose(self, m: Loaded) -> Plan:
         if m.kind == "onnx":  # a session runs whole on one device: the GPU where this onnxruntime has CUDA
@@ -220,15 +248,23 @@ class ModelPool:
             return choose(
                 m.name, m.sizes, device=device, dtype=m.plan.dtype, budget=self.budgets.get(device), text_encoders=set()
             )
-        return choose(
+        asked = self._strategy.get(m.name)
+        budget = self.budgets.get(self.device)
+        if asked in CARDS:
+            budget, asked = int(CARDS[asked] * GPU_SHARE), None
+        plan = choose(
             m.name,
             m.sizes,
             device=self.device,
             dtype=m.plan.dtype,
-            budget=self.budgets.get(self.device),
+            budget=budget,
             text_encoders=text_encoder_names(m.sizes),
-            strategy=self._strategy.get(m.name),
+            strategy=asked,
+            streams=self.device.startswith("cuda") and _has_cuda(),
+            fp8=self._fp8.get(m.name, False),
+            tiling=self._tiling.get(m.name),
         )
+        return plan if m.name not in self._strategy else replace(plan, chosen_by="you")
 
     def _place(self, m: Loaded, plan: Plan) -> None:
         """Make room for the plan (evicting others), then move the model's components where it says."""
@@ -249,8 +285,18 @@ class ModelPool:
         if m.kind == "onnx":
             if plan.device != m.plan.device:
                 m.model = load_onnx(m.found.path, plan.device)
-        else:
+        elif reversible(m.plan, plan):
             undo(m.model)
+            apply(m.model, plan)
+        else:  # fp8 weights or group offloading's hooks: start again from the folder
+            undo(m.model, to_cpu=False)
+            m.model = None
+            m.views.clear()
+            gc.collect()
+            _empty_cuda_cache()
+            m.model, _ = load(
+                m.found, dtype=plan.dtype, allow_pickle=m.allow_pickle, device="cpu", progress=self.progress
+            )
             apply(m.model, plan)
         m.plan = plan
 
@@ -340,19 +386,44 @@ class ModelPool:
         fake = Loaded(found, card, "", found.kind, None, sizes, self._cpu_plan(found.name, sizes, dtype), self.device)
         return self._choose(fake)
 
-    def place(self, model: str, strategy: str | None) -> Plan:
-        """Override a model's plan (one of STRATEGIES), or ``None`` to let the budget choose again."""
-        if strategy is not None and strategy not in STRATEGIES:
-            raise ModelError(f"placement must be one of {', '.join(STRATEGIES)} or None, not {strategy!r}")
+    def place(self, model: str, strategy: str | None, *, fp8: bool | None = None, tiling: bool | None = None) -> Plan:
+        """Override a model's plan, or ``None`` to let the budget choose again.
+
+        ``strategy``: one of STRATEGIES, or a card ("12GB", "16GB", "24GB") for the plan a GPU of that size gets.
+        ``fp8=True`` stores the denoiser's weights in float8 (``False``: as loaded; ``None``: as it was).
+        ``tiling=True`` / ``False`` makes the VAE decode in tiles or whole (``None``: the budget decides).
+        ``s.models.place("ltx-video", "12GB", fp8=True)``
+        """
+        if strategy is not None and strategy not in STRATEGIES and strategy not in CARDS:
+            names = ", ".join((*STRATEGIES, *CARDS))
+            raise ModelError(f"placement must be one of {names} or None, not {strategy!r}")
+        for what, value in (("fp8", fp8), ("tiling", tiling)):
+            if value is not None and not isinstance(value, bool):
+                raise ModelError(f"{what} must be True, False or None, not {value!r}")
         name = self.find(model).name
         if strategy is None:
             self._strategy.pop(name, None)
         else:
             self._strategy[name] = strategy
+        if fp8 is not None:
+            self._fp8[name] = fp8
+        if tiling is None:
+            self._tiling.pop(name, None)
+        else:
+            self._tiling[name] = tiling
         m = self._loaded.get(name)
         if m is not None:
             self._place(m, self._choose(m))
         return self.plan(model)
+
+    def cards(self, model: str) -> dict[str, Plan]:
+        """The plan each card size would get for this model: ``s.models.cards("ltx-video")["12GB"]``."""
+        found, card, _ = self.describe(model)
+        m = self._loaded.get(found.name)
+        dtype = card.dtype or "bfloat16"  # the dtype it runs in on a GPU
+        sizes = component_bytes(found.path, DTYPES[dtype]) if m is None or m.plan.dtype != dtype else m.sizes
+        te, fp8 = text_encoder_names(sizes), self._fp8.get(found.name, False)
+        return {c: for_card(c, found.name, sizes, dtype=dtype, text_encoders=te, fp8=fp8) for c in CARDS}
 
     def resident(self) -> dict[str, int]:
         """Bytes of weights held per device."""
@@ -471,6 +542,12 @@ def _normal_device(device: str) -> str:
     if device != "cpu" and not device.startswith("cuda:"):
         raise ModelError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {device!r}")
     return device
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _empty_cuda_cache() -> None:
