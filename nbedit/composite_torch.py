@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
+from .planes import overlaps
+
 if TYPE_CHECKING:
     from .render import Geometry
 
@@ -78,14 +80,9 @@ class TorchBackend:
         """As render.paste_yuv: chroma at half the offsets, the part clipped to the canvas."""
         if opacity <= 0:
             return
-        for k, (dst, src) in enumerate(zip(canvas, part, strict=True)):
-            x, y = (g.x, g.y) if k == 0 else (g.x // 2, g.y // 2)
-            x0, y0 = max(x, 0), max(y, 0)
-            x1, y1 = min(x + src.shape[1], dst.shape[1]), min(y + src.shape[0], dst.shape[0])
-            if x1 <= x0 or y1 <= y0:
-                continue
-            piece = src[y0 - y : y1 - y, x0 - x : x1 - x]
-            region = dst[y0:y1, x0:x1]
+        for dst, src, (inside, within) in overlaps(canvas, part, g.x, g.y):
+            piece = src[within]
+            region = dst[inside]
             if opacity >= 1:
                 region.copy_(piece)
             else:

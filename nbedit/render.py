@@ -26,6 +26,7 @@ from .cache import FrameCache
 from .errors import MediaError, RenderError
 from .index import TimelineIndex, TrackIndex
 from .model import blend_of, edit_rate, heard, media_entry, media_info, nb, source_at, source_in, time_scalar
+from .planes import overlaps
 from .timeline import Cut, Placed, audio_tracks, layout, timeline_end, video_tracks
 from .tools import effects
 from .tools.camera import reframe_crop
@@ -270,17 +271,12 @@ def paste_yuv(canvas: list[np.ndarray], part: list[np.ndarray], g: Geometry, opa
 
     if opacity <= 0:
         return
-    for k, (dst, src) in enumerate(zip(canvas, part, strict=True)):
-        x, y = (g.x, g.y) if k == 0 else (g.x // 2, g.y // 2)
-        x0, y0 = max(x, 0), max(y, 0)
-        x1, y1 = min(x + src.shape[1], dst.shape[1]), min(y + src.shape[0], dst.shape[0])
-        if x1 <= x0 or y1 <= y0:
-            continue
-        piece = src[y0 - y : y1 - y, x0 - x : x1 - x]
+    for dst, src, (inside, within) in overlaps(canvas, part, g.x, g.y):
+        piece = src[within]
         if opacity >= 1:
-            dst[y0:y1, x0:x1] = piece
+            dst[inside] = piece
         else:
-            region = dst[y0:y1, x0:x1]
+            region = dst[inside]
             cv2.addWeighted(piece, opacity, region, 1.0 - opacity, 0.0, dst=region)  # written in place
 
 

@@ -2,7 +2,8 @@
 
      0  version, errors
      1  timeline, media, cache, args, record, folder,      time, PyAV, caches, checks, records, the project folder,
-        identity, machine                                   is a source still the file it was; NVENC, NVDEC, CUDA here
+        identity, machine, planes                           is a source still the file it was; NVENC, NVDEC, CUDA here;
+                                                            where a YUV part lands on a canvas
      2  model                                               the metadata["nbedit"] schema (the only module touching it)
      3  index, provenance                                   where every item sits, by id and frame; what an edit
                                                             was made with (versions, input sha256s)
@@ -34,7 +35,7 @@ ROOT = Path(nbedit.__file__).parent
 
 LAYERS = [
     ["version", "errors"],
-    ["timeline", "media", "cache", "args", "record", "folder", "identity", "machine"],
+    ["timeline", "media", "cache", "args", "record", "folder", "identity", "machine", "planes"],
     ["model"],
     ["index", "provenance"],
     ["tools", "proxy", "composite_torch"],
