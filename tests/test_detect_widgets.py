@@ -7,7 +7,7 @@ import time
 
 import nbformat
 import pytest
-from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, run_all
+from browser_helpers import ARTIFACTS, MARKS, REPO, Kernel, open_notebook
 from detect_footage import shots, spoken
 from test_detect_ops import SENTENCES
 
@@ -84,10 +84,7 @@ def test_the_detect_menu_draws_speech_ranges_on_the_clip_in_jupyterlab(lab, brow
     nbformat.write(nbk, lab["work"] / "detect.ipynb")
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
-        page.goto(f"{lab['url']}/lab/tree/detect.ipynb?reset")
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        page.wait_for_timeout(1500)  # the kernel connects
-        run_all(page)
+        open_notebook(page, f"{lab['url']}/lab/tree/detect.ipynb")  # runs all, again if the kernel was not ready
         page.wait_for_selector(".nbe-detect", timeout=120_000)
         kernel = Kernel(lab, "detect.ipynb")
         try:
