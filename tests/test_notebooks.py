@@ -87,6 +87,27 @@ SHOWS = {
 }
 
 
+def replayed_recipe_renders_the_same_frames(folder: Path) -> bool:
+    """``nbedit replay`` of the recipe the quickstart wrote, in a fresh process, against the quickstart's render."""
+    import subprocess
+    import sys
+
+    from nbedit.recipes import file_hashes
+
+    cmd = [sys.executable, "-m", "nbedit", "replay", "quickstart-recipe.ipynb", "-o", "again.mp4", "--quiet"]
+    res = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    return file_hashes(folder / "again.mp4") == file_hashes(folder / "quickstart.mp4")
+
+
+# what each notebook leaves in its folder, checked after it ran: (what, check)
+LEAVES = {
+    "01-quickstart": [
+        ("a recipe that nbedit replay renders to the same frames", replayed_recipe_renders_the_same_frames)
+    ],
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_and_shows_what_it_teaches(path, tmp_path):
@@ -95,6 +116,7 @@ def test_notebook_runs_and_shows_what_it_teaches(path, tmp_path):
     errors = [f"{o.ename}: {o.evalue}" for o in outputs(nbk) if o.output_type == "error"]
     assert not errors
     missing = [what for what, check in SHOWS.get(path.stem, []) if not check(nbk)]
+    missing += [what for what, check in LEAVES.get(path.stem, []) if not check(tmp_path)]
     assert not missing, f"{path.name} does not show: {missing}"
 
 
