@@ -87,6 +87,7 @@ function mountPreview(root, bus) {
   // a frame that arrives while the one before is still being decoded waits for it (the newest only): replacing
   // the img's source would throw that decode away, and a drag would show fewer pictures than arrive
   let decoding = false;
+  let decodeTurn = 0;
   let waiting = null;
   const decoded = () => {
     decoding = false;
@@ -101,6 +102,9 @@ function mountPreview(root, bus) {
   function showFrame(msg, buffers) {
     if (bus.playing()) return; // a still asked for before the play began
     decoding = true;
+    // a decode that never reports (no load or error event) must not hold every later frame back
+    const mine = (decodeTurn += 1);
+    setTimeout(() => { if (decoding && decodeTurn === mine) decoded(); }, 1500);
     playing.style.display = "none";
     const blob = new Blob([buffers[0]], { type: "image/jpeg" });
     const next = URL.createObjectURL(blob);
@@ -402,8 +406,9 @@ function makePlayer(model, bus, root) {
     model.send({ type: "seek", n, id: seekId });
   }
   const answered = (msg) => {
-    if (msg.seek === undefined || !inflight.delete(msg.seek)) return;
-    if (queued !== null) { const n = queued; queued = null; seek(n); }
+    if (msg.seek === undefined) return;
+    inflight.delete(msg.seek); // (an answer later than a second was already let go: the newest move still goes)
+    if (queued !== null && inflight.size < 3) { const n = queued; queued = null; seek(n); }
   };
   bus.on("frame", answered);
   bus.on("seeked", answered);
