@@ -28,6 +28,7 @@ def convert(
     bundle = format_of(source).adapter == "otioz"
     # an .otioz bundle's media is unpacked into the project, which then stays beside the target for it to use
     folder = out.with_name(f"{out.stem}-media") if bundle else Path(tempfile.mkdtemp(prefix="nbedit-convert-"))
+    s = None
     try:
         s = Session(folder / "project", name=Path(source).stem, fresh=bundle)
         report = s.import_timeline(source, search_paths=search_paths, rate=rate)
@@ -35,5 +36,7 @@ def convert(
         exported.report = report
         return exported
     finally:
+        if s is not None:
+            s.close()  # before its folder goes: the background snapshot writer must not write into a removed one
         if not bundle:
             shutil.rmtree(folder, ignore_errors=True)

@@ -42,13 +42,15 @@ def test_editor_renders_scrubs_trims_and_undoes_in_jupyterlab(lab, browser):
         page.mouse.down()
         page.mouse.move(ruler["x"] + 200, ruler["y"] + 10, steps=5)
         page.mouse.up()
+        # the drag's last frame shows, and the kernel's playhead catches up with the view's (it hears later)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # the last frame asked for arrives last
+        while time.monotonic() < deadline:
             shown = int(page.locator(".nbe-frame").first.get_attribute("data-frame"))
-            if shown > 0 and shown == kernel.eval("ui.playhead"):
+            wanted = int(page.locator(".nbe-playhead").first.get_attribute("data-frame"))
+            if shown == wanted and kernel.eval("ui.playhead") == wanted:
                 break
             time.sleep(0.2)
-        assert shown > 0 and shown == kernel.eval("ui.playhead")
+        assert wanted > 0 and shown == wanted and kernel.eval("ui.playhead") == wanted
 
         # playing: space starts real-time playback from the playhead, space stops it
         page.locator(".nbe-ruler").first.click(position={"x": 110, "y": 10})

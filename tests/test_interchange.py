@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +255,15 @@ def test_convert_goes_from_one_format_to_another(original, tmp_path):
     again = nbedit.Session(tmp_path / "again")
     again.import_timeline(out.path)
     assert shown(again, "V2") == shown(original, "V2")
+
+
+def test_convert_leaves_no_scratch_project_open_for_the_exits_flush_to_write_into(original, tmp_path):
+    original.export(tmp_path / "cut.xml")
+    code = f"import nbedit; nbedit.convert({str(tmp_path / 'cut.xml')!r}, {str(tmp_path / 'cut.fcpxml')!r})"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "cut.fcpxml").exists()
+    assert "cannot write" not in run.stderr and "Warning" not in run.stderr, run.stderr
 
 
 # ---- import: the operation ---------------------------------------------------------------------------------

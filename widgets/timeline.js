@@ -466,6 +466,7 @@ function mountTimeline(root, bus) {
 
   function drawPlayhead() {
     playhead.style.left = `${xOf(model.get("playhead"))}px`;
+    playhead.dataset.frame = String(model.get("playhead")); // (the view's playhead, ahead of the kernel's in a drag)
     const ph = xOf(model.get("playhead"));
     if (ph < scroller.scrollLeft + LABEL_W || ph > scroller.scrollLeft + scroller.clientWidth - 20) {
       if (bus.playing()) scroller.scrollLeft = ph - LABEL_W - 20;
