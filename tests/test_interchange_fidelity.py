@@ -233,6 +233,40 @@ def test_an_xml_file_that_declares_entities_is_refused_unchanged(ab, tmp_path):
     assert ab.state() == before
 
 
+def test_a_reversed_nested_sequence_plays_its_clips_backwards_last_first(s, tmp_path):
+    # x then y inside; reversed, the nested item shows its in point (its frame 47) first and counts down
+    nested = Schema.Track(name="seq", children=[clip("x", 10, 24, "x.mov"), clip("y", 100, 24, "y.mov")])
+    nested.source_range = r(47, 48)
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=-1.0))
+    track = Schema.Track(name="V1", children=[nested, clip("b", 0, 12, "b.mov")])
+    report = s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("y", 0, 24), ("x", 24, 24), ("b", 48, 12)]
+    assert shown_source(s)[:48] == list(range(123, 99, -1)) + list(range(33, 9, -1))
+    assert "nested sequence 'seq': speed -1 applied to the clips in it" in report.notes
+    assert not any("plays forward" in n for n in report.notes)
+
+
+def test_a_crossfade_inside_a_reversed_nested_sequence_keeps_its_place_with_its_sides_swapped(s, tmp_path):
+    xfade = Schema.Transition(in_offset=RationalTime(6, 24), out_offset=RationalTime(2, 24))  # 18..26 forward
+    nested = Schema.Track(name="seq", children=[clip("x", 10, 24, "x.mov"), xfade, clip("y", 100, 24, "y.mov")])
+    nested.source_range = r(47, 48)
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=-1.0))
+    s.import_timeline(write(timeline(Schema.Track(name="V1", children=[nested])), tmp_path / "cut.otio"))
+    mixing = [k for k, m in enumerate(track_values(s, "mix")) if m is not None]
+    assert mixing == list(range(22, 30))  # reversed: 48 - 26 to 48 - 18, y fading into x at 24
+    assert [c.name for c in s.clips] == ["y", "x"]
+
+
+def test_a_reversed_nested_sequence_at_double_speed_shows_every_other_frame_backwards(s, tmp_path):
+    # from the content's last frame (95) down: at speed 2 the frames after it are never shown
+    nested = Schema.Track(name="seq", children=[clip("x", 10, 96, "x.mov")], source_range=r(95, 48))
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=-2.0))
+    track = Schema.Track(name="V1", children=[nested])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("x", 0, 48)]
+    assert shown_source(s)[:3] == [105, 103, 101] and shown_source(s)[47] == 105 - 94
+
+
 # ---- speed -----------------------------------------------------------------------------------------------
 
 

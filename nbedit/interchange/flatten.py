@@ -9,6 +9,8 @@ from typing import Any
 import opentimelineio as otio
 from opentimelineio.opentime import RationalTime, TimeRange
 
+from .fcp7 import time_remap
+
 Schema = otio.schema
 
 
@@ -31,7 +33,7 @@ def _trimmed(track: Schema.Track, notes: list[str]) -> Schema.Track:
     """The part of a track its source range selects. The EDL reader sets a negative start (minus the first
     record timecode), which selects nothing of the track's own time: that is only an offset, so it is ignored."""
     sr = track.source_range
-    if sr is None or sr.start_time.value < 0:
+    if sr is None or sr.start_time.value < 1:
         return track
     avail = track.available_range()
     if sr.start_time <= avail.start_time and sr.end_time_exclusive() >= avail.end_time_exclusive():
@@ -85,14 +87,18 @@ def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str
                 return [gap]
         inner.source_range = None
         scalar = _time_effects(child, what, notes)
-        one = RationalTime(1, rng.duration.rate)
-        span = one if scalar == 0 else RationalTime(rng.duration.value * float(scalar), rng.duration.rate)
-        inner = _cut(inner, TimeRange(rng.start_time, span))
-        if scalar != 1:
-            _stretch(inner, Fraction(1) / scalar if scalar else Fraction(rng.duration.value), scalar)
+        speed, rate = abs(scalar), rng.duration.rate
+        span = RationalTime(1, rate) if speed == 0 else RationalTime(rng.duration.value * float(speed), rate)
+        start = rng.start_time
+        if scalar < 0:  # as a reversed clip does, it shows its in point first and counts down from it
+            start = start - RationalTime((rng.duration.value - 1) * float(speed), rate)
+        inner = _cut(inner, TimeRange(start, span))
+        if speed != 1:
+            _stretch(inner, Fraction(1) / speed if speed else Fraction(rng.duration.value), speed)
         inner.kind = kind
         notes.append(f"{what} {child.name!r} flattened into its track")
-        return flat_items(inner, notes, path)
+        items = flat_items(inner, notes, path)
+        return _backwards(items, rate, f"{what} {child.name!r}", notes) if scalar < 0 else items
     except Exception as e:  # OTIO cannot cut inside a transition of the nested track, among others
         notes.append(f"{what} {child.name!r} could not be flattened ({e}): kept as a gap")
         return [gap]
@@ -127,13 +133,45 @@ def _time_effects(child: Any, what: str, notes: list[str]) -> Fraction:
         else:
             name = (e.effect_name or e.name or type(e).__name__).splitlines()[0]
             notes.append(f"{what} {child.name!r}: its effect {name!r} is not applied (nbedit flattens it)")
-    if scalar < 0:
-        notes.append(f"{what} {child.name!r}: reverse playback is not supported: plays forward")
-        scalar = -scalar
     if scalar != 1:
         speed = "a freeze frame" if scalar == 0 else f"speed {float(scalar):g}"
         notes.append(f"{what} {child.name!r}: {speed} applied to the clips in it")
     return scalar
+
+
+def _backwards(items: list[Any], rate: float, what: str, notes: list[str]) -> list[Any]:
+    """A reversed nested item's flattened items, played backwards: last first, each clip from its last frame
+    down, each transition's sides swapped. Clips retimed by FCP 7's Time Remap inside it keep playing forward
+    (their in point means another frame: noted)."""
+    if any(time_remap(e) is not None for i in items if isinstance(i, Schema.Clip) for e in i.effects):
+        notes.append(f"{what}: reverse playback of clips retimed in FCP 7 inside it is not supported: plays forward")
+        return items
+    items = list(items)
+    last = items[-1] if items else None
+    if isinstance(last, Schema.Gap) and len(items) > 1 and isinstance(items[-2], Schema.Clip):
+        # past the content by under a frame (cut at a speed above 1, off the frame grid): the clip before it
+        # takes that time, so reversed it starts on a frame and shows the in point first
+        if last.duration().rescaled_to(rate).value < 1:
+            items.pop()
+            sr = items[-1].trimmed_range()
+            more = last.duration().rescaled_to(sr.duration.rate)
+            items[-1].source_range = TimeRange(sr.start_time, sr.duration + more)
+    out = []
+    for item in reversed(items):  # (copies already: flat_items made them)
+        if isinstance(item, Schema.Transition):
+            item.in_offset, item.out_offset = item.out_offset, item.in_offset
+        elif isinstance(item, Schema.Clip):
+            scalar = 1.0
+            for e in item.effects:
+                if isinstance(e, Schema.LinearTimeWarp):
+                    scalar *= e.time_scalar
+            sr = item.trimmed_range()
+            frames = sr.duration.rescaled_to(rate).value
+            last = sr.start_time + RationalTime((frames - 1) * scalar, rate).rescaled_to(sr.start_time.rate)
+            item.source_range = TimeRange(last, sr.duration)
+            item.effects.append(Schema.LinearTimeWarp(name="nested reverse", time_scalar=-1.0))
+        out.append(item)
+    return out
 
 
 def _cut(track: Schema.Track, rng: TimeRange) -> Schema.Track:
