@@ -371,6 +371,18 @@ def test_offline_media_keeps_what_the_file_says(s, moved):
     assert entry["name"] == "a.mp4" and entry["duration"] >= 4.0
 
 
+def test_offline_media_of_an_import_relinks_to_its_file_and_comes_online(s, moved, original):
+    s.import_timeline(moved["xml"])
+    s.relink("a", moved["media"] / "a.mp4")  # no sha256 was known: nothing to compare, no replace=True
+    s.relink("b", moved["media"] / "b.mp4")
+    assert all(m.online for m in s.media.values())
+    assert "offline" not in s.timeline.metadata["nbedit"]["media"]["a"]
+    assert shown(s, "V1") == shown(original, "V1")
+    assert np.array_equal(s.frame(0.2), original.frame(0.2))  # the picture, not the offline slate
+    s.undo()
+    assert not s.media["b"].online and s.media["a"].online
+
+
 def test_a_renamed_file_is_found_by_its_sha256(original, tmp_path, footage, s):
     # an nbedit file (here the sidecar) records each media file's sha256
     exported = original.export(tmp_path / "cut.aaf")

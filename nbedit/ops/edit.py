@@ -83,7 +83,9 @@ def relink(
     e: Edit, media: Any, path: str | os.PathLike, *, sha256: str | None = None, replace: bool = False
 ) -> MediaId:
     """Point pool media at a file at another place: the same file moved (checked by its sha256), or with
-    ``replace=True`` another file (a re-encode, a better take) that holds what the clips read.
+    ``replace=True`` another file (a re-encode, a better take) that holds what the clips read. Media an import
+    found offline has no sha256 to check: any file with its picture (and sound, if its clips play sound) and the
+    length its clips read takes its place, and it comes online.
 
     ``s.relink("interview", "/archive/interview.mp4")``; the media keeps its id, so every clip of it follows.
     """
@@ -94,16 +96,18 @@ def relink(
     info = media_mod.MediaInfo.from_dict(replay) if replay is not None else media_mod.probe(path)
     if sha256 is not None and info.sha256 != sha256:
         raise MediaError(f"{path} is not the recorded file: its sha256 is {info.sha256}, expected {sha256}")
-    if not replace and info.sha256 != entry["sha256"]:
+    known = entry.get("sha256") or None  # (an import's offline media: the file it named was never read)
+    if not replace and known is not None and info.sha256 != known:
         raise MediaError(
-            f"{path} is not the file media {mid!r} was made from (another sha256): pass replace=True to use it "
-            "instead"
+            f"{path} is not the file media {mid!r} was made from (another sha256): pass replace=True to use it instead"
         )
-    if info.has_video != bool(entry.get("width")) or info.has_audio != (entry.get("audio_rate") is not None):
+    picture = bool(entry.get("width")) or entry.get("kind") == "video"
+    sound = entry.get("audio_rate") is not None
+    if (picture and not info.has_video) or (sound and not info.has_audio) or (known and picture != info.has_video):
         raise MediaError(f"{path} does not hold what media {mid!r} holds (picture and sound): cannot take its place")
     e.pin(path=path, sha256=info.sha256)
     e.keep(info=info.to_dict())
-    new = {**entry, **info.to_dict()}
+    new = {k: v for k, v in {**entry, **info.to_dict()}.items() if k != "offline"}  # it is online now
     e.add_media(mid, new)  # changing an entry checks every clip against it: a shorter file is refused
     ref = model.media_reference(new, e.rate) if e.format else None
     for ti in e.index.tracks.values():
