@@ -357,7 +357,9 @@ class Proxies:
         with self._lock:
             if self._stop.is_set():
                 return  # closed: nothing would build them
-            self._sources.update({e["path"]: e for e in entries if "path" in e})
+            # the paths alone, copied: a pool entry is a view of the timeline's metadata, gone once the entry is
+            # replaced (a relink) or the timeline is (an import)
+            self._sources.update({str(e["path"]): {"path": str(e["path"])} for e in entries if "path" in e})
             known = len(self._status)
             for e in entries:
                 if e.get("kind") == "video":

@@ -42,9 +42,11 @@ The media pool and the source monitor (``SOURCE_MESSAGES``): a view asks ``{"typ
 ``{"type": "pool", "items": [...]}`` (again whenever the pool changes), ``{"type": "pool_thumb", "media"}`` gets
 one JPEG; the traits ``source`` and ``source_playhead`` bring ``{"type": "source_frame", "media", "n", "timecode",
 "picture"}`` with the media's own frame. Insert and Overwrite are gestures (``{"type": "edit", "op": "insert"}``)
-that make one s.insert / s.overwrite. ``{"type": "render_io", "path"}`` renders the In-Out range, answering with
-"render_progress" messages and "render_done". A tool gesture (the Detect and Upscale menus) is framed by
-``{"type": "busy", "text": "upscaling c1 2×…"}`` and ``{"type": "busy", "text": ""}``, however it ends.
+that make one s.insert / s.overwrite; an offline item's Relink… is ``{"type": "edit", "op": "relink", "media",
+"path"}`` (a file, or the folder it moved to, holding a file of its name): one s.relink. ``{"type": "render_io",
+"path"}`` renders the In-Out range, answering with "render_progress" messages and "render_done". A tool gesture
+(the Detect and Upscale menus) is framed by ``{"type": "busy", "text": "upscaling c1 2×…"}`` and ``{"type":
+"busy", "text": ""}``, however it ends.
 """
 
 from __future__ import annotations
@@ -558,6 +560,8 @@ class Editor(anywidget.AnyWidget):
                 s.keyframe(clip, "reframe", at=self.playhead / fps, value=centre)
             elif op == "property":  # a field of the inspector
                 self._set_property(msg)
+            elif op == "relink":  # an offline pool item's Relink…: a file, or a folder holding its name
+                self._relink(msg)
             else:
                 raise NbeditError(f"unknown gesture {op!r}")
 
@@ -585,6 +589,25 @@ class Editor(anywidget.AnyWidget):
         ripple = {"ripple": True} if msg.get("ripple") else {}  # the cell reads as one typed by hand
         self.session.delete(clips if len(clips) > 1 else clips[0], **ripple)
         self.selection = []
+
+    def _relink(self, msg: dict) -> None:
+        s, mid = self.session, str(msg["media"])
+        entry = pool(s.timeline).get(mid)
+        if entry is None:
+            raise NbeditError(f"no media {mid!r} in the pool")
+        typed = str(msg.get("path") or "").strip()
+        if not typed:
+            raise NbeditError(f"type where the file of “{entry.get('name', mid)}” is now (a file, or its folder)")
+        path = Path(typed).expanduser()
+        if path.is_dir():  # the folder it moved to: the file of its name in it
+            names = [Path(n).name for n in (entry.get("path"), entry.get("name")) if n]
+            found = next((path / n for n in names if (path / n).is_file()), None)
+            if found is None:
+                raise NbeditError(f"no file named {names[0]!r} in {path}" if names else f"no file of it in {path}")
+            path = found
+        if not path.is_file():
+            raise NbeditError(f"no file at {path}")
+        s.relink(mid, str(path))
 
     def _detect(self, msg: dict) -> None:
         s = self.session

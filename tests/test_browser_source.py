@@ -190,3 +190,51 @@ def test_render_in_out_asks_for_a_file_name_shows_progress_and_records_the_call(
         page.wait_for_function("(document.querySelector('.nbe-editor').dataset.cellsPlaced || 0) >= 1")
         assert f"s.render({path!r}, start=1, end=1.5416666666666667)" in cells_of(page)
         assert kernel.eval("len(s.history)") == edits  # a render edits nothing, and the "s" typed split nothing
+
+
+RELINK_DEMO = """import shutil
+from pathlib import Path
+
+import nbedit
+from nbedit import media
+
+here = Path("relink-demo").absolute()
+here.mkdir(exist_ok=True)
+a = media.testsrc(here / "a.mp4", seconds=4, fps=24, size=(320, 240))
+first = nbedit.Session(here / "first", fresh=True)
+first.import_media(a)
+first.append("a", src_in=0, src_out=2)
+xml = first.export(here / "cut.xml").path
+(here / "moved").mkdir(exist_ok=True)
+shutil.move(a, here / "moved" / "a.mp4")  # the file moves after the export: the import finds it offline
+s = nbedit.Session(here / "project", fresh=True)
+s.import_timeline(xml)"""
+
+
+def test_an_offline_pool_item_is_relinked_from_the_pool_by_typing_its_folder(lab, browser):
+    with editing(lab, browser, "relink", RELINK_DEMO) as (page, kernel):
+        assert kernel.eval("s.media['a'].online") is False
+        open_pool(page)
+        row = page.locator(".nbe-pool-item[data-media='a']").first
+        row.wait_for()
+        assert "nbe-offline" in row.get_attribute("class")
+        page.locator(".nbe-source-panel").first.screenshot(path=artifact("relink-offline", "lab/tree"))
+        row.locator(".nbe-relink-go").click()
+        field = row.locator(".nbe-relink-path")
+        folder = kernel.eval("str(here / 'moved')")
+        field.fill(folder)
+        page.locator(".nbe-source-panel").first.screenshot(path=artifact("relink", "lab/tree"))
+        field.press("Enter")
+        wait_for(kernel, "s.media['a'].online", True)
+        page.wait_for_function(
+            "!document.querySelector(\".nbe-pool-item[data-media='a']\").classList.contains('nbe-offline')",
+            timeout=20_000,
+        )
+        assert page.locator(".nbe-pool-item[data-media='a'] .nbe-relink-go").count() == 0  # online: no button
+        sha = kernel.eval("s.media['a'].info.sha256")
+        code = f"s.relink('a', {folder + '/a.mp4'!r}, sha256={sha!r})"
+        deadline = time.monotonic() + 20
+        while code not in cells_of(page) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert code in cells_of(page)
+        assert kernel.eval("ui.status") == ""

@@ -5,6 +5,7 @@ timeline's In-Out range. Marks count as NLEs do: the Out mark is the last frame 
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import pytest
@@ -218,3 +219,66 @@ def test_the_source_monitor_reads_a_long_gop_files_scrub_proxy_once_it_is_ready(
     assert read_counter(picture(sent.last("source_frame")[1][0])) == 50
     proxy = ui.preview.proxies.ready(s.media["long"].info.sha256)
     assert [r.path for r in ui._source_sources._readers.values()] == [str(proxy)]
+
+
+# ---- relinking offline media from the pool ------------------------------------------------------------------
+
+
+@pytest.fixture
+def gone(cut, footage, tmp_path):
+    """The cut, exported to FCP 7 XML, imported into a new session after a's file moved to ``tmp_path/moved``."""
+    import shutil
+
+    xml = cut.export(tmp_path / "cut.xml").path
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copy(footage["a"], moved / "a.mp4")
+    text = xml.read_text().replace(str(Path(footage["a"]).parent), "/gone/away")
+    xml.write_text(text)
+    s = nbedit.Session(tmp_path / "imported")
+    s.import_timeline(xml)
+    return s, moved
+
+
+def test_an_offline_pool_items_relink_records_the_call_and_brings_it_online(gone):
+    s, moved = gone
+    ui = s.ui()
+    sent = Sent(ui)
+    assert not s.media["a"].online
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved / "a.mp4")}, [])
+    assert ui.status == "" and s.media["a"].online
+    sha = s.media["a"].info.sha256
+    assert s.history[-1].code == f"s.relink('a', {str(moved / 'a.mp4')!r}, sha256={sha!r})"  # as a cell records it
+    assert s.cells.pending[-1] == s.history[-1].code
+    items = {it["id"]: it for it in sent.last("pool")[0]["items"]}
+    assert not items["a"]["offline"]
+
+
+def test_relink_to_a_folder_takes_the_file_of_the_items_name_in_it(gone):
+    s, moved = gone
+    ui = s.ui()
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved)}, [])
+    assert ui.status == "" and s.media["a"].path == str(moved / "a.mp4")
+
+
+def test_relink_to_a_folder_without_the_file_says_so_and_changes_nothing(gone, tmp_path):
+    s, _ = gone
+    ui = s.ui()
+    state = s.state()
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(tmp_path)}, [])
+    assert ui.status == f"No file named 'a.mp4' in {tmp_path}"
+    assert s.state() == state and not s.media["a"].online
+
+
+def test_an_open_editor_follows_a_relink_without_a_view_failing(gone):
+    import warnings
+
+    s, moved = gone
+    ui = s.ui()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.relink("a", moved / "a.mp4")  # the pool entry the proxies asked about is replaced by another
+        s.undo()
+        s.redo()
+    assert [str(w.message) for w in caught if "listener" in str(w.message)] == []
+    assert ui.preview.jpeg(0) and s.media["a"].online

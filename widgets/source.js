@@ -211,6 +211,37 @@ function mountSource(root, bus, parts) {
     show();
   }
 
+  // an offline item's Relink…: where its file is now, typed as the kernel's machine sees it (a file, or the
+  // folder it moved to); Enter makes one s.relink, refused with the reason in the status
+  function relinker(it) {
+    const box = h("span", "nbe-relink");
+    const go = h("button", "nbe-relink-go", "Relink…", `Point ${it.name} at its file where it is now`);
+    const input = h("input", "nbe-relink-path");
+    input.type = "text";
+    input.spellcheck = false;
+    input.placeholder = "file or folder";
+    input.setAttribute("aria-label", `where the file of ${it.name} is now`);
+    input.style.display = "none";
+    box.append(go, input);
+    const close = () => { input.style.display = "none"; go.style.display = ""; box.classList.remove("nbe-open"); bus.focus(); };
+    go.addEventListener("click", (e) => {
+      e.preventDefault();
+      e.stopPropagation();
+      go.style.display = "none";
+      input.style.display = "";
+      box.classList.add("nbe-open");
+      input.focus();
+    });
+    box.addEventListener("dblclick", (e) => e.stopPropagation()); // not the row's: that opens the item
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation(); // typing a path is not editing the timeline
+      if (e.key === "Enter") { e.preventDefault(); bus.edit({ op: "relink", media: it.id, path: input.value }); close(); }
+      if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    input.addEventListener("keyup", (e) => e.stopPropagation());
+    return box;
+  }
+
   function drawPool(msg) {
     items = new Map(msg.items.map((it) => [it.id, it]));
     list.innerHTML = "";
@@ -223,6 +254,7 @@ function mountSource(root, bus, parts) {
       const text = h("div", "nbe-pool-text");
       text.append(h("div", "nbe-pool-name", it.name), h("div", "nbe-pool-dur", it.frames ? tcAt(it.frames, it.fps) : "still"));
       row.append(pic, text);
+      if (it.offline) row.appendChild(relinker(it));
       row.addEventListener("dblclick", () => { open(it.id); bus.focus(); });
       list.appendChild(row);
     }
