@@ -131,6 +131,12 @@ def test_a_stack_of_clips_is_imported_with_its_top_clip_showing(s, tmp_path):
     assert not any("holds no video" in n for n in report.notes)
 
 
+def test_a_track_whose_range_selects_its_first_part_is_cut_to_it(s, tmp_path):
+    track = Schema.Track(name="V1", children=[clip("a", 0, 48, "a.mov")], source_range=r(0, 24))
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert starts(s) == [("a", 0, 24)]
+
+
 def test_a_nested_sequence_longer_than_its_content_keeps_its_length(s, tmp_path):
     nested = Schema.Track(name="seq", children=[clip("x", 0, 36)], source_range=r(0, 48))
     track = Schema.Track(name="V1", children=[clip("a", 0, 12), nested, clip("b", 0, 12)])

@@ -33,7 +33,7 @@ def _trimmed(track: Schema.Track, notes: list[str]) -> Schema.Track:
     """The part of a track its source range selects. The EDL reader sets a negative start (minus the first
     record timecode), which selects nothing of the track's own time: that is only an offset, so it is ignored."""
     sr = track.source_range
-    if sr is None or sr.start_time.value < 1:
+    if sr is None or sr.start_time.value < 0:
         return track
     avail = track.available_range()
     if sr.start_time <= avail.start_time and sr.end_time_exclusive() >= avail.end_time_exclusive():
