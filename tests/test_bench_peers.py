@@ -44,6 +44,10 @@ def test_quick_mode_of_nbedit_and_raw_pyav_writes_the_figures_and_the_outputs_ag
         assert rows[name]["time_vs_nbedit"] > 0 and rows[name]["rss_vs_nbedit"] > 0
     assert rows["pyav-floor"]["agreement"]["plain_only"]  # it composites nothing: judged on plain frames only
     assert not rows["pyav-numpy"]["agreement"]["plain_only"]
+    w = data["edit"]["encoder_work"]  # x264 again on each output: the edit's own frames against the floor's
+    assert len(w["edit_runs_s"]) == len(w["floor_runs_s"]) == data["settings"]["repeat"]
+    assert w["edit_s"] > 0 and w["floor_s"] > 0 and w["ratio"] == pytest.approx(w["edit_s"] / w["floor_s"])
+    assert not list(work.rglob("*.again.mp4"))  # the re-encodes leave nothing behind
 
 
 def test_ffmpeg_filter_graph_makes_the_same_edit_as_nbedit(sources, tmp_path):

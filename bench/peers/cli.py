@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import agree, edit
+from . import agree, edit, encoder_work
 from .child import CONTENDERS
 
 MiB = 2**20
@@ -206,6 +206,14 @@ def print_table(title: str, result: dict) -> None:
         print(f"  differs: {n}")
     if result["rows"].get("pyav-floor", {}).get("agreement", {}).get("plain_only"):
         print("  the floor composites nothing: it is checked on the frames without a crossfade or the PiP")
+    if (w := result.get("encoder_work")) is not None:
+        floor, ours = result["rows"]["pyav-floor"]["wall_s"], nb["wall_s"]
+        same = floor + w["edit_s"] - w["floor_s"]  # the floor, had its encoder had the edit's frames to encode
+        print(
+            f"  x264 alone on nbedit's output takes {w['ratio']:.2f}x its time on the floor's ({w['edit_s']:.2f} s vs "
+            f"{w['floor_s']:.2f} s, re-encoded, medians): with that work the floor would take {same:.2f} s, "
+            f"{same / ours:.2f}x nbedit's time"
+        )
 
 
 def curve_points(mode: Mode) -> list[tuple[str, float, int]]:
@@ -351,6 +359,12 @@ def main(argv: list[str] | None = None) -> dict:
         results = {}
         full_edit = edit.design(sources[size], seconds, size)
         results["edit"] = bench_edit(full_edit, names, repeat, work / "edit", a.timeout, "edit")
+        rows = results["edit"]["rows"]
+        if all(rows.get(n, {}).get("status") == "ok" for n in ("nbedit", "pyav-floor")) and full_edit.pip:
+            print("  x264 on each output again, to weigh the encoder's own work ...", flush=True)
+            results["edit"]["encoder_work"] = encoder_work.compare(
+                full_edit, work / "edit" / "nbedit.mp4", work / "edit" / "pyav-floor.mp4", repeat
+            )
         print_table("the edit (cuts, 2 crossfades, PiP, sound)", results["edit"])
         if not a.no_cuts_only:
             cuts = edit.design(sources[size], seconds, size, cuts_only=True)

@@ -99,7 +99,7 @@ class Sound:
             self.out.mux(self.stream.encode(None))
 
 
-def _video_stream(out: av.container.OutputContainer, spec: Spec):
+def video_stream(out: av.container.OutputContainer, spec: Spec):
     v = out.add_stream("libx264", rate=spec.fps)
     v.width, v.height, v.pix_fmt = spec.width, spec.height, "yuv420p"
     v.options = {"crf": "18", "preset": "veryfast", "x264-params": "mbtree=0"}
@@ -117,7 +117,7 @@ def _render(spec: Spec, path: Path, picture) -> int:
 
     try:
         with av.open(str(path), "w") as out:
-            v = _video_stream(out, spec)
+            v = video_stream(out, spec)
             sound = Sound(spec, out)
             for n in range(spec.frames):
                 img = picture(spec, n, frame)
