@@ -43,7 +43,8 @@ The media pool and the source monitor (``SOURCE_MESSAGES``): a view asks ``{"typ
 one JPEG; the traits ``source`` and ``source_playhead`` bring ``{"type": "source_frame", "media", "n", "timecode",
 "picture"}`` with the media's own frame. Insert and Overwrite are gestures (``{"type": "edit", "op": "insert"}``)
 that make one s.insert / s.overwrite; an offline item's Relink… is ``{"type": "edit", "op": "relink", "media",
-"path"}`` (a file, or the folder it moved to, holding a file of its name): one s.relink. ``{"type": "render_io",
+"path"}`` (a file, or the folder it moved to, holding a file of its name: the other offline media whose files
+are there come back too): one s.relink each. ``{"type": "render_io",
 "path"}`` renders the In-Out range, answering with "render_progress" messages and "render_done". A tool gesture
 (the Detect and Upscale menus) is framed by ``{"type": "busy", "text": "upscaling c1 2×…"}`` and ``{"type":
 "busy", "text": ""}``, however it ends.
@@ -599,15 +600,28 @@ class Editor(anywidget.AnyWidget):
         if not typed:
             raise NbeditError(f"type where the file of “{entry.get('name', mid)}” is now (a file, or its folder)")
         path = Path(typed).expanduser()
-        if path.is_dir():  # the folder it moved to: the file of its name in it
-            names = [Path(n).name for n in (entry.get("path"), entry.get("name")) if n]
-            found = next((path / n for n in names if (path / n).is_file()), None)
-            if found is None:
-                raise NbeditError(f"no file named {names[0]!r} in {path}" if names else f"no file of it in {path}")
-            path = found
-        if not path.is_file():
-            raise NbeditError(f"no file at {path}")
-        s.relink(mid, str(path))
+        if not path.is_dir():
+            if not path.is_file():
+                raise NbeditError(f"no file at {path}")
+            s.relink(mid, str(path))
+            return
+        # the folder it moved to: the file of its name in it; and, as NLEs do, the other offline media whose files
+        # are there too (each its own s.relink cell; one that does not fit is named in the status, the rest go)
+        found = _named_in(path, entry)
+        if found is None:
+            names = _names(entry)
+            raise NbeditError(f"no file named {names[0]!r} in {path}" if names else f"no file of it in {path}")
+        s.relink(mid, str(found))
+        refused = []
+        for other, e in list(pool(s.timeline).items()):
+            if other == mid or os.path.exists(e["path"]) or (more := _named_in(path, e)) is None:
+                continue
+            try:
+                s.relink(other, str(more))
+            except NbeditError as why:
+                refused.append(f"{more.name}: {why}")
+        if refused:
+            self.status = self.editor_words(f"relinked what fits from {path}; not " + "; not ".join(refused))
 
     def _detect(self, msg: dict) -> None:
         s = self.session
@@ -1379,6 +1393,17 @@ def clip_graph(data: Any, entry: dict, track: Any) -> list[dict]:
 
 # the placement a clip has when s.transform has not moved it
 TRANSFORM = {"x": 0.0, "y": 0.0, "scale": 1.0, "crop": (0, 0, 0, 0)}
+
+
+def _names(entry: dict) -> list[str]:
+    """The file names a pool entry may be found by: its file's, then its own name."""
+    return list(dict.fromkeys(Path(n).name for n in (entry.get("path"), entry.get("name")) if n))
+
+
+def _named_in(folder: Path, entry: dict) -> Path | None:
+    """The file in ``folder`` that bears one of the entry's names, or None."""
+    return next((folder / n for n in _names(entry) if (folder / n).is_file()), None)
+
 
 # what an error's text says in the API's words, and how an editor would say it
 EDITOR_WORDS = [

@@ -226,9 +226,11 @@ def test_the_source_monitor_reads_a_long_gop_files_scrub_proxy_once_it_is_ready(
 
 @pytest.fixture
 def gone(cut, footage, tmp_path):
-    """The cut, exported to FCP 7 XML, imported into a new session after a's file moved to ``tmp_path/moved``."""
+    """The cut and 1 s of b after it, exported to FCP 7 XML and imported into a new session once both files have
+    gone from their folder; a's is in ``tmp_path/moved``."""
     import shutil
 
+    cut.append("b", track="V1", src_in=0, src_out=1)
     xml = cut.export(tmp_path / "cut.xml").path
     moved = tmp_path / "moved"
     moved.mkdir()
@@ -282,3 +284,23 @@ def test_an_open_editor_follows_a_relink_without_a_view_failing(gone):
         s.redo()
     assert [str(w.message) for w in caught if "listener" in str(w.message)] == []
     assert ui.preview.jpeg(0) and s.media["a"].online
+
+
+def test_relink_to_a_folder_brings_the_other_offline_media_found_there_online_too(gone, footage):
+    import shutil
+
+    s, moved = gone
+    shutil.copy(footage["b"], moved / "b.mp4")
+    ui = s.ui()
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved)}, [])
+    assert ui.status == "" and s.media["a"].online and s.media["b"].online
+    assert [h.code.split(",")[0] for h in s.history[-2:]] == ["s.relink('a'", "s.relink('b'"]  # a cell each
+
+
+def test_relink_to_a_folder_names_another_file_there_that_does_not_fit_and_links_the_rest(gone, tmp_path):
+    s, moved = gone
+    nbedit.media.testsrc(moved / "b.mp4", seconds=0.5, fps=24, size=(320, 240))  # shorter than its clips read
+    ui = s.ui()
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved)}, [])
+    assert s.media["a"].online and not s.media["b"].online
+    assert ui.status.startswith(f"Relinked what fits from {moved}; not b.mp4: "), ui.status
