@@ -36,7 +36,9 @@ def convert(
         exported.report = report
         return exported
     finally:
-        if s is not None:
-            s.close()  # before its folder goes: the background snapshot writer must not write into a removed one
-        if not bundle:
-            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            if s is not None:
+                s.close()  # before its folder goes: the background snapshot writer must not write into a removed one
+        finally:
+            if not bundle:
+                shutil.rmtree(folder, ignore_errors=True)

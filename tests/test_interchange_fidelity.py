@@ -263,6 +263,25 @@ def test_a_crossfade_inside_a_reversed_nested_sequence_keeps_its_place_with_its_
     assert [c.name for c in s.clips] == ["y", "x"]
 
 
+def test_a_marker_in_a_reversed_nested_sequence_stays_on_the_frame_it_marks(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("x", 0, 48, "x.mov")], source_range=r(47, 48))
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=-1.0))
+    nested.markers.append(marker("on 40", 40))
+    track = Schema.Track(name="V1", children=[clip("a", 0, 12, "a.mov"), nested])
+    s.import_timeline(write(timeline(track), tmp_path / "cut.otio"))
+    assert shown_source(s)[12 + 7] == 40  # the frame it marks shows 7 frames into the reversed sequence
+    assert timeline_markers(s) == [("on 40", 12 + 7)]
+
+
+def test_a_one_frame_piece_in_a_fast_reverse_shows_its_frame_in_its_place(s, tmp_path):
+    nested = Schema.Track(name="seq", children=[clip("a", 0, 1, "a.mov"), clip("b", 100, 47, "b.mov")])
+    nested.source_range = r(46, 24)  # at speed -2 the last piece, a's one frame, is half a frame long
+    nested.effects.append(Schema.LinearTimeWarp(time_scalar=-2.0))
+    s.import_timeline(write(timeline(Schema.Track(name="V1", children=[nested])), tmp_path / "cut.otio"))
+    assert starts(s) == [("b", 0, 23), ("a", 23, 1)]  # b's frames 46, 44 .. 2 of the sequence, then a's 0
+    assert shown_source(s) == list(range(145, 99, -2)) + [0]
+
+
 def test_a_reversed_nested_sequence_at_double_speed_shows_every_other_frame_backwards(s, tmp_path):
     # from the content's last frame (95) down: at speed 2 the frames after it are never shown
     nested = Schema.Track(name="seq", children=[clip("x", 10, 96, "x.mov")], source_range=r(95, 48))

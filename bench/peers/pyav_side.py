@@ -100,6 +100,7 @@ class Sound:
 
 
 def video_stream(out: av.container.OutputContainer, spec: Spec):
+    """The bench's picture stream in ``out``: libx264 crf 18 veryfast, no macroblock tree, GOP of two seconds."""
     v = out.add_stream("libx264", rate=spec.fps)
     v.width, v.height, v.pix_fmt = spec.width, spec.height, "yuv420p"
     v.options = {"crf": "18", "preset": "veryfast", "x264-params": "mbtree=0"}

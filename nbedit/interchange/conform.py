@@ -80,7 +80,7 @@ class Conform:
                 continue
             counts[track.kind] += 1
             name = ("V" if track.kind == Schema.TrackKind.Video else "A") + str(counts[track.kind])
-            items = self._place(flat_items(track, self.notes, self.path), name, track.kind)
+            items = self._place(flat_items(track, self.notes, self.path, float(self.rate)), name, track.kind)
             markers = [self._marker(m, Fraction(0)) for m in track.markers]
             if not track.enabled:
                 self.notes.append(f"track {name} ({track.name!r}) is switched off in the file: kept switched off")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,14 @@ from .fcp7 import time_remap
 Schema = otio.schema
 
 
-def flat_items(track: Schema.Track, notes: list[str], path: Path) -> list[Any]:
-    """The track's items with nested tracks and stacks (sequences, compound clips) flattened into them."""
+def flat_items(track: Schema.Track, notes: list[str], path: Path, rate: float | None = None) -> list[Any]:
+    """The track's items with nested tracks and stacks (sequences, compound clips) flattened into them; ``rate``
+    is the edit rate the frames are counted in (by default each nested item's own)."""
     track = _trimmed(track, notes)
     out: list[Any] = []
     for child in track:
         if isinstance(child, Schema.Stack | Schema.Track):
-            out.extend(_flatten_nested(child, track.kind, notes, path))
+            out.extend(_flatten_nested(child, track.kind, notes, path, rate))
         elif isinstance(child, Schema.Clip | Schema.Gap | Schema.Transition):
             out.append(child.deepcopy())
         else:
@@ -50,9 +52,10 @@ def carried_markers(item: Any) -> str | None:
     return item.metadata.get("interchange", {}).get("markers of") if isinstance(item, Schema.Gap) else None
 
 
-def _carrier(child: Any, what: str, rng: TimeRange) -> list[Any]:
+def _carrier(child: Any, what: str, rng: TimeRange, scalar: Fraction = Fraction(1)) -> list[Any]:
     """A zero-length gap at the nested item's start holding its markers (and its layers'), in the gap's time, so
-    conforming places them on the track where they were instead of losing them with the nested item."""
+    conforming places them on the track where they were instead of losing them with the nested item. A reversed
+    item shows its content last first: its markers are mirrored about its in point (and scaled by its speed)."""
     markers = list(child.markers)
     if isinstance(child, Schema.Stack):
         markers += [m for t in child if isinstance(t, Schema.Track) for m in t.markers]
@@ -60,23 +63,35 @@ def _carrier(child: Any, what: str, rng: TimeRange) -> list[Any]:
         return []
     gap = Schema.Gap(source_range=TimeRange(rng.start_time, RationalTime(0, rng.duration.rate)))
     gap.metadata["interchange"] = {"markers of": f"{what} {child.name!r}"}
-    gap.markers.extend(m.deepcopy() for m in markers)
+    for m in markers:
+        m = m.deepcopy()
+        if scalar < 0:
+            at, length = m.marked_range.start_time, m.marked_range.duration
+            one = RationalTime(1, at.rate) if length.value >= 1 else RationalTime(0, at.rate)
+            back = rng.start_time - (at + length - one)  # its last frame below the in point: shown this far in
+            back = RationalTime(back.value / float(-scalar), back.rate)
+            m.marked_range = TimeRange(rng.start_time + back, RationalTime(length.value / float(-scalar), length.rate))
+        gap.markers.append(m)
     return [gap]
 
 
-def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path) -> list[Any]:
+def _flatten_nested(child: Any, kind: str, notes: list[str], path: Path, rate: float | None) -> list[Any]:
     what = "nested sequence" if isinstance(child, Schema.Track) else "compound clip"
     rng = child.trimmed_range()
-    items = _flattened(child, what, rng, kind, notes, path)
+    items, scalar = _flattened(child, what, rng, kind, notes, path, rate)
     if not child.enabled:  # switched off as a whole: so is each clip it held
         for item in items:
             if isinstance(item, Schema.Clip):
                 item.enabled = False
-    return _carrier(child, what, rng) + items
+    return _carrier(child, what, rng, scalar) + items
 
 
-def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str], path: Path) -> list[Any]:
+def _flattened(
+    child: Any, what: str, rng: TimeRange, kind: str, notes: list[str], path: Path, rate: float | None
+) -> tuple[list[Any], Fraction]:
+    """The nested item's content as items of its track, and the speed it was played at (negative: reversed)."""
     gap = Schema.Gap(source_range=TimeRange(RationalTime(0, rng.duration.rate), rng.duration))
+    scalar = Fraction(1)
     try:
         if isinstance(child, Schema.Track):
             inner = child.deepcopy()
@@ -84,24 +99,30 @@ def _flattened(child: Any, what: str, rng: TimeRange, kind: str, notes: list[str
             inner = _layers(child, what, kind, notes)
             if inner is None:
                 notes.append(f"{what} {child.name!r} holds no {kind.lower()} the reader could find: left out as a gap")
-                return [gap]
+                return [gap], scalar
         inner.source_range = None
         scalar = _time_effects(child, what, notes)
-        speed, rate = abs(scalar), rng.duration.rate
-        span = RationalTime(1, rate) if speed == 0 else RationalTime(rng.duration.value * float(speed), rate)
+        if scalar < 0 and any(time_remap(e) is not None for c in inner.find_clips() for e in c.effects):
+            # FCP 7's in point means another frame under a Time Remap: reversing those clips would guess
+            notes.append(f"{what} {child.name!r}: reversing clips FCP 7 retimed in it is not supported: plays forward")
+            scalar = -scalar
+        speed, own = abs(scalar), rng.duration.rate
+        frame = rate or own  # one frame of the edit: what a reversed clip counts down by
+        span = RationalTime(1, own) if speed == 0 else RationalTime(rng.duration.value * float(speed), own)
         start = rng.start_time
         if scalar < 0:  # as a reversed clip does, it shows its in point first and counts down from it
-            start = start - RationalTime((rng.duration.value - 1) * float(speed), rate)
+            shown = max(1, round(rng.duration.rescaled_to(frame).value))
+            start = start - RationalTime((shown - 1) * float(speed), frame)
         inner = _cut(inner, TimeRange(start, span))
         if speed != 1:
-            _stretch(inner, Fraction(1) / speed if speed else Fraction(rng.duration.value), speed)
+            _stretch(inner, Fraction(1) / speed if speed else Fraction(rng.duration.value), speed, frame)
         inner.kind = kind
         notes.append(f"{what} {child.name!r} flattened into its track")
-        items = flat_items(inner, notes, path)
-        return _backwards(items, rate, f"{what} {child.name!r}", notes) if scalar < 0 else items
+        items = flat_items(inner, notes, path, rate)
+        return (_backwards(items, frame) if scalar < 0 else items), scalar
     except Exception as e:  # OTIO cannot cut inside a transition of the nested track, among others
         notes.append(f"{what} {child.name!r} could not be flattened ({e}): kept as a gap")
-        return [gap]
+        return [gap], scalar
 
 
 def _layers(stack: Schema.Stack, what: str, kind: str, notes: list[str]) -> Schema.Track | None:
@@ -139,23 +160,9 @@ def _time_effects(child: Any, what: str, notes: list[str]) -> Fraction:
     return scalar
 
 
-def _backwards(items: list[Any], rate: float, what: str, notes: list[str]) -> list[Any]:
+def _backwards(items: list[Any], rate: float) -> list[Any]:
     """A reversed nested item's flattened items, played backwards: last first, each clip from its last frame
-    down, each transition's sides swapped. Clips retimed by FCP 7's Time Remap inside it keep playing forward
-    (their in point means another frame: noted)."""
-    if any(time_remap(e) is not None for i in items if isinstance(i, Schema.Clip) for e in i.effects):
-        notes.append(f"{what}: reverse playback of clips retimed in FCP 7 inside it is not supported: plays forward")
-        return items
-    items = list(items)
-    last = items[-1] if items else None
-    if isinstance(last, Schema.Gap) and len(items) > 1 and isinstance(items[-2], Schema.Clip):
-        # past the content by under a frame (cut at a speed above 1, off the frame grid): the clip before it
-        # takes that time, so reversed it starts on a frame and shows the in point first
-        if last.duration().rescaled_to(rate).value < 1:
-            items.pop()
-            sr = items[-1].trimmed_range()
-            more = last.duration().rescaled_to(sr.duration.rate)
-            items[-1].source_range = TimeRange(sr.start_time, sr.duration + more)
+    down (``rate``: the frames it counts down by), each transition's sides swapped."""
     out = []
     for item in reversed(items):  # (copies already: flat_items made them)
         if isinstance(item, Schema.Transition):
@@ -166,7 +173,7 @@ def _backwards(items: list[Any], rate: float, what: str, notes: list[str]) -> li
                 if isinstance(e, Schema.LinearTimeWarp):
                     scalar *= e.time_scalar
             sr = item.trimmed_range()
-            frames = sr.duration.rescaled_to(rate).value
+            frames = max(1.0, sr.duration.rescaled_to(rate).value)  # (a piece under a frame: from its start)
             last = sr.start_time + RationalTime((frames - 1) * scalar, rate).rescaled_to(sr.start_time.rate)
             item.source_range = TimeRange(last, sr.duration)
             item.effects.append(Schema.LinearTimeWarp(name="nested reverse", time_scalar=-1.0))
@@ -193,18 +200,42 @@ def _cut(track: Schema.Track, rng: TimeRange) -> Schema.Track:
     return out
 
 
-def _stretch(track: Schema.Track, factor: Fraction, scalar: Fraction) -> None:
+def _stretch(track: Schema.Track, factor: Fraction, scalar: Fraction, grid: float | None = None) -> None:
     """Every item of a nested track lasting ``factor`` times as long, its clips played at ``scalar`` times their
-    speed (the nested item's time effect, applied to what it holds)."""
+    speed (the nested item's time effect, applied to what it holds). Above speed 0 each item gets the frames of
+    the ``grid`` (frames a second; by default the track's) whose sampled content position falls inside it, and a
+    clip starts on the first of them: at speed 2 a one-frame piece shows once and the next starts a frame later,
+    where a fractional length would let rounding give that frame to the wrong piece."""
 
     def longer(t: RationalTime) -> RationalTime:
         return RationalTime(t.value * float(factor), t.rate)
 
-    for item in track:
+    k = float(scalar)
+    at = 0.0  # content position where the item starts, in grid frames
+    shown = 0  # the timeline frame it starts on
+    empty = []
+    for i, item in enumerate(track):
         if isinstance(item, Schema.Transition):
             item.in_offset, item.out_offset = longer(item.in_offset), longer(item.out_offset)
             continue
         sr = item.trimmed_range()
-        item.source_range = TimeRange(sr.start_time, longer(sr.duration))
+        if k == 0:
+            item.source_range = TimeRange(sr.start_time, longer(sr.duration))
+        else:
+            g = grid or sr.duration.rate
+            end = at + sr.duration.rescaled_to(g).value
+            last = math.ceil(end / k - 1e-9)  # the first frame past it
+            skip = shown * k - at  # content frames between its start and the first position it shows
+            start = sr.start_time
+            if isinstance(item, Schema.Clip) and skip > 1e-9:
+                own = math.prod(e.time_scalar for e in item.effects if isinstance(e, Schema.LinearTimeWarp))
+                start = sr.start_time + RationalTime(skip * own, g).rescaled_to(sr.start_time.rate)
+            item.source_range = TimeRange(start, RationalTime(last - shown, g))
+            at, shown = end, last
+            if item.source_range.duration.value == 0 and not item.markers:
+                empty.append(i)  # it shows no frame at this speed
+                continue
         if isinstance(item, Schema.Clip):
             item.effects.append(Schema.LinearTimeWarp(name="nested speed", time_scalar=float(scalar)))
+    for i in reversed(empty):
+        del track[i]
