@@ -76,7 +76,7 @@ from .cache import FrameCache
 from .errors import EditError, NbeditError, RenderError, TimeRangeError
 from .index import TrackIndex
 from .model import available_frames as frames_available
-from .model import blend_of, item_id, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
+from .model import blend_of, item_id, media_at_path, media_of, nb, pool, source_at, source_in, time_scalar, track_flags
 from .model import data as read_data
 from .model import media_entry as model_media_entry
 from .ops.markers import item_markers, timeline_markers
@@ -596,6 +596,7 @@ class Editor(anywidget.AnyWidget):
         entry = pool(s.timeline).get(mid)
         if entry is None:
             raise NbeditError(f"no media {mid!r} in the pool")
+        entry = dict(entry)  # a copy: the pool's own is a view of the timeline's metadata that the relink replaces
         typed = str(msg.get("path") or "").strip()
         if not typed:
             raise NbeditError(f"type where the file of “{entry.get('name', mid)}” is now (a file, or its folder)")
@@ -605,21 +606,30 @@ class Editor(anywidget.AnyWidget):
                 raise NbeditError(f"no file at {path}")
             s.relink(mid, str(path))
             return
-        # the folder it moved to: the file of its name in it; and, as NLEs do, the other offline media whose files
-        # are there too (each its own s.relink cell; one that does not fit is named in the status, the rest go)
+        # the folder it moved to: the file of its name in it; and, as NLEs do, the other offline media that were in
+        # the same folder and whose files are here too (a file name alone says little across folders: camera cards
+        # all hold a C0001.MP4). Each is its own s.relink cell; one that does not fit is named in the status.
         found = _named_in(path, entry)
         if found is None:
             names = _names(entry)
             raise NbeditError(f"no file named {names[0]!r} in {path}" if names else f"no file of it in {path}")
         s.relink(mid, str(found))
+        was = Path(entry["path"]).parent if entry.get("path") else None
+        others = [
+            (other, more)
+            for other, e in pool(s.timeline).items()
+            if other != mid and was is not None and e.get("path") and Path(e["path"]).parent == was
+            if not os.path.exists(e["path"]) and (more := _named_in(path, e)) is not None
+        ]
         refused = []
-        for other, e in list(pool(s.timeline).items()):
-            if other == mid or os.path.exists(e["path"]) or (more := _named_in(path, e)) is None:
-                continue
-            try:
-                s.relink(other, str(more))
-            except NbeditError as why:
-                refused.append(f"{more.name}: {why}")
+        with self._busy(f"relinking {len(others)} more from {path.name}…") if others else contextlib.nullcontext():
+            for other, more in others:
+                if media_at_path(pool(s.timeline), more) is not None:
+                    continue  # another media of the project reads that file already
+                try:
+                    s.relink(other, str(more))
+                except Exception as why:  # one that does not fit is named; the rest still go
+                    refused.append(f"{more.name}: {why}")
         if refused:
             self.status = self.editor_words(f"relinked what fits from {path}; not " + "; not ".join(refused))
 

@@ -221,6 +221,11 @@ def test_an_offline_pool_item_is_relinked_from_the_pool_by_typing_its_folder(lab
         page.locator(".nbe-source-panel").first.screenshot(path=artifact("relink-offline", "lab/tree"))
         row.locator(".nbe-relink-go").click()
         field = row.locator(".nbe-relink-path")
+        field.fill("/no/such/folder")
+        field.press("Enter")  # refused: the reason shows, and the field stays, with what was typed, to mend it
+        page.wait_for_function("document.querySelector('.nbe-status').textContent.startsWith('No file at')")
+        field = page.locator(".nbe-pool-item[data-media='a'] .nbe-relink-path").first
+        assert field.is_visible() and field.input_value() == "/no/such/folder"
         folder = kernel.eval("str(here / 'moved')")
         field.fill(folder)
         page.locator(".nbe-source-panel").first.screenshot(path=artifact("relink", "lab/tree"))

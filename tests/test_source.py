@@ -304,3 +304,24 @@ def test_relink_to_a_folder_names_another_file_there_that_does_not_fit_and_links
     ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved)}, [])
     assert s.media["a"].online and not s.media["b"].online
     assert ui.status.startswith(f"Relinked what fits from {moved}; not b.mp4: "), ui.status
+
+
+def test_relink_to_a_folder_leaves_offline_media_of_another_folder_that_shares_a_name(cut, footage, tmp_path):
+    import shutil
+
+    card = tmp_path / "card-2"
+    card.mkdir()
+    twin = shutil.copy(footage["a"], card / "a.mp4")  # another camera card's a.mp4
+    cut.append(cut.import_media(twin), track="V1", src_in=0, src_out=1)
+    xml = cut.export(tmp_path / "cut.xml").path
+    text = xml.read_text().replace(str(Path(footage["a"]).parent), "/gone/away")
+    xml.write_text(text.replace(str(card), "/gone/card-2"))
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copy(footage["a"], moved / "a.mp4")
+    s = nbedit.Session(tmp_path / "imported")
+    s.import_timeline(xml)
+    assert sorted(s.media) == ["a", "a-2"] and not any(m.online for m in s.media.values())
+    ui = s.ui()
+    ui._on_message(ui, {"type": "edit", "op": "relink", "media": "a", "path": str(moved)}, [])
+    assert ui.status == "" and s.media["a"].online and not s.media["a-2"].online

@@ -212,8 +212,9 @@ function mountSource(root, bus, parts) {
   }
 
   // an offline item's Relink…: where its file is now, typed as the kernel's machine sees it (a file, or the
-  // folder it moved to); Enter makes one s.relink, refused with the reason in the status
-  function relinker(it) {
+  // folder it moved to); Enter makes one s.relink, refused with the reason in the status. The field stays open
+  // until the item comes online (a refused path can be mended), and a redraw of the pool keeps it as it was.
+  function relinker(it, was = null) {
     const box = h("span", "nbe-relink");
     const go = h("button", "nbe-relink-go", "Relink…", `Point ${it.name} at its file where it is now`);
     const input = h("input", "nbe-relink-path");
@@ -224,18 +225,17 @@ function mountSource(root, bus, parts) {
     input.style.display = "none";
     box.append(go, input);
     const close = () => { input.style.display = "none"; go.style.display = ""; box.classList.remove("nbe-open"); bus.focus(); };
-    go.addEventListener("click", (e) => {
-      e.preventDefault();
-      e.stopPropagation();
-      go.style.display = "none";
-      input.style.display = "";
-      box.classList.add("nbe-open");
-      input.focus();
-    });
+    const opened = () => { go.style.display = "none"; input.style.display = ""; box.classList.add("nbe-open"); };
+    go.addEventListener("click", (e) => { e.preventDefault(); e.stopPropagation(); opened(); input.focus(); });
+    if (was) {
+      opened();
+      input.value = was.value;
+      if (was.focused) setTimeout(() => { input.focus(); input.setSelectionRange(was.caret, was.caret); });
+    }
     box.addEventListener("dblclick", (e) => e.stopPropagation()); // not the row's: that opens the item
     input.addEventListener("keydown", (e) => {
       e.stopPropagation(); // typing a path is not editing the timeline
-      if (e.key === "Enter") { e.preventDefault(); bus.edit({ op: "relink", media: it.id, path: input.value }); close(); }
+      if (e.key === "Enter") { e.preventDefault(); bus.edit({ op: "relink", media: it.id, path: input.value }); }
       if (e.key === "Escape") { e.preventDefault(); close(); }
     });
     input.addEventListener("keyup", (e) => e.stopPropagation());
@@ -244,6 +244,12 @@ function mountSource(root, bus, parts) {
 
   function drawPool(msg) {
     items = new Map(msg.items.map((it) => [it.id, it]));
+    const typing = new Map(); // the Relink… fields open now, as they are
+    for (const field of list.querySelectorAll(".nbe-relink.nbe-open .nbe-relink-path")) {
+      const row = field.closest(".nbe-pool-item");
+      const focused = document.activeElement === field;
+      typing.set(row.dataset.media, { value: field.value, focused, caret: field.selectionStart || field.value.length });
+    }
     list.innerHTML = "";
     for (const it of msg.items) {
       const row = h("div", `nbe-pool-item${it.offline ? " nbe-offline" : ""}`, "", `${it.name} (${it.id}): double-click to open it in the source monitor`);
@@ -254,7 +260,7 @@ function mountSource(root, bus, parts) {
       const text = h("div", "nbe-pool-text");
       text.append(h("div", "nbe-pool-name", it.name), h("div", "nbe-pool-dur", it.frames ? tcAt(it.frames, it.fps) : "still"));
       row.append(pic, text);
-      if (it.offline) row.appendChild(relinker(it));
+      if (it.offline) row.appendChild(relinker(it, typing.get(it.id)));
       row.addEventListener("dblclick", () => { open(it.id); bus.focus(); });
       list.appendChild(row);
     }
