@@ -211,8 +211,8 @@ def print_table(title: str, result: dict) -> None:
         same = floor + w["edit_s"] - w["floor_s"]  # the floor, had its encoder had the edit's frames to encode
         print(
             f"  x264 alone on nbedit's output takes {w['ratio']:.2f}x its time on the floor's ({w['edit_s']:.2f} s vs "
-            f"{w['floor_s']:.2f} s, re-encoded, medians): with that work the floor would take {same:.2f} s, "
-            f"{same / ours:.2f}x nbedit's time"
+            f"{w['floor_s']:.2f} s: re-encoded less decoded, medians): with that work the floor would take "
+            f"{same:.2f} s, {same / ours:.2f}x nbedit's time"
         )
 
 
