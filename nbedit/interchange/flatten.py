@@ -160,6 +160,11 @@ def _time_effects(child: Any, what: str, notes: list[str]) -> Fraction:
     return scalar
 
 
+def _warp(clip: Schema.Clip) -> float:
+    """The speed a clip's own time warps give it (negative: reversed), before the nested item's is added."""
+    return math.prod(e.time_scalar for e in clip.effects if isinstance(e, Schema.LinearTimeWarp))
+
+
 def _backwards(items: list[Any], rate: float) -> list[Any]:
     """A reversed nested item's flattened items, played backwards: last first, each clip from its last frame
     down (``rate``: the frames it counts down by), each transition's sides swapped."""
@@ -168,10 +173,7 @@ def _backwards(items: list[Any], rate: float) -> list[Any]:
         if isinstance(item, Schema.Transition):
             item.in_offset, item.out_offset = item.out_offset, item.in_offset
         elif isinstance(item, Schema.Clip):
-            scalar = 1.0
-            for e in item.effects:
-                if isinstance(e, Schema.LinearTimeWarp):
-                    scalar *= e.time_scalar
+            scalar = _warp(item)
             sr = item.trimmed_range()
             frames = max(1.0, sr.duration.rescaled_to(rate).value)  # (a piece under a frame: from its start)
             last = sr.start_time + RationalTime((frames - 1) * scalar, rate).rescaled_to(sr.start_time.rate)
@@ -228,8 +230,7 @@ def _stretch(track: Schema.Track, factor: Fraction, scalar: Fraction, grid: floa
             skip = shown * k - at  # content frames between its start and the first position it shows
             start = sr.start_time
             if isinstance(item, Schema.Clip) and skip > 1e-9:
-                own = math.prod(e.time_scalar for e in item.effects if isinstance(e, Schema.LinearTimeWarp))
-                start = sr.start_time + RationalTime(skip * own, g).rescaled_to(sr.start_time.rate)
+                start = sr.start_time + RationalTime(skip * _warp(item), g).rescaled_to(sr.start_time.rate)
             item.source_range = TimeRange(start, RationalTime(last - shown, g))
             at, shown = end, last
             if item.source_range.duration.value == 0 and not item.markers:
